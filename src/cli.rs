@@ -1,0 +1,168 @@
+//! The command line (clap derive) for every subcommand, with parsers for outside input.
+
+use std::net::{IpAddr, SocketAddr};
+
+use clap::{Args, Parser, Subcommand};
+
+pub use crate::media::Source;
+
+#[derive(Debug, Parser)]
+#[command(name = "rtc-assist", version, about = "WebRTC peer and connection diagnostic tool")]
+pub struct Cli {
+    /// More log detail on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// WebSocket signaling server with rooms and an audio SFU (endpoint /ws).
+    Serve(ServeArgs),
+    /// Join a room as a real peer: send a tone, receive and measure the others.
+    Join(JoinArgs),
+    /// Run serve and two tone peers on loopback and show their timelines (no setup needed).
+    Demo(DemoArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8765")]
+    pub listen: SocketAddr,
+    /// Address the server's peer connections bind to [default: the listen address, or
+    /// 0.0.0.0 when listening on a wildcard].
+    #[arg(long)]
+    pub rtc_ip: Option<IpAddr>,
+    #[command(flatten)]
+    pub ice: IceTuning,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct IceTuning {
+    /// Interval between ICE connectivity checks in milliseconds (webrtc-rs default: 200).
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=1000))]
+    pub ice_check_interval_ms: u64,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct JoinArgs {
+    /// Room to join.
+    #[arg(value_parser = parse_room)]
+    pub room: String,
+    /// Signaling server URL.
+    #[arg(long, default_value = "ws://127.0.0.1:8765/ws", value_parser = parse_ws_url)]
+    pub server: String,
+    /// What to send: tone[:HZ] (default 440 Hz).
+    #[arg(long, default_value = "tone:440", value_parser = parse_source)]
+    pub source: Source,
+    /// Stop after this many seconds (default: run until Ctrl-C).
+    #[arg(long, value_parser = parse_duration)]
+    pub duration: Option<f64>,
+    /// Print the timeline as NDJSON (one event per line) instead of text.
+    #[arg(long)]
+    pub json: bool,
+    /// Exit 1 unless audio from every other peer in the room arrived.
+    #[arg(long)]
+    pub expect_audio: bool,
+    /// Address our peer connection binds to [default: 127.0.0.1 for a loopback server, else 0.0.0.0].
+    #[arg(long)]
+    pub bind: Option<IpAddr>,
+    #[command(flatten)]
+    pub ice: IceTuning,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// How long the two peers talk, in seconds.
+    #[arg(long, default_value = "5", value_parser = parse_duration)]
+    pub duration: f64,
+    /// NDJSON output.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn parse_source(s: &str) -> Result<Source, String> {
+    let (kind, arg) = s.split_once(':').map_or((s, None), |(k, a)| (k, Some(a)));
+    match kind {
+        "tone" => {
+            let hz = match arg {
+                None => 440.0,
+                Some(a) => a.parse::<f64>().map_err(|_| format!("tone frequency {a:?} is not a number"))?,
+            };
+            if !(20.0..=20_000.0).contains(&hz) {
+                return Err(format!("tone frequency {hz} Hz is outside 20-20000 Hz"));
+            }
+            Ok(Source::Tone { hz })
+        }
+        "mic" | "file" => Err(format!("source {kind:?} is not available in this build; use tone[:HZ]")),
+        _ => Err(format!("unknown source {s:?}; expected tone[:HZ]")),
+    }
+}
+
+pub fn parse_ws_url(s: &str) -> Result<String, String> {
+    let uri: http::Uri = s.parse().map_err(|e| format!("invalid URL {s:?}: {e}"))?;
+    match uri.scheme_str() {
+        Some("ws" | "wss") => {}
+        _ => return Err(format!("URL {s:?} must start with ws:// or wss://")),
+    }
+    if uri.host().is_none_or(str::is_empty) {
+        return Err(format!("URL {s:?} has no host"));
+    }
+    Ok(s.to_owned())
+}
+
+pub fn parse_room(s: &str) -> Result<String, String> {
+    crate::sansio::protocol::validate_room(s).map_err(|e| e.message)?;
+    Ok(s.to_owned())
+}
+
+pub fn parse_duration(s: &str) -> Result<f64, String> {
+    let v: f64 = s.parse().map_err(|_| format!("{s:?} is not a number of seconds"))?;
+    if !(v.is_finite() && v > 0.0 && v <= 86_400.0) {
+        return Err(format!("duration {s} must be between 0 and 86400 seconds"));
+    }
+    Ok(v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn sources_parse_and_hostile_ones_are_refused() {
+        assert_eq!(parse_source("tone").unwrap(), Source::Tone { hz: 440.0 });
+        assert_eq!(parse_source("tone:660").unwrap(), Source::Tone { hz: 660.0 });
+        for bad in ["tone:", "tone:abc", "tone:-5", "tone:1e9", "tone:NaN", "tone:inf", "beep", "", "file:x.wav"] {
+            assert!(parse_source(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn urls_rooms_and_durations_are_checked() {
+        assert!(parse_ws_url("ws://127.0.0.1:8765/ws").is_ok());
+        assert!(parse_ws_url("wss://[::1]:9/ws").is_ok());
+        for bad in ["http://x/ws", "127.0.0.1:8765", "ws://", "", "ws://a b/"] {
+            assert!(parse_ws_url(bad).is_err(), "{bad}");
+        }
+        assert!(parse_room("r1").is_ok());
+        assert!(parse_room("").is_err() && parse_room(&"r".repeat(65)).is_err() && parse_room("a\u{7}").is_err());
+        assert!(parse_duration("0").is_err() && parse_duration("-1").is_err() && parse_duration("NaN").is_err());
+        assert_eq!(parse_duration("2.5").unwrap(), 2.5);
+    }
+
+    #[test]
+    fn join_parses_its_flags() {
+        let cli = Cli::try_parse_from(["rtc-assist", "join", "r", "--source", "tone:880", "--duration", "3", "--json", "--expect-audio"]).unwrap();
+        let Command::Join(j) = cli.command else { panic!("not join") };
+        assert_eq!(j.source, Source::Tone { hz: 880.0 });
+        assert!(j.json && j.expect_audio);
+    }
+}

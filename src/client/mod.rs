@@ -1,0 +1,280 @@
+//! A signaling peer (the driver behind `join` and `demo`): joins a room, offers like a browser
+//! (offer at once, candidates trickled, then end-of-candidates), buffers remote candidates until
+//! the remote description is set (F4), answers the server's renegotiation offers (F7), sends
+//! its audio and measures what it receives. Every step is recorded as a timeline event.
+
+mod receive;
+mod send;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+
+use crate::media::Source;
+use crate::peer::{Peer, PeerError, PeerEvent, PeerOptions};
+use crate::sansio::protocol::{CandidateInit, ClientMessage, ServerMessage};
+use crate::sansio::sdp;
+use crate::sansio::timeline::{CandidateInfo, Direction, Event, Via};
+use crate::signaling::{Incoming, SignalingClient, SignalingError};
+use crate::ui::Recorder;
+
+/// How long to wait for `joined_room` after sending `join_room`.
+const JOIN_TIMEOUT: Duration = Duration::from_secs(10);
+
+#[derive(Debug, Clone)]
+pub struct ClientOptions {
+    pub server: String,
+    pub room: String,
+    pub source: Source,
+    pub peer: PeerOptions,
+    /// Stop after this long; `None` runs until the shutdown token fires.
+    pub duration: Option<Duration>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// The server could not be reached or broke the session: a connection failure (exit 1).
+    #[error(transparent)]
+    Signaling(#[from] SignalingError),
+    #[error("the server did not let us join: {0}")]
+    Join(String),
+    /// A local failure (exit 2).
+    #[error(transparent)]
+    Peer(#[from] PeerError),
+    #[error("audio: {0}")]
+    Media(String),
+}
+
+fn sdp_detail(text: &str) -> Option<String> {
+    Some(format!("{} candidate(s) in SDP", sdp::candidates(text).len()))
+}
+
+fn info_of(c: &crate::sansio::candidate::Candidate) -> CandidateInfo {
+    CandidateInfo {
+        typ: c.typ,
+        protocol: c.transport.clone(),
+        address: c.address.clone(),
+        port: c.port,
+        related: c.related.as_ref().map(|(a, p)| format!("{a}:{p}")),
+    }
+}
+
+struct Client {
+    ws: SignalingClient,
+    peer: Peer,
+    rec: Arc<Recorder>,
+    remote_set: bool,
+    buffered: Vec<CandidateInit>,
+}
+
+/// Runs one peer session until `duration` passes, `shutdown` fires or the server goes away.
+pub async fn run(opts: ClientOptions, rec: Arc<Recorder>, shutdown: CancellationToken) -> Result<(), ClientError> {
+    let mut ws = SignalingClient::connect(&opts.server).await?;
+    rec.record(Event::SignalingConnected { url: opts.server.clone() });
+    ws.send(&ClientMessage::JoinRoom { room: opts.room.clone(), token: None }).await?;
+    rec.record(Event::Signal { direction: Direction::Sent, kind: "join_room".into(), detail: Some(opts.room.clone()) });
+    let my_id = wait_joined(&mut ws, &rec).await?;
+    let span = tracing::info_span!("join", peer = %crate::ui::short_id(&my_id), room = %opts.room);
+    let _enter = span.enter();
+
+    let (peer, mut events) = Peer::new(&opts.peer).await?;
+    let local = peer.add_audio_sender(rand::random(), &my_id).await?;
+    let sent = Arc::new(AtomicU64::new(0));
+    let stop = shutdown.child_token();
+    send::spawn(opts.source, local, sent.clone(), stop.clone()).map_err(ClientError::Media)?;
+
+    let offer = peer.create_offer().await?;
+    ws.send(&ClientMessage::Offer { sdp: offer.clone() }).await?;
+    rec.record(Event::Signal { direction: Direction::Sent, kind: "offer".into(), detail: sdp_detail(&offer) });
+
+    let mut client = Client { ws, peer, rec: rec.clone(), remote_set: false, buffered: Vec::new() };
+    let deadline = async {
+        match opts.duration {
+            Some(d) => tokio::time::sleep(d).await,
+            None => std::future::pending().await,
+        }
+    };
+    tokio::pin!(deadline);
+    let result = loop {
+        tokio::select! {
+            incoming = client.ws.recv() => match incoming {
+                Some(Ok(i)) => {
+                    if let Err(e) = client.on_incoming(i).await {
+                        break Err(e);
+                    }
+                }
+                Some(Err(e)) => break Err(e.into()),
+                None => {
+                    rec.record(Event::Error { message: "the server closed the signaling socket".into() });
+                    break Ok(());
+                }
+            },
+            Some(ev) = events.recv() => {
+                if let Err(e) = client.on_peer_event(ev, &stop).await {
+                    break Err(e);
+                }
+            }
+            () = &mut deadline => break Ok(()),
+            () = shutdown.cancelled() => break Ok(()),
+        }
+    };
+    stop.cancel();
+    if let Some((local, remote, rtt_ms)) = client.peer.selected_pair().await {
+        rec.record(Event::SelectedPair { local, remote, rtt_ms });
+    }
+    rec.record(Event::MediaSent { packets: sent.load(Ordering::Relaxed) });
+    // Let the receivers publish their last measurements.
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let _ = client.ws.send(&ClientMessage::LeaveRoom).await;
+    client.ws.close().await;
+    client.peer.close().await;
+    result
+}
+
+async fn wait_joined(ws: &mut SignalingClient, rec: &Recorder) -> Result<String, ClientError> {
+    let wait = async {
+        loop {
+            match ws.recv().await {
+                Some(Ok(Incoming::Message(ServerMessage::JoinedRoom { room, peer_id, peers, .. }))) => {
+                    rec.record(Event::JoinedRoom { room, peer_id: peer_id.clone(), peers });
+                    return Ok(peer_id);
+                }
+                Some(Ok(Incoming::Message(ServerMessage::Error { code, message }))) => {
+                    rec.record(Event::ServerError { code: code.as_str().into(), message: message.clone() });
+                    return Err(ClientError::Join(message));
+                }
+                Some(Ok(Incoming::Message(other))) => {
+                    rec.record(Event::Signal { direction: Direction::Received, kind: other.kind().into(), detail: None });
+                }
+                Some(Ok(Incoming::Invalid(e))) => rec.record(rejected(&e)),
+                Some(Err(e)) => return Err(e.into()),
+                None => return Err(ClientError::Join("the server closed the socket".into())),
+            }
+        }
+    };
+    tokio::time::timeout(JOIN_TIMEOUT, wait)
+        .await
+        .unwrap_or_else(|_| Err(ClientError::Join(format!("no joined_room within {JOIN_TIMEOUT:?}"))))
+}
+
+fn rejected(e: &crate::sansio::protocol::DecodeError) -> Event {
+    Event::SignalRejected {
+        code: e.code.as_str().into(),
+        violation: e.violation.map(|v| v.as_str().into()),
+        message: e.message.clone(),
+    }
+}
+
+impl Client {
+    fn received(&self, kind: &str, detail: Option<String>) {
+        self.rec.record(Event::Signal { direction: Direction::Received, kind: kind.into(), detail });
+    }
+
+    fn record_sdp_candidates(&self, text: &str) {
+        for c in sdp::candidates(text) {
+            self.rec.record(Event::RemoteCandidate { candidate: info_of(&c), via: Via::Sdp, buffered: false });
+        }
+    }
+
+    /// The remote description is set: apply the candidates that waited for it, in order.
+    async fn flush(&mut self) {
+        self.remote_set = true;
+        let pending = std::mem::take(&mut self.buffered);
+        if pending.is_empty() {
+            return;
+        }
+        let count = pending.len();
+        for c in pending {
+            if let Err(e) = self.peer.add_remote_candidate(&c).await {
+                self.rec.record(Event::Error { message: format!("buffered candidate rejected: {e}") });
+            }
+        }
+        self.rec.record(Event::CandidatesFlushed { count });
+    }
+
+    async fn on_incoming(&mut self, incoming: Incoming) -> Result<(), ClientError> {
+        let msg = match incoming {
+            Incoming::Message(m) => m,
+            Incoming::Invalid(e) => {
+                self.rec.record(rejected(&e));
+                return Ok(());
+            }
+        };
+        match msg {
+            ServerMessage::Answer { sdp } => {
+                self.received("answer", sdp_detail(&sdp));
+                self.record_sdp_candidates(&sdp);
+                match self.peer.accept_answer(&sdp).await {
+                    Ok(()) => self.flush().await,
+                    Err(e) => self.rec.record(Event::Error { message: format!("answer rejected: {e}") }),
+                }
+            }
+            ServerMessage::Offer { sdp } => {
+                self.received("offer", Some("renegotiation".into()));
+                self.record_sdp_candidates(&sdp);
+                match self.peer.accept_offer(&sdp).await {
+                    Ok(answer) => {
+                        self.ws.send(&ClientMessage::Answer { sdp: answer }).await?;
+                        self.rec.record(Event::Signal { direction: Direction::Sent, kind: "answer".into(), detail: None });
+                        self.flush().await;
+                    }
+                    Err(e) => self.rec.record(Event::Error { message: format!("renegotiation offer rejected: {e}") }),
+                }
+            }
+            ServerMessage::Candidate(c) => {
+                if let Ok(parsed) = crate::sansio::candidate::Candidate::parse(&c.candidate) {
+                    self.rec.record(Event::RemoteCandidate {
+                        candidate: info_of(&parsed),
+                        via: Via::Trickle,
+                        buffered: !self.remote_set,
+                    });
+                }
+                if self.remote_set {
+                    if let Err(e) = self.peer.add_remote_candidate(&c).await {
+                        self.rec.record(Event::Error { message: format!("remote candidate rejected: {e}") });
+                    }
+                } else {
+                    self.buffered.push(c);
+                }
+            }
+            ServerMessage::EndOfCandidates => self.rec.record(Event::EndOfCandidates { direction: Direction::Received }),
+            ServerMessage::PeerJoined { peer_id } => self.rec.record(Event::PeerJoined { peer_id }),
+            ServerMessage::PeerLeft { peer_id } => self.rec.record(Event::PeerLeft { peer_id }),
+            ServerMessage::Error { code, message } => {
+                self.rec.record(Event::ServerError { code: code.as_str().into(), message });
+            }
+            ServerMessage::JoinedRoom { .. } => self.received("joined_room", Some("unexpected second join".into())),
+        }
+        Ok(())
+    }
+
+    async fn on_peer_event(&mut self, ev: PeerEvent, stop: &CancellationToken) -> Result<(), ClientError> {
+        match ev {
+            PeerEvent::LocalCandidate { init, info } => {
+                self.rec.record(Event::LocalCandidate { candidate: info, via: Via::Trickle });
+                self.ws.send(&ClientMessage::Candidate(init)).await?;
+            }
+            PeerEvent::GatheringState(state) => {
+                let complete = state == "complete";
+                self.rec.record(Event::GatheringState { state });
+                if complete {
+                    self.ws.send(&ClientMessage::EndOfCandidates).await?;
+                    self.rec.record(Event::EndOfCandidates { direction: Direction::Sent });
+                }
+            }
+            PeerEvent::SignalingState(state) => self.rec.record(Event::SignalingState { state }),
+            PeerEvent::IceState(state) => self.rec.record(Event::IceState { state }),
+            PeerEvent::ConnectionState(state) => {
+                let connected = state == "connected";
+                self.rec.record(Event::ConnectionState { state });
+                if connected && let Some((local, remote, rtt_ms)) = self.peer.selected_pair().await {
+                    self.rec.record(Event::SelectedPair { local, remote, rtt_ms });
+                }
+            }
+            PeerEvent::Track(track) => receive::spawn(track, self.rec.clone(), stop.clone()),
+        }
+        Ok(())
+    }
+}

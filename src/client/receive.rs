@@ -1,0 +1,67 @@
+//! The receiving side: one task per remote track decodes Opus and reports, once a second and
+//! at the end, packets, RMS level and dominant frequency for the peer that sent it.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
+
+use crate::media::analysis::Meter;
+use crate::media::codec::OpusDecoder;
+use crate::peer::RemoteAudio;
+use crate::sansio::timeline::Event;
+use crate::ui::Recorder;
+
+const REPORT_EVERY: Duration = Duration::from_secs(1);
+
+pub fn spawn(track: RemoteAudio, rec: Arc<Recorder>, stop: CancellationToken) {
+    tokio::spawn(
+        async move {
+            let from_peer = track.stream_id().await;
+            rec.record(Event::TrackReceived { from_peer: from_peer.clone(), codec: track.codec().await });
+            let mut decoder = match OpusDecoder::new() {
+                Ok(d) => d,
+                Err(e) => {
+                    rec.record(Event::Error { message: format!("cannot decode audio from {from_peer}: {e}") });
+                    return;
+                }
+            };
+            let mut meter = Meter::new();
+            let mut packets = 0u64;
+            let mut decode_errors = 0u64;
+            let mut last = Instant::now();
+            let report = |packets: u64, meter: &Meter| Event::AudioLevel {
+                from_peer: from_peer.clone(),
+                packets,
+                rms_dbfs: (meter.rms_dbfs() * 10.0).round() / 10.0,
+                freq_hz: meter.dominant_hz().map(|f| (f * 10.0).round() / 10.0),
+            };
+            loop {
+                let pkt = tokio::select! {
+                    p = track.recv() => match p {
+                        Some(p) => p,
+                        None => break,
+                    },
+                    () = stop.cancelled() => break,
+                };
+                packets += 1;
+                if !pkt.payload.is_empty() {
+                    match decoder.decode(&pkt.payload) {
+                        Ok(samples) => meter.push(samples),
+                        Err(_) => decode_errors += 1,
+                    }
+                }
+                if last.elapsed() >= REPORT_EVERY {
+                    last = Instant::now();
+                    rec.record(report(packets, &meter));
+                }
+            }
+            if decode_errors > 0 {
+                rec.record(Event::Error { message: format!("{decode_errors} undecodable packet(s) from {from_peer}") });
+            }
+            rec.record(report(packets, &meter));
+        }
+        .in_current_span(),
+    );
+}

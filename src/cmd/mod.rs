@@ -1,0 +1,17 @@
+//! One module per subcommand: each wires drivers to the core and picks a renderer.
+
+pub mod demo;
+pub mod join;
+pub mod serve;
+
+use crate::Outcome;
+use crate::cli::Command;
+
+pub async fn dispatch(command: Command) -> anyhow::Result<Outcome> {
+    let shutdown = crate::shutdown::on_ctrl_c();
+    match command {
+        Command::Serve(args) => serve::run(args, shutdown).await,
+        Command::Join(args) => join::run(args, shutdown).await,
+        Command::Demo(args) => demo::run(args, shutdown).await,
+    }
+}

@@ -1,0 +1,84 @@
+//! The `PeerConnectionEventHandler` that forwards every callback into a channel as a
+//! [`PeerEvent`], converting webrtc-rs types into ours on the way.
+
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::mpsc;
+use webrtc::media_stream::track_remote::TrackRemote;
+use webrtc::peer_connection::{
+    PeerConnectionEventHandler, RTCIceConnectionState, RTCIceGatheringState, RTCPeerConnectionIceEvent,
+    RTCPeerConnectionState, RTCSignalingState,
+};
+
+use super::{PeerEvent, RemoteAudio};
+use crate::sansio::candidate::Candidate;
+use crate::sansio::protocol::CandidateInit;
+use crate::sansio::timeline::CandidateInfo;
+
+pub(super) struct Handler {
+    tx: mpsc::UnboundedSender<PeerEvent>,
+    mid: Arc<Mutex<String>>,
+}
+
+impl Handler {
+    pub(super) fn new(tx: mpsc::UnboundedSender<PeerEvent>, mid: Arc<Mutex<String>>) -> Self {
+        Self { tx, mid }
+    }
+
+    fn emit(&self, e: PeerEvent) {
+        // The receiver is gone only while the owner shuts down; nothing to do then.
+        let _ = self.tx.send(e);
+    }
+}
+
+/// Our view of a candidate attribute, or `None` if webrtc-rs printed something unparsable.
+pub(super) fn info_of(attribute: &str) -> Option<CandidateInfo> {
+    let c = Candidate::parse(attribute).ok()?;
+    Some(CandidateInfo {
+        typ: c.typ,
+        protocol: c.transport,
+        address: c.address,
+        port: c.port,
+        related: c.related.map(|(a, p)| format!("{a}:{p}")),
+    })
+}
+
+#[async_trait::async_trait]
+impl PeerConnectionEventHandler for Handler {
+    async fn on_ice_candidate(&self, event: RTCPeerConnectionIceEvent) {
+        let json = match event.candidate.to_json() {
+            Ok(j) => j,
+            Err(e) => {
+                tracing::warn!(cause = %e, "local candidate could not be serialized");
+                return;
+            }
+        };
+        let Some(info) = info_of(&json.candidate) else {
+            tracing::warn!(candidate = %json.candidate, "local candidate did not parse");
+            return;
+        };
+        let sdp_mid = self.mid.lock().expect("mid lock").clone();
+        let init = CandidateInit { candidate: json.candidate, sdp_mid, sdp_mline_index: 0 };
+        self.emit(PeerEvent::LocalCandidate { init, info });
+    }
+
+    async fn on_ice_gathering_state_change(&self, state: RTCIceGatheringState) {
+        self.emit(PeerEvent::GatheringState(state.to_string()));
+    }
+
+    async fn on_signaling_state_change(&self, state: RTCSignalingState) {
+        self.emit(PeerEvent::SignalingState(state.to_string()));
+    }
+
+    async fn on_ice_connection_state_change(&self, state: RTCIceConnectionState) {
+        self.emit(PeerEvent::IceState(state.to_string()));
+    }
+
+    async fn on_connection_state_change(&self, state: RTCPeerConnectionState) {
+        self.emit(PeerEvent::ConnectionState(state.to_string()));
+    }
+
+    async fn on_track(&self, track: Arc<dyn TrackRemote>) {
+        self.emit(PeerEvent::Track(RemoteAudio::new(track)));
+    }
+}

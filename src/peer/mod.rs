@@ -1,0 +1,193 @@
+//! The webrtc-rs wrapper: builds a peer connection from our options, turns its callbacks into
+//! [`PeerEvent`]s on a channel (the handler is fixed at build time), and offers the handful of
+//! operations `serve` and `join` need in their own terms (SDP strings, [`CandidateInit`]).
+//! Only this module imports `webrtc`/`rtc`.
+
+mod handler;
+mod stats;
+mod tracks;
+
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+use webrtc::peer_connection::{
+    MediaEngine, PeerConnection, PeerConnectionBuilder, RTCConfigurationBuilder, RTCIceCandidateInit,
+    RTCIceServer, RTCIceTransportPolicy, RTCSessionDescription, Registry, SettingEngineBuilder,
+    register_default_interceptors,
+};
+
+use crate::sansio::sdp::first_mid;
+use crate::sansio::protocol::{CandidateInit, IceServer};
+use crate::sansio::timeline::CandidateInfo;
+
+pub use tracks::{LocalAudio, OutTrack, RemoteAudio, RtpPacket};
+
+/// How often ICE sends a connectivity check. webrtc-rs' default is 200 ms, which sets the pace
+/// of the whole connect (see README "Connect time").
+pub const DEFAULT_CHECK_INTERVAL: Duration = Duration::from_millis(10);
+/// How long ICE keeps checking a pair before giving up (webrtc-rs' default is 7 × 200 ms).
+const CHECK_BUDGET: Duration = Duration::from_millis(3000);
+
+#[derive(Debug, thiserror::Error)]
+pub enum PeerError {
+    #[error("{context}: {source}")]
+    Webrtc { context: &'static str, source: webrtc::error::Error },
+    #[error("{0}")]
+    Other(String),
+}
+
+trait Context<T> {
+    fn context(self, context: &'static str) -> Result<T, PeerError>;
+}
+
+impl<T> Context<T> for webrtc::error::Result<T> {
+    fn context(self, context: &'static str) -> Result<T, PeerError> {
+        self.map_err(|source| PeerError::Webrtc { context, source })
+    }
+}
+
+/// What a peer connection is built with.
+#[derive(Debug, Clone)]
+pub struct PeerOptions {
+    pub ice_servers: Vec<IceServer>,
+    /// Address ICE binds its UDP socket to. A wildcard skips loopback (webrtc-rs 0.21).
+    pub bind_ip: IpAddr,
+    pub check_interval: Duration,
+    pub relay_only: bool,
+}
+
+impl PeerOptions {
+    pub fn new(bind_ip: IpAddr) -> Self {
+        Self { ice_servers: Vec::new(), bind_ip, check_interval: DEFAULT_CHECK_INTERVAL, relay_only: false }
+    }
+}
+
+/// What a peer connection reports, in order.
+#[derive(Debug)]
+pub enum PeerEvent {
+    LocalCandidate { init: CandidateInit, info: CandidateInfo },
+    GatheringState(String),
+    SignalingState(String),
+    IceState(String),
+    ConnectionState(String),
+    Track(RemoteAudio),
+}
+
+/// One webrtc-rs peer connection.
+#[derive(Clone)]
+pub struct Peer {
+    pc: Arc<dyn PeerConnection>,
+    /// The first media section's mid, stamped on our trickled candidates.
+    mid: Arc<Mutex<String>>,
+}
+
+impl Peer {
+    pub async fn new(opts: &PeerOptions) -> Result<(Self, mpsc::UnboundedReceiver<PeerEvent>), PeerError> {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let mid = Arc::new(Mutex::new("0".to_owned()));
+        let mut media = MediaEngine::default();
+        media.register_default_codecs().context("register codecs")?;
+        let registry = register_default_interceptors(Registry::new(), &mut media).context("interceptors")?;
+        let interval = opts.check_interval.max(Duration::from_millis(1));
+        let attempts = (CHECK_BUDGET.as_millis() / interval.as_millis()).clamp(7, u16::MAX as u128) as u16;
+        let settings = SettingEngineBuilder::new()
+            .with_ice_connection_attempts(Some(interval), Some(attempts))
+            .with_include_loopback_candidate(opts.bind_ip.is_loopback())
+            .build();
+        let mut config = RTCConfigurationBuilder::new().with_ice_servers(
+            opts.ice_servers
+                .iter()
+                .map(|s| RTCIceServer {
+                    urls: s.urls.clone(),
+                    username: s.username.clone().unwrap_or_default(),
+                    credential: s.credential.clone().unwrap_or_default(),
+                    ..Default::default()
+                })
+                .collect(),
+        );
+        if opts.relay_only {
+            config = config.with_ice_transport_policy(RTCIceTransportPolicy::Relay);
+        }
+        let pc = PeerConnectionBuilder::new()
+            .with_configuration(config.build())
+            .with_media_engine(media)
+            .with_setting_engine(settings)
+            .with_interceptor_registry(registry)
+            .with_handler(Arc::new(handler::Handler::new(tx, mid.clone())))
+            .with_udp_addrs(vec![format!("{}:0", opts.bind_ip)])
+            .build()
+            .await
+            .context("build peer connection")?;
+        Ok((Self { pc: Arc::new(pc), mid }, rx))
+    }
+
+    fn remember_mid(&self, sdp: &str) {
+        if let Some(m) = first_mid(sdp) {
+            *self.mid.lock().expect("mid lock") = m;
+        }
+    }
+
+    /// Creates an offer and sets it as the local description; returns its SDP (candidates
+    /// trickle afterwards, as a browser's do).
+    pub async fn create_offer(&self) -> Result<String, PeerError> {
+        let offer = self.pc.create_offer(None).await.context("create offer")?;
+        self.remember_mid(&offer.sdp);
+        self.pc.set_local_description(offer.clone()).await.context("set local offer")?;
+        Ok(offer.sdp)
+    }
+
+    /// Applies a remote offer and answers it; returns the answer's SDP.
+    pub async fn accept_offer(&self, sdp: &str) -> Result<String, PeerError> {
+        let offer = RTCSessionDescription::offer(sdp.to_owned()).context("parse offer")?;
+        self.pc.set_remote_description(offer).await.context("set remote offer")?;
+        let answer = self.pc.create_answer(None).await.context("create answer")?;
+        self.remember_mid(&answer.sdp);
+        self.pc.set_local_description(answer.clone()).await.context("set local answer")?;
+        Ok(answer.sdp)
+    }
+
+    /// Applies the remote answer to our offer.
+    pub async fn accept_answer(&self, sdp: &str) -> Result<(), PeerError> {
+        let answer = RTCSessionDescription::answer(sdp.to_owned()).context("parse answer")?;
+        self.pc.set_remote_description(answer).await.context("set remote answer")
+    }
+
+    /// Adds a trickled remote candidate. Call only once the remote description is set.
+    pub async fn add_remote_candidate(&self, c: &CandidateInit) -> Result<(), PeerError> {
+        let init = RTCIceCandidateInit {
+            candidate: c.candidate.clone(),
+            sdp_mid: Some(c.sdp_mid.clone()),
+            sdp_mline_index: Some(c.sdp_mline_index),
+            ..Default::default()
+        };
+        self.pc.add_ice_candidate(init).await.context("add ICE candidate")
+    }
+
+    /// Adds an Opus track we encode ourselves; `stream_id` names us to the far end.
+    pub async fn add_audio_sender(&self, ssrc: u32, stream_id: &str) -> Result<LocalAudio, PeerError> {
+        LocalAudio::attach(&self.pc, ssrc, stream_id).await
+    }
+
+    /// Adds a track that forwards another peer's RTP (SFU); `stream_id` names that peer.
+    pub async fn add_forward_track(&self, ssrc: u32, stream_id: &str) -> Result<OutTrack, PeerError> {
+        OutTrack::attach(&self.pc, ssrc, stream_id).await
+    }
+
+    /// Stops sending a forwarded track (the next offer marks its section inactive).
+    pub async fn remove_forward_track(&self, track: &OutTrack) -> Result<(), PeerError> {
+        self.pc.remove_track(track.sender()).await.context("remove track")
+    }
+
+    /// The nominated candidate pair and its RTT, from the stats.
+    pub async fn selected_pair(&self) -> Option<(CandidateInfo, CandidateInfo, Option<f64>)> {
+        stats::selected_pair(&self.pc).await
+    }
+
+    pub async fn close(&self) {
+        if let Err(e) = self.pc.close().await {
+            tracing::debug!(cause = %e, "closing peer connection");
+        }
+    }
+}

@@ -1,0 +1,9 @@
+//! The pure core: no tokio, no webrtc, no sockets, no clock. Inputs and time come in as
+//! arguments; messages, actions and findings go out. Everything here is unit-tested without I/O.
+
+pub mod candidate;
+pub mod protocol;
+pub mod room;
+pub mod sdp;
+pub mod summary;
+pub mod timeline;

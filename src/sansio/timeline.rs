@@ -1,0 +1,193 @@
+//! One `Event` type for everything a command observes, stamped with milliseconds since the
+//! command started, and the `Timeline` that keeps them in order. Drivers emit events; renderers,
+//! the summary and the diagnosis rules read them. No clock here: the caller passes `t_ms`.
+
+use serde::Serialize;
+
+use super::candidate::CandidateType;
+
+/// Which way a signaling message went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Direction {
+    Sent,
+    Received,
+}
+
+/// How a candidate travelled: inside the SDP or trickled in its own message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Via {
+    Sdp,
+    Trickle,
+}
+
+/// A candidate as the timeline shows it (no foundation or priority: they explain nothing).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+pub struct CandidateInfo {
+    pub typ: CandidateType,
+    pub protocol: String,
+    pub address: String,
+    pub port: u16,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub related: Option<String>,
+}
+
+/// Everything a command can observe.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum Event {
+    /// The signaling socket is open.
+    SignalingConnected { url: String },
+    /// A signaling message went out or came in; `detail` is a short human summary.
+    Signal {
+        direction: Direction,
+        kind: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        detail: Option<String>,
+    },
+    /// A received frame that broke the protocol; `violation` is the catalogue rule (F3-…).
+    SignalRejected {
+        code: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        violation: Option<String>,
+        message: String,
+    },
+    /// The server error reply to something we sent.
+    ServerError { code: String, message: String },
+    JoinedRoom { room: String, peer_id: String, peers: Vec<String> },
+    PeerJoined { peer_id: String },
+    PeerLeft { peer_id: String },
+    GatheringState { state: String },
+    SignalingState { state: String },
+    LocalCandidate {
+        #[serde(flatten)]
+        candidate: CandidateInfo,
+        via: Via,
+    },
+    RemoteCandidate {
+        #[serde(flatten)]
+        candidate: CandidateInfo,
+        via: Via,
+        /// Held back because the remote description was not set yet (F4 handled).
+        buffered: bool,
+    },
+    /// Trickled remote candidates applied once the remote description existed.
+    CandidatesFlushed { count: usize },
+    EndOfCandidates { direction: Direction },
+    IceState { state: String },
+    ConnectionState { state: String },
+    SelectedPair {
+        local: CandidateInfo,
+        remote: CandidateInfo,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        rtt_ms: Option<f64>,
+    },
+    TrackReceived { from_peer: String, codec: String },
+    /// Packets so far and the audio measured over the last window of one remote peer.
+    AudioLevel { from_peer: String, packets: u64, rms_dbfs: f64, freq_hz: Option<f64> },
+    /// Our own media went out: packets so far.
+    MediaSent { packets: u64 },
+    Error { message: String },
+}
+
+impl Event {
+    /// The NDJSON `event` name.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::SignalingConnected { .. } => "signaling_connected",
+            Self::Signal { .. } => "signal",
+            Self::SignalRejected { .. } => "signal_rejected",
+            Self::ServerError { .. } => "server_error",
+            Self::JoinedRoom { .. } => "joined_room",
+            Self::PeerJoined { .. } => "peer_joined",
+            Self::PeerLeft { .. } => "peer_left",
+            Self::GatheringState { .. } => "gathering_state",
+            Self::SignalingState { .. } => "signaling_state",
+            Self::LocalCandidate { .. } => "local_candidate",
+            Self::RemoteCandidate { .. } => "remote_candidate",
+            Self::CandidatesFlushed { .. } => "candidates_flushed",
+            Self::EndOfCandidates { .. } => "end_of_candidates",
+            Self::IceState { .. } => "ice_state",
+            Self::ConnectionState { .. } => "connection_state",
+            Self::SelectedPair { .. } => "selected_pair",
+            Self::TrackReceived { .. } => "track_received",
+            Self::AudioLevel { .. } => "audio_level",
+            Self::MediaSent { .. } => "media_sent",
+            Self::Error { .. } => "error",
+        }
+    }
+}
+
+/// An event with the milliseconds since the command started.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Stamped {
+    pub t_ms: u64,
+    #[serde(flatten)]
+    pub event: Event,
+}
+
+impl Stamped {
+    /// One NDJSON line (no trailing newline).
+    pub fn to_ndjson(&self) -> String {
+        serde_json::to_string(self).unwrap_or_else(|e| {
+            format!(r#"{{"t_ms":{},"event":"error","message":"unserializable event: {e}"}}"#, self.t_ms)
+        })
+    }
+}
+
+/// The ordered record of one command run.
+#[derive(Debug, Clone, Default)]
+pub struct Timeline {
+    events: Vec<Stamped>,
+}
+
+impl Timeline {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Appends an event observed at `t_ms`.
+    pub fn push(&mut self, t_ms: u64, event: Event) -> &Stamped {
+        self.events.push(Stamped { t_ms, event });
+        self.events.last().expect("just pushed")
+    }
+
+    pub fn events(&self) -> &[Stamped] {
+        &self.events
+    }
+
+    /// The last milliseconds stamp, or 0 for an empty timeline.
+    pub fn end_ms(&self) -> u64 {
+        self.events.last().map_or(0, |e| e.t_ms)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ndjson_carries_t_ms_and_event_name_at_top_level() {
+        let mut t = Timeline::new();
+        let s = t.push(
+            12,
+            Event::LocalCandidate {
+                candidate: CandidateInfo {
+                    typ: CandidateType::Host,
+                    protocol: "udp".into(),
+                    address: "127.0.0.1".into(),
+                    port: 5000,
+                    related: None,
+                },
+                via: Via::Trickle,
+            },
+        );
+        let v: serde_json::Value = serde_json::from_str(&s.to_ndjson()).unwrap();
+        assert_eq!(v["t_ms"], 12);
+        assert_eq!(v["event"], "local_candidate");
+        assert_eq!(v["typ"], "host");
+        assert_eq!(v["via"], "trickle");
+        assert_eq!(v["event"], s.event.name());
+    }
+}

@@ -1,0 +1,174 @@
+//! The hub: room membership (the pure [`Rooms`] state machine), one command queue per session,
+//! and the publishers of each room. Sessions call it; it tells other sessions what to do by
+//! queueing [`Command`]s. Its lock is never held across an await.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use serde::Serialize;
+use tokio::sync::mpsc;
+
+use super::ServerConfig;
+use super::sfu::Publisher;
+use crate::sansio::protocol::ServerMessage;
+use crate::sansio::room::{JoinError, Outgoing, Rooms};
+
+/// What one session asks of another.
+pub enum Command {
+    /// Deliver a signaling message to this session's client.
+    Send(ServerMessage),
+    /// Start receiving `publisher`'s audio (add a track, renegotiate).
+    Subscribe(Arc<Publisher>),
+    /// Stop receiving the audio of the publisher with this peer id.
+    Unsubscribe(String),
+}
+
+#[derive(Default)]
+struct State {
+    rooms: Rooms,
+    sessions: HashMap<String, mpsc::UnboundedSender<Command>>,
+    publishers: HashMap<String, Arc<Publisher>>,
+}
+
+impl State {
+    fn deliver(&self, out: Vec<Outgoing>) {
+        for o in out {
+            if let Some(tx) = self.sessions.get(&o.to) {
+                let _ = tx.send(Command::Send(o.msg));
+            }
+        }
+    }
+
+    fn tell(&self, peer: &str, cmd: Command) {
+        if let Some(tx) = self.sessions.get(peer) {
+            let _ = tx.send(cmd);
+        }
+    }
+}
+
+pub struct Hub {
+    pub config: ServerConfig,
+    state: Mutex<State>,
+    peer_connections: AtomicUsize,
+}
+
+/// Forwarding counters of one publishing peer.
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+pub struct PublisherStats {
+    pub peer_id: String,
+    pub received: u64,
+    pub forwarded: BTreeMap<String, u64>,
+    pub queue_full: u64,
+    pub not_negotiated: u64,
+}
+
+/// A snapshot of the server, served at `/stats`.
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+pub struct HubStats {
+    pub sessions: usize,
+    pub peer_connections: usize,
+    pub rooms: usize,
+    pub publishers: Vec<PublisherStats>,
+}
+
+impl Hub {
+    pub fn new(config: ServerConfig) -> Self {
+        Self { config, state: Mutex::new(State::default()), peer_connections: AtomicUsize::new(0) }
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().expect("hub lock")
+    }
+
+    pub fn register(&self, peer: &str) -> mpsc::UnboundedReceiver<Command> {
+        let (tx, rx) = mpsc::unbounded_channel();
+        self.state().sessions.insert(peer.to_owned(), tx);
+        rx
+    }
+
+    /// Joins a room: `joined_room`/`peer_joined` go out, and the joiner is subscribed to the
+    /// room's existing publishers.
+    pub fn join(&self, peer: &str, room: &str) -> Result<(), JoinError> {
+        let mut st = self.state();
+        let out = st.rooms.join(peer, room, Vec::new())?;
+        st.deliver(out);
+        for other in st.rooms.others(peer) {
+            if let Some(p) = st.publishers.get(&other) {
+                st.tell(peer, Command::Subscribe(p.clone()));
+            }
+        }
+        Ok(())
+    }
+
+    /// A peer's track arrived: every other member of its room subscribes.
+    pub fn publish(&self, peer: &str, publisher: Arc<Publisher>) {
+        let mut st = self.state();
+        if st.rooms.room_of(peer).is_none() {
+            return;
+        }
+        st.publishers.insert(peer.to_owned(), publisher.clone());
+        for other in st.rooms.others(peer) {
+            st.tell(&other, Command::Subscribe(publisher.clone()));
+        }
+    }
+
+    /// Leaves the room: `peer_left` to the others, its audio withdrawn from them, and its
+    /// subscriptions to their audio ended.
+    pub fn leave(&self, peer: &str) {
+        let mut st = self.state();
+        let others = st.rooms.others(peer);
+        let out = st.rooms.leave(peer);
+        st.deliver(out);
+        if let Some(p) = st.publishers.remove(peer) {
+            p.close();
+            for other in &others {
+                st.tell(other, Command::Unsubscribe(peer.to_owned()));
+            }
+        }
+        for other in &others {
+            if let Some(p) = st.publishers.get(other) {
+                p.unsubscribe(peer);
+            }
+        }
+    }
+
+    /// The socket closed: leave the room and forget the session.
+    pub fn unregister(&self, peer: &str) {
+        self.leave(peer);
+        self.state().sessions.remove(peer);
+    }
+
+    pub fn peer_connection_opened(&self) {
+        self.peer_connections.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn peer_connection_closed(&self) {
+        self.peer_connections.fetch_sub(1, Ordering::Relaxed);
+    }
+
+    pub fn stats(&self) -> HubStats {
+        let st = self.state();
+        let mut publishers: Vec<PublisherStats> = st
+            .publishers
+            .values()
+            .map(|p| {
+                let (queue_full, not_negotiated) = p.losses();
+                PublisherStats {
+                    peer_id: p.peer_id.clone(),
+                    received: p.received.load(Ordering::Relaxed),
+                    forwarded: p.forwarded().into_iter().collect(),
+                    queue_full,
+                    not_negotiated,
+                }
+            })
+            .collect();
+        publishers.sort_by(|a, b| a.peer_id.cmp(&b.peer_id));
+        HubStats {
+            sessions: st.sessions.len(),
+            peer_connections: self.peer_connections.load(Ordering::Relaxed),
+            rooms: st.rooms.room_count(),
+            publishers,
+        }
+    }
+}

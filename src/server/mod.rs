@@ -1,0 +1,77 @@
+//! `serve`'s drivers: the HTTP/WebSocket front (axum), one session task per socket, the hub
+//! that owns rooms and routes messages between sessions, and the SFU fan-out.
+
+mod hub;
+mod session;
+mod sfu;
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::{State, WebSocketUpgrade};
+use axum::response::{IntoResponse, Json};
+use axum::routing::get;
+use axum::Router;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+pub use hub::{Hub, HubStats, PublisherStats};
+
+use crate::sansio::protocol::MAX_FRAME_BYTES;
+
+/// How the server's own peer connections are built.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    pub rtc_ip: IpAddr,
+    pub check_interval: Duration,
+}
+
+/// A bound server: tests read [`Server::addr`] and [`Server::hub`], then call [`Server::run`].
+pub struct Server {
+    listener: TcpListener,
+    hub: Arc<Hub>,
+}
+
+#[derive(Clone)]
+struct AppState {
+    hub: Arc<Hub>,
+    shutdown: CancellationToken,
+}
+
+impl Server {
+    pub async fn bind(addr: SocketAddr, config: ServerConfig) -> std::io::Result<Self> {
+        let listener = TcpListener::bind(addr).await?;
+        Ok(Self { listener, hub: Arc::new(Hub::new(config)) })
+    }
+
+    pub fn addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    pub fn hub(&self) -> Arc<Hub> {
+        self.hub.clone()
+    }
+
+    /// Serves until `shutdown` is cancelled; every session ends with it.
+    pub async fn run(self, shutdown: CancellationToken) -> std::io::Result<()> {
+        let state = AppState { hub: self.hub, shutdown: shutdown.clone() };
+        let app = Router::new()
+            .route("/ws", get(websocket))
+            .route("/stats", get(stats))
+            .with_state(state);
+        axum::serve(self.listener, app).with_graceful_shutdown(shutdown.cancelled_owned()).await
+    }
+}
+
+async fn websocket(ws: WebSocketUpgrade, State(state): State<AppState>) -> impl IntoResponse {
+    // Frames up to 4× the protocol limit are read so that they get a `too_large` reply;
+    // anything larger closes the socket with 1009 (message too big).
+    ws.max_message_size(4 * MAX_FRAME_BYTES)
+        .max_frame_size(4 * MAX_FRAME_BYTES)
+        .on_upgrade(move |socket| session::run(socket, state.hub, state.shutdown))
+}
+
+async fn stats(State(state): State<AppState>) -> Json<HubStats> {
+    Json(state.hub.stats())
+}

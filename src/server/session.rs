@@ -1,0 +1,379 @@
+//! One task per WebSocket: decodes each frame (an `error` reply for every bad one), owns the
+//! client's server-side peer connection, answers its offers, trickles the server's candidates
+//! to this client only (after the answer), adds every trickled client candidate to this
+//! connection (buffered until the offer is applied), and renegotiates when forwarded tracks
+//! come and go. Everything of the peer is freed when the socket closes.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::extract::ws::{Message, WebSocket};
+use futures_util::StreamExt;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use tracing::{Instrument, field};
+
+use super::hub::{Command, Hub};
+use super::sfu::Publisher;
+use crate::peer::{OutTrack, Peer, PeerEvent, PeerOptions};
+use crate::sansio::protocol::{CandidateInit, ClientMessage, ErrorCode, ServerMessage};
+use crate::ui::short_id;
+
+/// Trickled candidates held per client before its offer arrives.
+const MAX_PENDING_CANDIDATES: usize = 64;
+
+pub async fn run(socket: WebSocket, hub: Arc<Hub>, shutdown: CancellationToken) {
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    let span = tracing::info_span!("session", peer = %short_id(&id), room = field::Empty);
+    let commands = hub.register(&id);
+    let mut session = Session::new(id.clone(), hub.clone(), socket, span.clone());
+    async {
+        tracing::info!("client connected");
+        session.run(commands, shutdown).await;
+        session.cleanup().await;
+        tracing::info!("client gone");
+    }
+    .instrument(span)
+    .await;
+}
+
+struct Session {
+    id: String,
+    hub: Arc<Hub>,
+    socket: WebSocket,
+    span: tracing::Span,
+    call: Call,
+}
+
+/// Everything of the client's presence in a room; reset when it leaves.
+#[derive(Default)]
+struct Call {
+    room: Option<String>,
+    peer: Option<Peer>,
+    peer_events: Option<mpsc::UnboundedReceiver<PeerEvent>>,
+    /// The client's offer has been applied: its candidates can be added.
+    remote_set: bool,
+    /// Our answer went out: our own candidates can follow it.
+    answered: bool,
+    pending_remote: Vec<CandidateInit>,
+    pending_local: Vec<CandidateInit>,
+    gathering_complete: bool,
+    /// A server offer is waiting for the client's answer.
+    offering: bool,
+    renegotiate_after_answer: bool,
+    subscriptions: HashMap<String, Arc<OutTrack>>,
+    /// Forwarded tracks carried by the outstanding server offer.
+    offered: Vec<Arc<OutTrack>>,
+    deferred: Vec<Arc<Publisher>>,
+    publishing: bool,
+}
+
+enum Flow {
+    Continue,
+    Stop,
+}
+
+impl Session {
+    fn new(id: String, hub: Arc<Hub>, socket: WebSocket, span: tracing::Span) -> Self {
+        Self { id, hub, socket, span, call: Call::default() }
+    }
+
+    async fn run(&mut self, mut commands: mpsc::UnboundedReceiver<Command>, shutdown: CancellationToken) {
+        loop {
+            let flow = tokio::select! {
+                frame = self.socket.next() => match frame {
+                    Some(Ok(msg)) => self.on_frame(msg).await,
+                    Some(Err(e)) => {
+                        tracing::info!(cause = %e, "socket error");
+                        Flow::Stop
+                    }
+                    None => Flow::Stop,
+                },
+                Some(cmd) = commands.recv() => self.on_command(cmd).await,
+                Some(ev) = next_event(&mut self.call.peer_events) => self.on_peer_event(ev).await,
+                () = shutdown.cancelled() => Flow::Stop,
+            };
+            if let Flow::Stop = flow {
+                break;
+            }
+        }
+    }
+
+    async fn send(&mut self, msg: ServerMessage) -> Flow {
+        tracing::debug!(kind = msg.kind(), "send");
+        match self.socket.send(Message::Text(msg.encode().into())).await {
+            Ok(()) => Flow::Continue,
+            Err(e) => {
+                tracing::info!(cause = %e, "send failed");
+                Flow::Stop
+            }
+        }
+    }
+
+    async fn reply_error(&mut self, code: ErrorCode, message: impl Into<String>) -> Flow {
+        let message = message.into();
+        tracing::warn!(code = code.as_str(), %message, "rejected client frame");
+        self.send(ServerMessage::error(code, message)).await
+    }
+
+    async fn on_frame(&mut self, frame: Message) -> Flow {
+        let text = match frame {
+            Message::Text(t) => t,
+            Message::Binary(_) => {
+                return self.reply_error(ErrorCode::BadMessage, "binary frames are not part of the protocol").await;
+            }
+            Message::Close(_) => return Flow::Stop,
+            Message::Ping(_) | Message::Pong(_) => return Flow::Continue,
+        };
+        let msg = match ClientMessage::decode(text.as_str()) {
+            Ok(m) => m,
+            Err(e) => {
+                let message = match e.violation {
+                    Some(v) => format!("{} ({})", e.message, v.as_str()),
+                    None => e.message,
+                };
+                return self.reply_error(e.code, message).await;
+            }
+        };
+        tracing::debug!(kind = msg.kind(), "received");
+        if self.call.room.is_none() && !matches!(msg, ClientMessage::JoinRoom { .. }) {
+            return self.reply_error(ErrorCode::NotInRoom, format!("join a room before sending {}", msg.kind())).await;
+        }
+        match msg {
+            ClientMessage::JoinRoom { room, .. } => self.on_join(room).await,
+            ClientMessage::LeaveRoom => {
+                self.leave().await;
+                Flow::Continue
+            }
+            ClientMessage::Offer { sdp } => self.on_offer(sdp).await,
+            ClientMessage::Answer { sdp } => self.on_answer(sdp).await,
+            ClientMessage::Candidate(c) => self.on_candidate(c).await,
+            ClientMessage::EndOfCandidates => Flow::Continue,
+        }
+    }
+
+    async fn on_join(&mut self, room: String) -> Flow {
+        match self.hub.join(&self.id, &room) {
+            Ok(()) => {
+                self.span.record("room", room.as_str());
+                tracing::info!("joined room");
+                self.call.room = Some(room);
+                Flow::Continue
+            }
+            Err(e) => self.reply_error(e.code(), e.to_string()).await,
+        }
+    }
+
+    async fn ensure_peer(&mut self) -> Result<Peer, String> {
+        if let Some(p) = &self.call.peer {
+            return Ok(p.clone());
+        }
+        let mut opts = PeerOptions::new(self.hub.config.rtc_ip);
+        opts.check_interval = self.hub.config.check_interval;
+        let (peer, events) = Peer::new(&opts).await.map_err(|e| e.to_string())?;
+        self.hub.peer_connection_opened();
+        self.call.peer = Some(peer.clone());
+        self.call.peer_events = Some(events);
+        Ok(peer)
+    }
+
+    async fn on_offer(&mut self, sdp: String) -> Flow {
+        if self.call.offering {
+            return self.reply_error(ErrorCode::BadSdp, "an offer from the server is waiting for your answer").await;
+        }
+        let peer = match self.ensure_peer().await {
+            Ok(p) => p,
+            Err(e) => return self.reply_error(ErrorCode::Internal, format!("cannot create a peer connection: {e}")).await,
+        };
+        let answer = match peer.accept_offer(&sdp).await {
+            Ok(a) => a,
+            Err(e) => return self.reply_error(ErrorCode::BadSdp, e.to_string()).await,
+        };
+        self.call.remote_set = true;
+        if let Flow::Stop = self.send(ServerMessage::Answer { sdp: answer }).await {
+            return Flow::Stop;
+        }
+        self.call.answered = true;
+        for c in std::mem::take(&mut self.call.pending_remote) {
+            if let Err(e) = peer.add_remote_candidate(&c).await {
+                tracing::warn!(cause = %e, "buffered candidate rejected");
+            }
+        }
+        for c in std::mem::take(&mut self.call.pending_local) {
+            if let Flow::Stop = self.send(ServerMessage::Candidate(c)).await {
+                return Flow::Stop;
+            }
+        }
+        if self.call.gathering_complete
+            && let Flow::Stop = self.send(ServerMessage::EndOfCandidates).await
+        {
+            return Flow::Stop;
+        }
+        let deferred = std::mem::take(&mut self.call.deferred);
+        let added = !deferred.is_empty();
+        for p in deferred {
+            self.subscribe(p).await;
+        }
+        if added { self.renegotiate().await } else { Flow::Continue }
+    }
+
+    async fn on_answer(&mut self, sdp: String) -> Flow {
+        let (true, Some(peer)) = (self.call.offering, self.call.peer.clone()) else {
+            return self.reply_error(ErrorCode::BadSdp, "no offer from the server is waiting for an answer").await;
+        };
+        if let Err(e) = peer.accept_answer(&sdp).await {
+            return self.reply_error(ErrorCode::BadSdp, e.to_string()).await;
+        }
+        self.call.offering = false;
+        for out in std::mem::take(&mut self.call.offered) {
+            out.mark_negotiated();
+        }
+        if std::mem::take(&mut self.call.renegotiate_after_answer) {
+            return self.renegotiate().await;
+        }
+        Flow::Continue
+    }
+
+    async fn on_candidate(&mut self, c: CandidateInit) -> Flow {
+        match (&self.call.peer, self.call.remote_set) {
+            (Some(peer), true) => {
+                let peer = peer.clone();
+                match peer.add_remote_candidate(&c).await {
+                    Ok(()) => Flow::Continue,
+                    Err(e) => self.reply_error(ErrorCode::BadCandidate, e.to_string()).await,
+                }
+            }
+            _ if self.call.pending_remote.len() >= MAX_PENDING_CANDIDATES => {
+                self.reply_error(ErrorCode::BadCandidate, "too many candidates before the offer").await
+            }
+            _ => {
+                self.call.pending_remote.push(c);
+                Flow::Continue
+            }
+        }
+    }
+
+    async fn on_command(&mut self, cmd: Command) -> Flow {
+        match cmd {
+            Command::Send(msg) => self.send(msg).await,
+            Command::Subscribe(p) if !self.call.answered => {
+                self.call.deferred.push(p);
+                Flow::Continue
+            }
+            Command::Subscribe(p) => {
+                if self.subscribe(p).await { self.renegotiate().await } else { Flow::Continue }
+            }
+            Command::Unsubscribe(publisher) => {
+                self.call.deferred.retain(|p| p.peer_id != publisher);
+                let (Some(out), Some(peer)) = (self.call.subscriptions.remove(&publisher), self.call.peer.clone()) else {
+                    return Flow::Continue;
+                };
+                if let Err(e) = peer.remove_forward_track(&out).await {
+                    tracing::warn!(cause = %e, "removing forwarded track");
+                }
+                self.renegotiate().await
+            }
+        }
+    }
+
+    /// Adds a forwarding track for `publisher`; true if the connection changed.
+    async fn subscribe(&mut self, publisher: Arc<Publisher>) -> bool {
+        let Some(peer) = self.call.peer.clone() else { return false };
+        if self.call.subscriptions.contains_key(&publisher.peer_id) {
+            return false;
+        }
+        match peer.add_forward_track(rand::random(), &publisher.peer_id).await {
+            Ok(out) => {
+                let out = Arc::new(out);
+                publisher.subscribe(&self.id, out.clone());
+                self.call.subscriptions.insert(publisher.peer_id.clone(), out);
+                tracing::info!(from = %short_id(&publisher.peer_id), "forwarding audio to this peer");
+                true
+            }
+            Err(e) => {
+                tracing::warn!(cause = %e, "cannot add a forwarding track");
+                false
+            }
+        }
+    }
+
+    /// Sends a server-initiated offer, or queues one while an offer is outstanding (F7).
+    async fn renegotiate(&mut self) -> Flow {
+        if self.call.offering {
+            self.call.renegotiate_after_answer = true;
+            return Flow::Continue;
+        }
+        let Some(peer) = self.call.peer.clone() else { return Flow::Continue };
+        match peer.create_offer().await {
+            Ok(sdp) => {
+                self.call.offering = true;
+                self.call.offered = self.call.subscriptions.values().cloned().collect();
+                tracing::info!("renegotiating");
+                self.send(ServerMessage::Offer { sdp }).await
+            }
+            Err(e) => {
+                tracing::warn!(cause = %e, "renegotiation offer failed");
+                Flow::Continue
+            }
+        }
+    }
+
+    async fn on_peer_event(&mut self, ev: PeerEvent) -> Flow {
+        match ev {
+            PeerEvent::LocalCandidate { init, info } => {
+                tracing::debug!(typ = %info.typ, address = %info.address, port = info.port, "server candidate");
+                if self.call.answered {
+                    return self.send(ServerMessage::Candidate(init)).await;
+                }
+                self.call.pending_local.push(init);
+            }
+            PeerEvent::GatheringState(s) => {
+                if s == "complete" {
+                    self.call.gathering_complete = true;
+                    if self.call.answered {
+                        return self.send(ServerMessage::EndOfCandidates).await;
+                    }
+                }
+            }
+            PeerEvent::ConnectionState(s) => tracing::info!(state = %s, "peer connection"),
+            PeerEvent::IceState(s) => tracing::debug!(state = %s, "ICE"),
+            PeerEvent::SignalingState(_) => {}
+            PeerEvent::Track(track) => {
+                if !self.call.publishing {
+                    self.call.publishing = true;
+                    let publisher = Publisher::new(self.id.clone());
+                    publisher.spawn_reader(track);
+                    self.hub.publish(&self.id, publisher);
+                    tracing::info!("publishing audio to the room");
+                }
+            }
+        }
+        Flow::Continue
+    }
+
+    /// Leaves the room and frees the peer connection; the socket stays open.
+    async fn leave(&mut self) {
+        self.hub.leave(&self.id);
+        self.close_peer().await;
+        self.call = Call::default();
+    }
+
+    async fn close_peer(&mut self) {
+        if let Some(peer) = self.call.peer.take() {
+            peer.close().await;
+            self.hub.peer_connection_closed();
+        }
+    }
+
+    async fn cleanup(&mut self) {
+        self.hub.unregister(&self.id);
+        self.close_peer().await;
+    }
+}
+
+async fn next_event(rx: &mut Option<mpsc::UnboundedReceiver<PeerEvent>>) -> Option<PeerEvent> {
+    match rx {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
+    }
+}

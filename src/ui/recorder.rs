@@ -1,0 +1,64 @@
+//! The live recorder: stamps each event with milliseconds since the command started, keeps it
+//! in the timeline and prints it at once (a text line or an NDJSON line).
+
+use std::io::Write;
+use std::sync::Mutex;
+use std::time::Instant;
+
+use super::{Style, human_line};
+use crate::sansio::timeline::{Event, Stamped, Timeline};
+
+pub struct Recorder {
+    start: Instant,
+    style: Style,
+    /// Printed before each text line when several peers share one terminal (the demo).
+    label: Option<String>,
+    timeline: Mutex<Timeline>,
+    quiet: bool,
+}
+
+impl Recorder {
+    pub fn new(start: Instant, style: Style, label: Option<String>) -> Self {
+        Self { start, style, label, timeline: Mutex::new(Timeline::new()), quiet: false }
+    }
+
+    /// A recorder that keeps the timeline but prints nothing (tests, benchmarks).
+    pub fn silent(start: Instant) -> Self {
+        Self { quiet: true, ..Self::new(start, Style { json: true, color: false }, None) }
+    }
+
+    pub fn elapsed_ms(&self) -> u64 {
+        self.start.elapsed().as_millis() as u64
+    }
+
+    pub fn record(&self, event: Event) {
+        let t_ms = self.elapsed_ms();
+        let line = {
+            let mut t = self.timeline.lock().expect("timeline lock");
+            let stamped = t.push(t_ms, event);
+            if self.quiet { None } else { Some(self.render(stamped)) }
+        };
+        if let Some(line) = line {
+            let mut out = std::io::stdout().lock();
+            // A closed stdout (e.g. `| head`) must not stop the peer.
+            let _ = writeln!(out, "{line}");
+        }
+    }
+
+    fn render(&self, s: &Stamped) -> String {
+        if self.style.json { s.to_ndjson() } else { human_line(s, self.label.as_deref()) }
+    }
+
+    /// A copy of everything recorded so far.
+    pub fn timeline(&self) -> Timeline {
+        self.timeline.lock().expect("timeline lock").clone()
+    }
+
+    pub fn style(&self) -> Style {
+        self.style
+    }
+
+    pub fn label(&self) -> Option<&str> {
+        self.label.as_deref()
+    }
+}

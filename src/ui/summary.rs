@@ -1,0 +1,68 @@
+//! The closing summary of `join`: a text block or one NDJSON `summary` line.
+
+use std::fmt::Write;
+
+use colored::Colorize;
+use serde_json::json;
+
+use super::{Style, short_id};
+use crate::sansio::summary::Summary;
+
+fn counts(m: &std::collections::BTreeMap<crate::sansio::candidate::CandidateType, usize>) -> String {
+    if m.is_empty() {
+        return "none".to_owned();
+    }
+    m.iter().map(|(t, n)| format!("{n} {t}")).collect::<Vec<_>>().join(", ")
+}
+
+/// Renders the summary; `t_ms` stamps the JSON line, `unheard` lists peers not heard.
+pub fn render_summary(s: &Summary, style: Style, t_ms: u64, unheard: &[String], label: Option<&str>) -> String {
+    if style.json {
+        return json!({
+            "t_ms": t_ms,
+            "event": "summary",
+            "peer_id": s.peer_id,
+            "gathering_state": s.gathering_state,
+            "ice_state": s.ice_state,
+            "connection_state": s.connection_state,
+            "ever_connected": s.ever_connected,
+            "local_candidates": s.local_candidates,
+            "remote_candidates": s.remote_candidates,
+            "selected_pair": s.selected_pair.as_ref().map(|(l, r)| json!({"local": l, "remote": r})),
+            "packets_sent": s.packets_sent,
+            "peers": s.peers,
+            "unheard_peers": unheard,
+        })
+        .to_string();
+    }
+    let mut out = String::new();
+    let title = match label {
+        Some(l) => format!("summary [{l}]"),
+        None => "summary".to_owned(),
+    };
+    let _ = writeln!(out, "{}", title.bold().underline());
+    let st = |s: &Option<String>| s.clone().unwrap_or_else(|| "-".into());
+    let conn = if s.ever_connected { st(&s.connection_state).green() } else { st(&s.connection_state).red() };
+    let _ = writeln!(
+        out,
+        "  states      gathering {}, ICE {}, connection {} (connected: {})",
+        st(&s.gathering_state),
+        st(&s.ice_state),
+        conn,
+        if s.ever_connected { "yes".green() } else { "no".red() }
+    );
+    let _ = writeln!(out, "  candidates  local: {}; remote: {}", counts(&s.local_candidates), counts(&s.remote_candidates));
+    if let Some((l, r)) = &s.selected_pair {
+        let _ = writeln!(out, "  pair        {} {}:{} ⇄ {} {}:{}", l.typ, l.address, l.port, r.typ, r.address, r.port);
+    }
+    let _ = writeln!(out, "  sent        {} packets", s.packets_sent);
+    for (id, p) in &s.peers {
+        let level = p.rms_dbfs.map_or("-".into(), |l| format!("{l:.1} dBFS"));
+        let freq = p.freq_hz.map_or("-".into(), |f| format!("{f:.1} Hz"));
+        let _ = writeln!(out, "  from {}    {} packets, {level}, {freq}", short_id(id), p.packets);
+    }
+    for id in unheard {
+        let _ = writeln!(out, "  {} no audio from {}", "expectation failed:".red().bold(), short_id(id));
+    }
+    out.trim_end().to_owned()
+}

@@ -1,0 +1,104 @@
+//! One coloured text line per timeline event.
+
+use colored::Colorize;
+
+use super::short_id;
+use crate::sansio::candidate::CandidateType;
+use crate::sansio::timeline::{CandidateInfo, Direction, Event, Stamped, Via};
+
+fn state_colour(state: &str) -> colored::ColoredString {
+    match state {
+        "connected" | "completed" | "complete" | "stable" => state.green(),
+        "failed" | "closed" | "disconnected" => state.red(),
+        _ => state.yellow(),
+    }
+}
+
+fn candidate(c: &CandidateInfo) -> String {
+    let typ = match c.typ {
+        CandidateType::Host => c.typ.as_str().cyan(),
+        CandidateType::Srflx => c.typ.as_str().blue(),
+        CandidateType::Prflx => c.typ.as_str().magenta(),
+        CandidateType::Relay => c.typ.as_str().green(),
+    };
+    let related = c.related.as_ref().map(|r| format!(" (from {r})")).unwrap_or_default();
+    format!("{typ:<5} {} {}:{}{related}", c.protocol, c.address, c.port)
+}
+
+fn via(v: Via) -> &'static str {
+    match v {
+        Via::Sdp => "in SDP",
+        Via::Trickle => "trickled",
+    }
+}
+
+pub fn human_line(s: &Stamped, label: Option<&str>) -> String {
+    let text = match &s.event {
+        Event::SignalingConnected { url } => format!("signaling connected to {url}"),
+        Event::Signal { direction, kind, detail } => {
+            let arrow = match direction {
+                Direction::Sent => "→".normal(),
+                Direction::Received => "←".normal(),
+            };
+            let detail = detail.as_ref().map(|d| format!(" ({d})")).unwrap_or_default();
+            format!("{arrow} {}{detail}", kind.bold())
+        }
+        Event::SignalRejected { code, violation, message } => {
+            let v = violation.as_ref().map(|v| format!(" [{v}]")).unwrap_or_default();
+            format!("{} {code}{v}: {message}", "rejected frame".red().bold())
+        }
+        Event::ServerError { code, message } => format!("{} {code}: {message}", "server error".red()),
+        Event::JoinedRoom { room, peer_id, peers } => {
+            let others: Vec<&str> = peers.iter().map(|p| short_id(p)).collect();
+            format!("joined room {} as {} with {:?}", room.bold(), short_id(peer_id), others)
+        }
+        Event::PeerJoined { peer_id } => format!("peer {} joined", short_id(peer_id)),
+        Event::PeerLeft { peer_id } => format!("peer {} left", short_id(peer_id)),
+        Event::GatheringState { state } => format!("gathering {}", state_colour(state)),
+        Event::SignalingState { state } => format!("signaling {}", state_colour(state)),
+        Event::LocalCandidate { candidate: c, via: v } => format!("local  candidate {} {}", candidate(c), via(*v)),
+        Event::RemoteCandidate { candidate: c, via: v, buffered } => {
+            let b = if *buffered { " — buffered until the remote description is set".yellow().to_string() } else { String::new() };
+            format!("remote candidate {} {}{b}", candidate(c), via(*v))
+        }
+        Event::CandidatesFlushed { count } => format!("applied {count} buffered remote candidate(s)"),
+        Event::EndOfCandidates { direction } => match direction {
+            Direction::Sent => "→ end-of-candidates".to_owned(),
+            Direction::Received => "← end-of-candidates".to_owned(),
+        },
+        Event::IceState { state } => format!("ICE {}", state_colour(state)),
+        Event::ConnectionState { state } => format!("connection {}", state_colour(state).bold()),
+        Event::SelectedPair { local, remote, rtt_ms } => {
+            let rtt = rtt_ms.map(|r| format!(", RTT {r:.1} ms")).unwrap_or_default();
+            format!("selected pair {} ⇄ {}{rtt}", candidate(local), candidate(remote))
+        }
+        Event::TrackReceived { from_peer, codec } => format!("track from {} ({codec})", short_id(from_peer)),
+        Event::AudioLevel { from_peer, packets, rms_dbfs, freq_hz } => {
+            let f = freq_hz.map(|f| format!(", {f:.1} Hz")).unwrap_or_default();
+            format!("audio from {}: {packets} packets, {rms_dbfs:.1} dBFS{f}", short_id(from_peer))
+        }
+        Event::MediaSent { packets } => format!("sent {packets} audio packets"),
+        Event::Error { message } => format!("{} {message}", "error".red().bold()),
+    };
+    let stamp = format!("{:>7.3}s", s.t_ms as f64 / 1000.0).dimmed();
+    match label {
+        Some(l) => format!("{stamp} {} {text}", format!("[{l}]").bold()),
+        None => format!("{stamp} {text}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_show_short_peer_ids_and_candidate_types() {
+        colored::control::set_override(false);
+        let s = Stamped { t_ms: 1500, event: Event::PeerJoined { peer_id: "0123456789abcdef".into() } };
+        assert_eq!(human_line(&s, Some("A")), "  1.500s [A] peer 01234567 joined");
+        let c = CandidateInfo { typ: CandidateType::Relay, protocol: "udp".into(), address: "127.0.0.1".into(), port: 9, related: None };
+        let s = Stamped { t_ms: 0, event: Event::RemoteCandidate { candidate: c, via: Via::Trickle, buffered: true } };
+        let line = human_line(&s, None);
+        assert!(line.contains("relay") && line.contains("buffered"), "{line}");
+    }
+}
