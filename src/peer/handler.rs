@@ -6,12 +6,12 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::mpsc;
 use webrtc::media_stream::track_remote::TrackRemote;
 use webrtc::peer_connection::{
-    PeerConnectionEventHandler, RTCIceConnectionState, RTCIceGatheringState, RTCPeerConnectionIceEvent,
+    PeerConnectionEventHandler, RTCIceCandidate, RTCIceConnectionState, RTCIceGatheringState, RTCPeerConnectionIceEvent,
     RTCPeerConnectionState, RTCSignalingState,
 };
 
 use super::{PeerEvent, RemoteAudio};
-use crate::sansio::candidate::Candidate;
+use crate::sansio::candidate::{Candidate, CandidateType};
 use crate::sansio::protocol::CandidateInit;
 use crate::sansio::timeline::CandidateInfo;
 
@@ -31,15 +31,14 @@ impl Handler {
     }
 }
 
-/// Our view of a candidate attribute, or `None` if webrtc-rs printed something unparsable.
-pub(super) fn info_of(attribute: &str) -> Option<CandidateInfo> {
-    let c = Candidate::parse(attribute).ok()?;
+/// Our view of a webrtc-rs candidate, read from its fields.
+pub(super) fn info(c: &RTCIceCandidate) -> Option<CandidateInfo> {
     Some(CandidateInfo {
-        typ: c.typ,
-        protocol: c.transport,
-        address: c.address,
+        typ: CandidateType::from_name(&c.typ.to_string())?,
+        protocol: c.protocol.to_string().to_lowercase(),
+        address: c.address.clone(),
         port: c.port,
-        related: c.related.map(|(a, p)| format!("{a}:{p}")),
+        related: (!c.related_address.is_empty()).then(|| format!("{}:{}", c.related_address, c.related_port)),
     })
 }
 
@@ -53,10 +52,11 @@ impl PeerConnectionEventHandler for Handler {
                 return;
             }
         };
-        let Some(info) = info_of(&json.candidate) else {
-            tracing::warn!(candidate = %json.candidate, "local candidate did not parse");
+        if let Err(e) = Candidate::parse(&json.candidate) {
+            tracing::warn!(candidate = %json.candidate, cause = %e, "webrtc-rs printed an invalid candidate; not sent");
             return;
-        };
+        }
+        let Some(info) = info(&event.candidate) else { return };
         let sdp_mid = self.mid.lock().expect("mid lock").clone();
         let init = CandidateInit { candidate: json.candidate, sdp_mid, sdp_mline_index: 0 };
         self.emit(PeerEvent::LocalCandidate { init, info });

@@ -18,7 +18,9 @@ use tokio_util::sync::CancellationToken;
 
 pub use hub::{Hub, HubStats, PublisherStats};
 
-use crate::sansio::protocol::MAX_FRAME_BYTES;
+
+/// Largest WebSocket message read at all; larger ones close the socket (1009).
+const WS_MAX_MESSAGE: usize = 8 * 1024 * 1024;
 
 /// How the server's own peer connections are built.
 #[derive(Debug, Clone)]
@@ -65,10 +67,10 @@ impl Server {
 }
 
 async fn websocket(ws: WebSocketUpgrade, State(state): State<AppState>) -> impl IntoResponse {
-    // Frames up to 4× the protocol limit are read so that they get a `too_large` reply;
+    // Frames up to 8 MiB are read so that they get a `too_large` reply;
     // anything larger closes the socket with 1009 (message too big).
-    ws.max_message_size(4 * MAX_FRAME_BYTES)
-        .max_frame_size(4 * MAX_FRAME_BYTES)
+    ws.max_message_size(WS_MAX_MESSAGE)
+        .max_frame_size(WS_MAX_MESSAGE)
         .on_upgrade(move |socket| session::run(socket, state.hub, state.shutdown))
 }
 

@@ -1,0 +1,105 @@
+//! Helpers: start the real `serve`, run real `join` peers with `--json`, read their output.
+
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use serde_json::Value;
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_rtc-assist");
+
+/// A running `serve`, killed on drop.
+pub struct Serve {
+    child: Child,
+    pub url: String,
+    pub http: String,
+}
+
+impl Serve {
+    pub fn start(extra: &[&str]) -> Self {
+        let mut child = Command::new(BIN)
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .args(extra)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn serve");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).expect("serve banner");
+        let url = line.split_whitespace().find(|w| w.starts_with("ws://")).expect("ws url in banner").to_owned();
+        let http = url.trim_start_matches("ws://").trim_end_matches("/ws").to_owned();
+        Self { child, url, http }
+    }
+
+    /// GET /stats as JSON.
+    pub fn stats(&self) -> Value {
+        let mut s = TcpStream::connect(&self.http).expect("connect stats");
+        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        write!(s, "GET /stats HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n", self.http).unwrap();
+        let mut body = String::new();
+        s.read_to_string(&mut body).unwrap();
+        let json = &body[body.find("\r\n\r\n").expect("http body") + 4..];
+        serde_json::from_str(json).unwrap_or_else(|e| panic!("stats not JSON ({e}): {json}"))
+    }
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts `join ROOM --server URL --source tone:HZ --duration SECS --json --expect-audio`.
+pub fn join(url: &str, room: &str, hz: u32, secs: f64) -> Child {
+    Command::new(BIN)
+        .args(["join", room, "--server", url, "--source", &format!("tone:{hz}"), "--duration", &secs.to_string()])
+        .args(["--json", "--expect-audio"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn join")
+}
+
+/// What a finished `join` printed.
+pub struct Finished {
+    pub code: i32,
+    pub events: Vec<Value>,
+    pub stderr: String,
+}
+
+impl Finished {
+    pub fn summary(&self) -> &Value {
+        self.events.iter().rev().find(|e| e["event"] == "summary").expect("summary line")
+    }
+
+    /// (peer id, packets, frequency) of every remote peer in the summary.
+    pub fn heard(&self) -> Vec<(String, u64, Option<f64>)> {
+        let peers = self.summary()["peers"].as_object().cloned().unwrap_or_default();
+        peers.into_iter().map(|(id, p)| (id, p["packets"].as_u64().unwrap_or(0), p["freq_hz"].as_f64())).collect()
+    }
+
+    pub fn heard_freq(&self, hz: f64) -> bool {
+        self.heard().iter().any(|(_, _, f)| f.is_some_and(|f| (f - hz).abs() <= hz * 0.02))
+    }
+
+    pub fn my_id(&self) -> String {
+        self.summary()["peer_id"].as_str().unwrap().to_owned()
+    }
+
+    pub fn events_named(&self, name: &str) -> Vec<&Value> {
+        self.events.iter().filter(|e| e["event"] == name).collect()
+    }
+}
+
+pub fn finish(child: Child) -> Finished {
+    let out = child.wait_with_output().expect("join output");
+    let events = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("stdout line is not JSON ({e}): {l}")))
+        .collect();
+    Finished { code: out.status.code().unwrap_or(-1), events, stderr: String::from_utf8_lossy(&out.stderr).into() }
+}

@@ -1,0 +1,13 @@
+//! All integration tests in one binary (one link, shared helpers). Every test talks to
+//! 127.0.0.1 only, with real processes, sockets, webrtc-rs connections and Opus audio.
+
+mod common;
+
+/// Command-line behaviour of the real binary: usage errors, exit codes, help.
+mod cli;
+/// Malformed WebSocket frames get `error` replies while another room's audio keeps flowing.
+mod hostile_frames;
+/// Two and three tone peers through `serve`: connection, decoded frequencies, renegotiation, leave.
+mod rooms;
+/// The SFU's own counters agree with what listeners decode (a silent drop fails here).
+mod forwarding;
