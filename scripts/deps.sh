@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Installs what building rtc-assist needs on Debian: cmake and pkg-config (the opus crate builds
+# its bundled libopus with cmake) and a C compiler. Sourced by demo.sh and test.sh.
+set -euo pipefail
+missing=()
+command -v cmake >/dev/null || missing+=(cmake)
+command -v pkg-config >/dev/null || missing+=(pkg-config)
+command -v cc >/dev/null || missing+=(build-essential)
+if [ ${#missing[@]} -gt 0 ]; then
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  echo "installing Debian packages: ${missing[*]}" >&2
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+if ! command -v cargo >/dev/null; then
+  echo "cargo not found: install a Rust toolchain >= 1.85 (rustup) and re-run" >&2
+  exit 2
+fi
