@@ -36,10 +36,22 @@ struct Phases {
     failures: usize,
 }
 
-fn start_client(url: &str, room: &str, hz: f64, interval: Duration, stop: &CancellationToken) -> Arc<Recorder> {
+fn start_client(
+    url: &str,
+    room: &str,
+    hz: f64,
+    interval: Duration,
+    stop: &CancellationToken,
+) -> Arc<Recorder> {
     let mut peer = PeerOptions::new(LOOPBACK);
     peer.check_interval = interval;
-    let opts = ClientOptions { server: url.into(), room: room.into(), source: Source::Tone { hz }, peer, duration: None };
+    let opts = ClientOptions {
+        server: url.into(),
+        room: room.into(),
+        source: Source::Tone { hz },
+        peer,
+        duration: None,
+    };
     let rec = Arc::new(Recorder::silent(Instant::now()));
     tokio::spawn(client::run(opts, rec.clone(), stop.clone()));
     rec
@@ -59,7 +71,9 @@ async fn wait_for(rec: &Recorder, f: impl Fn(&Timeline) -> bool, limit: Duration
 async fn one_run(url: &str, room: &str, interval: Duration, phases: &mut Phases) {
     let stop = CancellationToken::new();
     let a = start_client(url, room, 440.0, interval, &stop);
-    let connected = |t: &Timeline| first(t, |e| matches!(e, Event::ConnectionState { state } if state == "connected")).is_some();
+    let connected = |t: &Timeline| {
+        first(t, |e| matches!(e, Event::ConnectionState { state } if state == "connected")).is_some()
+    };
     if !wait_for(&a, connected, Duration::from_secs(10)).await {
         phases.failures += 1;
         stop.cancel();
@@ -70,7 +84,8 @@ async fn one_run(url: &str, room: &str, interval: Duration, phases: &mut Phases)
     let ok = wait_for(&b, got_media, Duration::from_secs(10)).await;
     stop.cancel();
     let t = b.timeline();
-    let offer = first(&t, |e| matches!(e, Event::Signal { direction: Direction::Sent, kind, .. } if kind == "offer"));
+    let offer =
+        first(&t, |e| matches!(e, Event::Signal { direction: Direction::Sent, kind, .. } if kind == "offer"));
     let gathered = first(&t, |e| matches!(e, Event::GatheringState { state } if state == "complete"));
     let ice = first(&t, |e| matches!(e, Event::IceState { state } if state == "connected"));
     let conn = first(&t, |e| matches!(e, Event::ConnectionState { state } if state == "connected"));
@@ -95,7 +110,13 @@ fn stats(label: &str, v: &mut [f64]) {
     }
     v.sort_by(f64::total_cmp);
     let pick = |q: f64| v[((v.len() - 1) as f64 * q).round() as usize];
-    println!("  {label:<34} min {:>6.0}  median {:>6.0}  p95 {:>6.0}  max {:>6.0} ms", v[0], pick(0.5), pick(0.95), v[v.len() - 1]);
+    println!(
+        "  {label:<34} min {:>6.0}  median {:>6.0}  p95 {:>6.0}  max {:>6.0} ms",
+        v[0],
+        pick(0.5),
+        pick(0.95),
+        v[v.len() - 1]
+    );
 }
 
 #[tokio::main]
@@ -112,7 +133,10 @@ async fn main() {
         for i in 0..runs {
             one_run(&url, &format!("bench-{interval_ms}-{i}"), interval, &mut p).await;
         }
-        println!("ICE check interval {interval_ms} ms, {runs} runs ({} failed), times from offer sent:", p.failures);
+        println!(
+            "ICE check interval {interval_ms} ms, {runs} runs ({} failed), times from offer sent:",
+            p.failures
+        );
         stats("gathering complete", &mut p.gathering);
         stats("ICE connected (answer + checks)", &mut p.ice);
         stats("DTLS/SRTP (ICE → connected)", &mut p.dtls);

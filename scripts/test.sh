@@ -5,5 +5,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/deps.sh
 cargo build --all-targets --quiet
-cargo test --quiet 2>&1
+cargo test --quiet --lib --tests 2>&1
 cargo bench --no-run --quiet

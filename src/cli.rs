@@ -140,7 +140,9 @@ mod tests {
     fn sources_parse_and_hostile_ones_are_refused() {
         assert_eq!(parse_source("tone").unwrap(), Source::Tone { hz: 440.0 });
         assert_eq!(parse_source("tone:660").unwrap(), Source::Tone { hz: 660.0 });
-        for bad in ["tone:", "tone:abc", "tone:-5", "tone:1e9", "tone:NaN", "tone:inf", "beep", "", "file:x.wav"] {
+        for bad in
+            ["tone:", "tone:abc", "tone:-5", "tone:1e9", "tone:NaN", "tone:inf", "beep", "", "file:x.wav"]
+        {
             assert!(parse_source(bad).is_err(), "{bad}");
         }
     }
@@ -153,14 +155,29 @@ mod tests {
             assert!(parse_ws_url(bad).is_err(), "{bad}");
         }
         assert!(parse_room("r1").is_ok());
-        assert!(parse_room("").is_err() && parse_room(&"r".repeat(65)).is_err() && parse_room("a\u{7}").is_err());
-        assert!(parse_duration("0").is_err() && parse_duration("-1").is_err() && parse_duration("NaN").is_err());
+        assert!(
+            parse_room("").is_err() && parse_room(&"r".repeat(65)).is_err() && parse_room("a\u{7}").is_err()
+        );
+        assert!(
+            parse_duration("0").is_err() && parse_duration("-1").is_err() && parse_duration("NaN").is_err()
+        );
         assert_eq!(parse_duration("2.5").unwrap(), 2.5);
     }
 
     #[test]
     fn join_parses_its_flags() {
-        let cli = Cli::try_parse_from(["rtc-assist", "join", "r", "--source", "tone:880", "--duration", "3", "--json", "--expect-audio"]).unwrap();
+        let cli = Cli::try_parse_from([
+            "rtc-assist",
+            "join",
+            "r",
+            "--source",
+            "tone:880",
+            "--duration",
+            "3",
+            "--json",
+            "--expect-audio",
+        ])
+        .unwrap();
         let Command::Join(j) = cli.command else { panic!("not join") };
         assert_eq!(j.source, Source::Tone { hz: 880.0 });
         assert!(j.json && j.expect_audio);

@@ -34,7 +34,10 @@ fn an_unreachable_server_is_a_connection_failure_exit_1() {
     assert_eq!(out.status.code(), Some(1));
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("cannot connect"), "{stdout}");
-    assert!(stdout.lines().all(|l| serde_json::from_str::<serde_json::Value>(l).is_ok()), "NDJSON only: {stdout}");
+    assert!(
+        stdout.lines().all(|l| serde_json::from_str::<serde_json::Value>(l).is_ok()),
+        "NDJSON only: {stdout}"
+    );
 }
 
 #[test]

@@ -29,7 +29,10 @@ fn forwarded_packets_match_received_times_listeners_and_arrive() {
                 .find(|f| f.my_id() == *listener)
                 .and_then(|f| f.heard().into_iter().find(|(id, _, _)| *id == p["peer_id"]))
                 .map_or(0, |(_, packets, _)| packets);
-            assert!(heard >= n.as_u64().unwrap() * 95 / 100, "listener {listener} decoded {heard}, server forwarded {n} by then");
+            assert!(
+                heard >= n.as_u64().unwrap() * 95 / 100,
+                "listener {listener} decoded {heard}, server forwarded {n} by then"
+            );
         }
     }
     assert!(finished.iter().all(|f| f.code == 0));

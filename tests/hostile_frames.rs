@@ -10,13 +10,33 @@ fn corpus() -> Vec<Message> {
     let cand = "candidate:1 1 udp 2130706431 127.0.0.1 5000 typ host";
     let text = |s: String| Message::text(s);
     let mut frames: Vec<Message> = [
-        "", "{", "}", "null", "[]", "42", "\"str\"", "true", "{}", r#"{"type":1}"#, r#"{"type":null}"#,
-        r#"{"data":{}}"#, r#"{"type":"nope","data":{}}"#, r#"{"type":"offer","data":[1,2]}"#,
-        r#"{"type":"offer"}"#, r#"{"type":"offer","data":{"sdp":null}}"#, r#"{"type":"offer","data":{"sdp":"garbage"}}"#,
-        r#"{"type":"offer","data":{"sdp":"v=0\r\n","type":"answer"}}"#, r#"{"type":"answer","data":{}}"#,
-        r#"{"type":"join_room"}"#, r#"{"type":"join_room","data":{"room_name":5}}"#, r#"{"type":"join_room","data":{"room_name":""}}"#,
-        r#"{"type":"join_room","data":{"room_name":"\u0000"}}"#, r#"{"type":"ice_candidate","data":{"candidate":12}}"#,
-        r#"{"type":"ice_candidate","data":"candidate:1"}"#, r#"{"type":"leave_room","data":7}"#, "\u{0}\u{1}\u{2}",
+        "",
+        "{",
+        "}",
+        "null",
+        "[]",
+        "42",
+        "\"str\"",
+        "true",
+        "{}",
+        r#"{"type":1}"#,
+        r#"{"type":null}"#,
+        r#"{"data":{}}"#,
+        r#"{"type":"nope","data":{}}"#,
+        r#"{"type":"offer","data":[1,2]}"#,
+        r#"{"type":"offer"}"#,
+        r#"{"type":"offer","data":{"sdp":null}}"#,
+        r#"{"type":"offer","data":{"sdp":"garbage"}}"#,
+        r#"{"type":"offer","data":{"sdp":"v=0\r\n","type":"answer"}}"#,
+        r#"{"type":"answer","data":{}}"#,
+        r#"{"type":"join_room"}"#,
+        r#"{"type":"join_room","data":{"room_name":5}}"#,
+        r#"{"type":"join_room","data":{"room_name":""}}"#,
+        r#"{"type":"join_room","data":{"room_name":"\u0000"}}"#,
+        r#"{"type":"ice_candidate","data":{"candidate":12}}"#,
+        r#"{"type":"ice_candidate","data":"candidate:1"}"#,
+        r#"{"type":"leave_room","data":7}"#,
+        "\u{0}\u{1}\u{2}",
     ]
     .into_iter()
     .map(|s| text(s.to_owned()))
@@ -37,7 +57,9 @@ fn corpus() -> Vec<Message> {
     frames
 }
 
-async fn expect_error(ws: &mut (impl StreamExt<Item = Result<Message, tokio_tungstenite::tungstenite::Error>> + Unpin)) -> Value {
+async fn expect_error(
+    ws: &mut (impl StreamExt<Item = Result<Message, tokio_tungstenite::tungstenite::Error>> + Unpin),
+) -> Value {
     let reply = tokio::time::timeout(Duration::from_secs(3), ws.next()).await.expect("reply in time");
     let text = match reply {
         Some(Ok(Message::Text(t))) => t,
@@ -63,9 +85,14 @@ fn every_malformed_frame_gets_an_error_and_other_rooms_keep_their_audio() {
         for joined in [false, true] {
             let (mut ws, _) = tokio_tungstenite::connect_async(serve.url.as_str()).await.unwrap();
             if joined {
-                ws.send(Message::text(json!({"type": "join_room", "data": {"room_name": "noisy"}}).to_string())).await.unwrap();
+                ws.send(Message::text(
+                    json!({"type": "join_room", "data": {"room_name": "noisy"}}).to_string(),
+                ))
+                .await
+                .unwrap();
                 let (_, mut rx) = (&mut ws).split();
-                let joined: Value = serde_json::from_str(rx.next().await.unwrap().unwrap().to_text().unwrap()).unwrap();
+                let joined: Value =
+                    serde_json::from_str(rx.next().await.unwrap().unwrap().to_text().unwrap()).unwrap();
                 assert_eq!(joined["type"], "joined_room");
             }
             for f in &frames {

@@ -15,7 +15,11 @@ fn two_peers_connect_and_decode_each_others_tone() {
         assert_eq!(peer.summary()["selected_pair"]["local"]["typ"], "host", "{name}: {}", peer.summary());
     }
     // Browser-style trickle: the offer went out with no candidates inside it.
-    let offer = a.events.iter().find(|e| e["event"] == "signal" && e["kind"] == "offer" && e["direction"] == "sent").unwrap();
+    let offer = a
+        .events
+        .iter()
+        .find(|e| e["event"] == "signal" && e["kind"] == "offer" && e["direction"] == "sent")
+        .unwrap();
     assert_eq!(offer["detail"], "0 candidate(s) in SDP");
     assert!(!a.events_named("end_of_candidates").is_empty());
 }
@@ -40,7 +44,11 @@ fn a_late_third_peer_is_heard_by_all_and_leaving_frees_its_connection() {
         let left: Vec<_> = peer.events_named("peer_left").iter().map(|e| e["peer_id"].clone()).collect();
         assert_eq!(left, vec![serde_json::json!(c.my_id())], "{name} gets peer_left for c");
         // Renegotiation: the server offered again when c's audio arrived and when it left.
-        let offers = peer.events.iter().filter(|e| e["event"] == "signal" && e["kind"] == "offer" && e["direction"] == "received").count();
+        let offers = peer
+            .events
+            .iter()
+            .filter(|e| e["event"] == "signal" && e["kind"] == "offer" && e["direction"] == "received")
+            .count();
         assert!(offers >= 2, "{name} saw {offers} server offers");
     }
     std::thread::sleep(Duration::from_millis(500));

@@ -5,9 +5,9 @@ mod common;
 
 /// Command-line behaviour of the real binary: usage errors, exit codes, help.
 mod cli;
+/// The SFU's own counters agree with what listeners decode (a silent drop fails here).
+mod forwarding;
 /// Malformed WebSocket frames get `error` replies while another room's audio keeps flowing.
 mod hostile_frames;
 /// Two and three tone peers through `serve`: connection, decoded frequencies, renegotiation, leave.
 mod rooms;
-/// The SFU's own counters agree with what listeners decode (a silent drop fails here).
-mod forwarding;

@@ -70,11 +70,19 @@ struct Client {
 }
 
 /// Runs one peer session until `duration` passes, `shutdown` fires or the server goes away.
-pub async fn run(opts: ClientOptions, rec: Arc<Recorder>, shutdown: CancellationToken) -> Result<(), ClientError> {
+pub async fn run(
+    opts: ClientOptions,
+    rec: Arc<Recorder>,
+    shutdown: CancellationToken,
+) -> Result<(), ClientError> {
     let mut ws = SignalingClient::connect(&opts.server).await?;
     rec.record(Event::SignalingConnected { url: opts.server.clone() });
     ws.send(&ClientMessage::JoinRoom { room: opts.room.clone(), token: None }).await?;
-    rec.record(Event::Signal { direction: Direction::Sent, kind: "join_room".into(), detail: Some(opts.room.clone()) });
+    rec.record(Event::Signal {
+        direction: Direction::Sent,
+        kind: "join_room".into(),
+        detail: Some(opts.room.clone()),
+    });
     let my_id = wait_joined(&mut ws, &rec).await?;
     let span = tracing::info_span!("join", peer = %crate::ui::short_id(&my_id), room = %opts.room);
     let _enter = span.enter();
@@ -87,7 +95,11 @@ pub async fn run(opts: ClientOptions, rec: Arc<Recorder>, shutdown: Cancellation
 
     let offer = peer.create_offer().await?;
     ws.send(&ClientMessage::Offer { sdp: offer.clone() }).await?;
-    rec.record(Event::Signal { direction: Direction::Sent, kind: "offer".into(), detail: sdp_detail(&offer) });
+    rec.record(Event::Signal {
+        direction: Direction::Sent,
+        kind: "offer".into(),
+        detail: sdp_detail(&offer),
+    });
 
     let mut client = Client { ws, peer, rec: rec.clone(), remote_set: false, buffered: Vec::new() };
     let deadline = async {
@@ -146,7 +158,11 @@ async fn wait_joined(ws: &mut SignalingClient, rec: &Recorder) -> Result<String,
                     return Err(ClientError::Join(message));
                 }
                 Some(Ok(Incoming::Message(other))) => {
-                    rec.record(Event::Signal { direction: Direction::Received, kind: other.kind().into(), detail: None });
+                    rec.record(Event::Signal {
+                        direction: Direction::Received,
+                        kind: other.kind().into(),
+                        detail: None,
+                    });
                 }
                 Some(Ok(Incoming::Invalid(e))) => rec.record(rejected(&e)),
                 Some(Err(e)) => return Err(e.into()),
@@ -174,7 +190,11 @@ impl Client {
 
     fn record_sdp_candidates(&self, text: &str) {
         for c in sdp::candidates(text) {
-            self.rec.record(Event::RemoteCandidate { candidate: info_of(&c), via: Via::Sdp, buffered: false });
+            self.rec.record(Event::RemoteCandidate {
+                candidate: info_of(&c),
+                via: Via::Sdp,
+                buffered: false,
+            });
         }
     }
 
@@ -217,10 +237,16 @@ impl Client {
                 match self.peer.accept_offer(&sdp).await {
                     Ok(answer) => {
                         self.ws.send(&ClientMessage::Answer { sdp: answer }).await?;
-                        self.rec.record(Event::Signal { direction: Direction::Sent, kind: "answer".into(), detail: None });
+                        self.rec.record(Event::Signal {
+                            direction: Direction::Sent,
+                            kind: "answer".into(),
+                            detail: None,
+                        });
                         self.flush().await;
                     }
-                    Err(e) => self.rec.record(Event::Error { message: format!("renegotiation offer rejected: {e}") }),
+                    Err(e) => self
+                        .rec
+                        .record(Event::Error { message: format!("renegotiation offer rejected: {e}") }),
                 }
             }
             ServerMessage::Candidate(c) => {
@@ -239,13 +265,17 @@ impl Client {
                     self.buffered.push(c);
                 }
             }
-            ServerMessage::EndOfCandidates => self.rec.record(Event::EndOfCandidates { direction: Direction::Received }),
+            ServerMessage::EndOfCandidates => {
+                self.rec.record(Event::EndOfCandidates { direction: Direction::Received })
+            }
             ServerMessage::PeerJoined { peer_id } => self.rec.record(Event::PeerJoined { peer_id }),
             ServerMessage::PeerLeft { peer_id } => self.rec.record(Event::PeerLeft { peer_id }),
             ServerMessage::Error { code, message } => {
                 self.rec.record(Event::ServerError { code: code.as_str().into(), message });
             }
-            ServerMessage::JoinedRoom { .. } => self.received("joined_room", Some("unexpected second join".into())),
+            ServerMessage::JoinedRoom { .. } => {
+                self.received("joined_room", Some("unexpected second join".into()))
+            }
         }
         Ok(())
     }

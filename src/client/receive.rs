@@ -23,7 +23,9 @@ pub fn spawn(track: RemoteAudio, rec: Arc<Recorder>, stop: CancellationToken) {
             let mut decoder = match OpusDecoder::new() {
                 Ok(d) => d,
                 Err(e) => {
-                    rec.record(Event::Error { message: format!("cannot decode audio from {from_peer}: {e}") });
+                    rec.record(Event::Error {
+                        message: format!("cannot decode audio from {from_peer}: {e}"),
+                    });
                     return;
                 }
             };
@@ -58,7 +60,9 @@ pub fn spawn(track: RemoteAudio, rec: Arc<Recorder>, stop: CancellationToken) {
                 }
             }
             if decode_errors > 0 {
-                rec.record(Event::Error { message: format!("{decode_errors} undecodable packet(s) from {from_peer}") });
+                rec.record(Event::Error {
+                    message: format!("{decode_errors} undecodable packet(s) from {from_peer}"),
+                });
             }
             rec.record(report(packets, &meter));
         }

@@ -17,7 +17,12 @@ use crate::peer::LocalAudio;
 const FRAME: Duration = Duration::from_millis(20);
 
 /// Starts sending; `sent` counts packets that went out. Stops with `stop`.
-pub fn spawn(source: Source, track: LocalAudio, sent: Arc<AtomicU64>, stop: CancellationToken) -> Result<(), String> {
+pub fn spawn(
+    source: Source,
+    track: LocalAudio,
+    sent: Arc<AtomicU64>,
+    stop: CancellationToken,
+) -> Result<(), String> {
     let mut encoder = OpusEncoder::new(DEFAULT_BITRATE).map_err(|e| e.to_string())?;
     let Source::Tone { hz } = source;
     let mut tone = Tone::new(hz);

@@ -25,7 +25,10 @@ pub async fn run(args: DemoArgs, shutdown: CancellationToken) -> anyhow::Result<
     let server_task = tokio::spawn(server.run(stop_server.clone()));
     let style = Style::detect(args.json);
     if !style.json {
-        println!("demo: serve on {url}, peers A (tone 440 Hz) and B (tone 660 Hz) in room \"demo\" for {}s", args.duration);
+        println!(
+            "demo: serve on {url}, peers A (tone 440 Hz) and B (tone 660 Hz) in room \"demo\" for {}s",
+            args.duration
+        );
     }
     let start = Instant::now();
     let peer = |label: &str, hz: f64| {

@@ -15,8 +15,11 @@ pub async fn run(args: ServeArgs, shutdown: CancellationToken) -> anyhow::Result
         ip if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
         ip => ip,
     });
-    let config = ServerConfig { rtc_ip, check_interval: Duration::from_millis(args.ice.ice_check_interval_ms) };
-    let server = Server::bind(args.listen, config).await.with_context(|| format!("cannot listen on {}", args.listen))?;
+    let config =
+        ServerConfig { rtc_ip, check_interval: Duration::from_millis(args.ice.ice_check_interval_ms) };
+    let server = Server::bind(args.listen, config)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.listen))?;
     let addr = server.addr()?;
     println!("rtc-assist serve: signaling on ws://{addr}/ws (stats at http://{addr}/stats); Ctrl-C stops");
     server.run(shutdown).await.context("server stopped")?;

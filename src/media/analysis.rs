@@ -27,10 +27,7 @@ impl Default for Meter {
 
 impl Meter {
     pub fn new() -> Self {
-        Self {
-            samples: VecDeque::with_capacity(WINDOW),
-            fft: FftPlanner::new().plan_fft_forward(WINDOW),
-        }
+        Self { samples: VecDeque::with_capacity(WINDOW), fft: FftPlanner::new().plan_fft_forward(WINDOW) }
     }
 
     /// Adds samples, keeping only the most recent window.
@@ -48,8 +45,8 @@ impl Meter {
         if self.samples.is_empty() {
             return FLOOR_DBFS;
         }
-        let power: f64 =
-            self.samples.iter().map(|&s| f64::from(s) * f64::from(s)).sum::<f64>() / self.samples.len() as f64;
+        let power: f64 = self.samples.iter().map(|&s| f64::from(s) * f64::from(s)).sum::<f64>()
+            / self.samples.len() as f64;
         if power <= 0.0 { FLOOR_DBFS } else { (10.0 * power.log10()).max(FLOOR_DBFS) }
     }
 
@@ -70,11 +67,7 @@ impl Meter {
             .collect();
         self.fft.process(&mut buf);
         let mags: Vec<f32> = buf[..WINDOW / 2].iter().map(|c| c.norm()).collect();
-        let (peak, _) = mags
-            .iter()
-            .enumerate()
-            .skip(1)
-            .max_by(|a, b| a.1.total_cmp(b.1))?;
+        let (peak, _) = mags.iter().enumerate().skip(1).max_by(|a, b| a.1.total_cmp(b.1))?;
         if peak + 1 >= mags.len() {
             return None;
         }

@@ -6,8 +6,8 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::mpsc;
 use webrtc::media_stream::track_remote::TrackRemote;
 use webrtc::peer_connection::{
-    PeerConnectionEventHandler, RTCIceCandidate, RTCIceConnectionState, RTCIceGatheringState, RTCPeerConnectionIceEvent,
-    RTCPeerConnectionState, RTCSignalingState,
+    PeerConnectionEventHandler, RTCIceCandidate, RTCIceConnectionState, RTCIceGatheringState,
+    RTCPeerConnectionIceEvent, RTCPeerConnectionState, RTCSignalingState,
 };
 
 use super::{PeerEvent, RemoteAudio};

@@ -18,8 +18,8 @@ use webrtc::peer_connection::{
     register_default_interceptors,
 };
 
-use crate::sansio::sdp::first_mid;
 use crate::sansio::protocol::{CandidateInit, IceServer};
+use crate::sansio::sdp::first_mid;
 use crate::sansio::timeline::CandidateInfo;
 
 pub use tracks::{LocalAudio, OutTrack, RemoteAudio, RtpPacket};
@@ -103,7 +103,6 @@ impl Peer {
                     urls: s.urls.clone(),
                     username: s.username.clone().unwrap_or_default(),
                     credential: s.credential.clone().unwrap_or_default(),
-                    ..Default::default()
                 })
                 .collect(),
         );

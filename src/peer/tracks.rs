@@ -72,7 +72,8 @@ impl LocalAudio {
         stream_id: &str,
     ) -> Result<Self, PeerError> {
         let track = Arc::new(
-            TrackLocalStaticSample::new(Instant::now(), opus_track(ssrc, stream_id)).context("create track")?,
+            TrackLocalStaticSample::new(Instant::now(), opus_track(ssrc, stream_id))
+                .context("create track")?,
         );
         let sender = pc.add_track(track.clone() as Arc<dyn TrackLocal>).await.context("add track")?;
         Ok(Self { track, sender, ssrc, pt: OnceLock::new() })

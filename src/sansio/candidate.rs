@@ -151,8 +151,7 @@ impl Candidate {
             return Err(CandidateError::Transport(transport.into()));
         }
         let priority = next(&mut it, "priority")?;
-        let priority =
-            priority.parse::<u32>().map_err(|_| CandidateError::Priority(priority.into()))?;
+        let priority = priority.parse::<u32>().map_err(|_| CandidateError::Priority(priority.into()))?;
         let address = parse_address(next(&mut it, "address")?)?;
         let port = parse_port(next(&mut it, "port")?)?;
         let typ_kw = next(&mut it, "typ")?;
@@ -209,13 +208,7 @@ impl fmt::Display for Candidate {
         write!(
             f,
             "candidate:{} {} {} {} {} {} typ {}",
-            self.foundation,
-            self.component,
-            self.transport,
-            self.priority,
-            self.address,
-            self.port,
-            self.typ
+            self.foundation, self.component, self.transport, self.priority, self.address, self.port, self.typ
         )?;
         if let Some((addr, port)) = &self.related {
             write!(f, " raddr {addr} rport {port}")?;
@@ -230,10 +223,7 @@ impl fmt::Display for Candidate {
     }
 }
 
-fn next<'a>(
-    it: &mut impl Iterator<Item = &'a str>,
-    field: &'static str,
-) -> Result<&'a str, CandidateError> {
+fn next<'a>(it: &mut impl Iterator<Item = &'a str>, field: &'static str) -> Result<&'a str, CandidateError> {
     it.next().ok_or(CandidateError::Missing(field))
 }
 
@@ -253,11 +243,7 @@ fn parse_address(s: &str) -> Result<String, CandidateError> {
                 && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
         })
         && s.chars().any(|c| c.is_ascii_alphabetic());
-    if is_fqdn && s.contains('.') {
-        Ok(s.to_owned())
-    } else {
-        Err(CandidateError::Address(s.into()))
-    }
+    if is_fqdn && s.contains('.') { Ok(s.to_owned()) } else { Err(CandidateError::Address(s.into())) }
 }
 
 #[cfg(test)]
@@ -277,7 +263,8 @@ mod tests {
 
     #[test]
     fn parses_relay_with_related_address_and_tcp_type() {
-        let s = "candidate:3 1 TCP 41885695 203.0.113.7 9 typ relay raddr 10.0.0.1 rport 40000 tcptype active";
+        let s =
+            "candidate:3 1 TCP 41885695 203.0.113.7 9 typ relay raddr 10.0.0.1 rport 40000 tcptype active";
         let c = Candidate::parse(s).unwrap();
         assert_eq!(c.typ, CandidateType::Relay);
         assert_eq!(c.transport, "tcp");

@@ -190,8 +190,8 @@ fn envelope(text: &str) -> Result<(String, Map<String, Value>), DecodeError> {
             format!("frame of {} bytes exceeds {MAX_FRAME_BYTES}", text.len()),
         ));
     }
-    let value: Value = serde_json::from_str(text)
-        .map_err(|e| err(ErrorCode::BadJson, format!("not valid JSON: {e}")))?;
+    let value: Value =
+        serde_json::from_str(text).map_err(|e| err(ErrorCode::BadJson, format!("not valid JSON: {e}")))?;
     let Value::Object(mut obj) = value else {
         return Err(err(ErrorCode::BadMessage, "frame must be a JSON object"));
     };
@@ -477,9 +477,7 @@ impl ServerMessage {
             Self::EndOfCandidates => {
                 ("ice_candidate", json!({ "candidate": "", "sdpMid": "0", "sdpMLineIndex": 0 }))
             }
-            Self::Error { code, message } => {
-                ("error", json!({ "code": code.as_str(), "message": message }))
-            }
+            Self::Error { code, message } => ("error", json!({ "code": code.as_str(), "message": message })),
         };
         json!({ "type": typ, "data": data }).to_string()
     }
@@ -528,7 +526,10 @@ mod tests {
 
     #[test]
     fn decodes_browser_nested_and_flat_candidates_alike() {
-        let nested = frame("ice_candidate", json!({"candidate": {"candidate": CAND, "sdpMid": "0", "sdpMLineIndex": 0, "usernameFragment": "x"}}));
+        let nested = frame(
+            "ice_candidate",
+            json!({"candidate": {"candidate": CAND, "sdpMid": "0", "sdpMLineIndex": 0, "usernameFragment": "x"}}),
+        );
         let flat = frame("ice_candidate", json!({"candidate": CAND, "sdpMid": "0", "sdpMLineIndex": 0}));
         let want = ClientMessage::Candidate(CandidateInit {
             candidate: CAND.into(),
@@ -576,10 +577,16 @@ mod tests {
     fn catalogue_violations_are_named() {
         let cases = [
             (json!({"candidate": {"candidate": {"candidate": {"candidate": CAND}}}}), Violation::F3Nested),
-            (json!({"candidate": format!("candidate:{CAND}"), "sdpMid": "0", "sdpMLineIndex": 0}), Violation::F3Prefix),
+            (
+                json!({"candidate": format!("candidate:{CAND}"), "sdpMid": "0", "sdpMLineIndex": 0}),
+                Violation::F3Prefix,
+            ),
             (json!({"candidate": CAND, "sdpMid": null, "sdpMLineIndex": null}), Violation::F3Null),
             (json!({"candidate": CAND}), Violation::F3Null),
-            (json!({"candidate": "candidate:1 1 udp 1 not-an-ip 1 typ martian", "sdpMid": "0"}), Violation::F3Grammar),
+            (
+                json!({"candidate": "candidate:1 1 udp 1 not-an-ip 1 typ martian", "sdpMid": "0"}),
+                Violation::F3Grammar,
+            ),
         ];
         for (data, want) in cases {
             let e = ClientMessage::decode(&frame("ice_candidate", data.clone())).unwrap_err();
@@ -612,7 +619,10 @@ mod tests {
             (r#"{"type":"offer","data":{"sdp":"garbage"}}"#.into(), ErrorCode::BadSdp),
             (r#"{"type":"offer","data":{"sdp":"v=0\r\n","type":"answer"}}"#.into(), ErrorCode::BadSdp),
             (frame("offer", json!({"sdp": "v=0\r\n".repeat(1000)})), ErrorCode::BadSdp),
-            (frame("offer", json!({"sdp": format!("v=0\n{}", "a".repeat(MAX_SDP_BYTES))})), ErrorCode::TooLarge),
+            (
+                frame("offer", json!({"sdp": format!("v=0\n{}", "a".repeat(MAX_SDP_BYTES))})),
+                ErrorCode::TooLarge,
+            ),
             (r#"{"type":"join_room"}"#.into(), ErrorCode::BadRoom),
             (r#"{"type":"join_room","data":{"room_name":5}}"#.into(), ErrorCode::BadRoom),
             (r#"{"type":"join_room","data":{"room_name":""}}"#.into(), ErrorCode::BadRoom),
@@ -622,11 +632,32 @@ mod tests {
             (r#"{"type":"ice_candidate","data":{"candidate":12}}"#.into(), ErrorCode::BadCandidate),
             (r#"{"type":"ice_candidate","data":{}}"#.into(), ErrorCode::BadCandidate),
             (r#"{"type":"ice_candidate","data":"candidate:1"}"#.into(), ErrorCode::BadMessage),
-            (frame("ice_candidate", json!({"candidate": CAND, "sdpMid": "99", "sdpMLineIndex": -1})), ErrorCode::BadCandidate),
-            (frame("ice_candidate", json!({"candidate": CAND, "sdpMLineIndex": 70000})), ErrorCode::BadCandidate),
-            (frame("ice_candidate", json!({"candidate": CAND, "sdpMid": "m".repeat(100)})), ErrorCode::BadCandidate),
-            (frame("ice_candidate", json!({"candidate": "candidate:1 1 udp 99999999999999999999 1.2.3.4 70000 typ host", "sdpMid": "0"})), ErrorCode::BadCandidate),
-            (frame("ice_candidate", json!({"candidate": format!("candidate:{}", "1 ".repeat(600_00)), "sdpMid": "0"})), ErrorCode::BadCandidate),
+            (
+                frame("ice_candidate", json!({"candidate": CAND, "sdpMid": "99", "sdpMLineIndex": -1})),
+                ErrorCode::BadCandidate,
+            ),
+            (
+                frame("ice_candidate", json!({"candidate": CAND, "sdpMLineIndex": 70000})),
+                ErrorCode::BadCandidate,
+            ),
+            (
+                frame("ice_candidate", json!({"candidate": CAND, "sdpMid": "m".repeat(100)})),
+                ErrorCode::BadCandidate,
+            ),
+            (
+                frame(
+                    "ice_candidate",
+                    json!({"candidate": "candidate:1 1 udp 99999999999999999999 1.2.3.4 70000 typ host", "sdpMid": "0"}),
+                ),
+                ErrorCode::BadCandidate,
+            ),
+            (
+                frame(
+                    "ice_candidate",
+                    json!({"candidate": format!("candidate:{}", "1 ".repeat(60_000)), "sdpMid": "0"}),
+                ),
+                ErrorCode::BadCandidate,
+            ),
         ];
         assert!(cases.len() >= 30);
         for (input, want) in &cases {

@@ -124,7 +124,10 @@ mod tests {
         let out = r.join("b", "r1", vec![]).unwrap();
         assert_eq!(out.len(), 2);
         assert!(matches!(&out[0].msg, ServerMessage::JoinedRoom { peers, .. } if peers == &["a"]));
-        assert_eq!(out[1], Outgoing { to: "a".into(), msg: ServerMessage::PeerJoined { peer_id: "b".into() } });
+        assert_eq!(
+            out[1],
+            Outgoing { to: "a".into(), msg: ServerMessage::PeerJoined { peer_id: "b".into() } }
+        );
         assert_eq!(r.others("a"), vec!["b"]);
     }
 
@@ -134,7 +137,10 @@ mod tests {
         r.join("a", "r1", vec![]).unwrap();
         r.join("b", "r1", vec![]).unwrap();
         r.join("c", "r2", vec![]).unwrap();
-        assert_eq!(r.leave("a"), vec![Outgoing { to: "b".into(), msg: ServerMessage::PeerLeft { peer_id: "a".into() } }]);
+        assert_eq!(
+            r.leave("a"),
+            vec![Outgoing { to: "b".into(), msg: ServerMessage::PeerLeft { peer_id: "a".into() } }]
+        );
         assert!(r.leave("a").is_empty(), "leaving twice is a no-op");
         r.leave("b");
         assert_eq!(r.room_count(), 1);

@@ -5,9 +5,7 @@ use super::candidate::Candidate;
 
 /// The `a=mid:` value of the first media section, if any.
 pub fn first_mid(sdp: &str) -> Option<String> {
-    sdp.lines()
-        .find_map(|l| l.trim_end().strip_prefix("a=mid:"))
-        .map(str::to_owned)
+    sdp.lines().find_map(|l| l.trim_end().strip_prefix("a=mid:")).map(str::to_owned)
 }
 
 /// Every parsable `a=candidate:` line, in order.

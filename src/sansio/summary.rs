@@ -74,15 +74,11 @@ impl Summary {
                     s.ever_connected |= state == "connected";
                     s.connection_state = Some(state.clone());
                 }
-                Event::LocalCandidate { candidate, .. } => {
-                    if s.seen.insert((true, candidate.clone())) {
-                        *s.local_candidates.entry(candidate.typ).or_default() += 1;
-                    }
+                Event::LocalCandidate { candidate, .. } if s.seen.insert((true, candidate.clone())) => {
+                    *s.local_candidates.entry(candidate.typ).or_default() += 1;
                 }
-                Event::RemoteCandidate { candidate, .. } => {
-                    if s.seen.insert((false, candidate.clone())) {
-                        *s.remote_candidates.entry(candidate.typ).or_default() += 1;
-                    }
+                Event::RemoteCandidate { candidate, .. } if s.seen.insert((false, candidate.clone())) => {
+                    *s.remote_candidates.entry(candidate.typ).or_default() += 1;
                 }
                 Event::SelectedPair { local, remote, .. } => {
                     s.selected_pair = Some((local.clone(), remote.clone()));

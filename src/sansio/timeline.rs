@@ -38,7 +38,9 @@ pub struct CandidateInfo {
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum Event {
     /// The signaling socket is open.
-    SignalingConnected { url: String },
+    SignalingConnected {
+        url: String,
+    },
     /// A signaling message went out or came in; `detail` is a short human summary.
     Signal {
         direction: Direction,
@@ -54,12 +56,27 @@ pub enum Event {
         message: String,
     },
     /// The server error reply to something we sent.
-    ServerError { code: String, message: String },
-    JoinedRoom { room: String, peer_id: String, peers: Vec<String> },
-    PeerJoined { peer_id: String },
-    PeerLeft { peer_id: String },
-    GatheringState { state: String },
-    SignalingState { state: String },
+    ServerError {
+        code: String,
+        message: String,
+    },
+    JoinedRoom {
+        room: String,
+        peer_id: String,
+        peers: Vec<String>,
+    },
+    PeerJoined {
+        peer_id: String,
+    },
+    PeerLeft {
+        peer_id: String,
+    },
+    GatheringState {
+        state: String,
+    },
+    SignalingState {
+        state: String,
+    },
     LocalCandidate {
         #[serde(flatten)]
         candidate: CandidateInfo,
@@ -73,22 +90,42 @@ pub enum Event {
         buffered: bool,
     },
     /// Trickled remote candidates applied once the remote description existed.
-    CandidatesFlushed { count: usize },
-    EndOfCandidates { direction: Direction },
-    IceState { state: String },
-    ConnectionState { state: String },
+    CandidatesFlushed {
+        count: usize,
+    },
+    EndOfCandidates {
+        direction: Direction,
+    },
+    IceState {
+        state: String,
+    },
+    ConnectionState {
+        state: String,
+    },
     SelectedPair {
         local: CandidateInfo,
         remote: CandidateInfo,
         #[serde(skip_serializing_if = "Option::is_none")]
         rtt_ms: Option<f64>,
     },
-    TrackReceived { from_peer: String, codec: String },
+    TrackReceived {
+        from_peer: String,
+        codec: String,
+    },
     /// Packets so far and the audio measured over the last window of one remote peer.
-    AudioLevel { from_peer: String, packets: u64, rms_dbfs: f64, freq_hz: Option<f64> },
+    AudioLevel {
+        from_peer: String,
+        packets: u64,
+        rms_dbfs: f64,
+        freq_hz: Option<f64>,
+    },
     /// Our own media went out: packets so far.
-    MediaSent { packets: u64 },
-    Error { message: String },
+    MediaSent {
+        packets: u64,
+    },
+    Error {
+        message: String,
+    },
 }
 
 impl Event {

@@ -9,15 +9,14 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::Router;
 use axum::extract::{State, WebSocketUpgrade};
 use axum::response::{IntoResponse, Json};
 use axum::routing::get;
-use axum::Router;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 pub use hub::{Hub, HubStats, PublisherStats};
-
 
 /// Largest WebSocket message read at all; larger ones close the socket (1009).
 const WS_MAX_MESSAGE: usize = 8 * 1024 * 1024;
@@ -58,10 +57,7 @@ impl Server {
     /// Serves until `shutdown` is cancelled; every session ends with it.
     pub async fn run(self, shutdown: CancellationToken) -> std::io::Result<()> {
         let state = AppState { hub: self.hub, shutdown: shutdown.clone() };
-        let app = Router::new()
-            .route("/ws", get(websocket))
-            .route("/stats", get(stats))
-            .with_state(state);
+        let app = Router::new().route("/ws", get(websocket)).route("/stats", get(stats)).with_state(state);
         axum::serve(self.listener, app).with_graceful_shutdown(shutdown.cancelled_owned()).await
     }
 }

@@ -120,7 +120,9 @@ impl Session {
         let text = match frame {
             Message::Text(t) => t,
             Message::Binary(_) => {
-                return self.reply_error(ErrorCode::BadMessage, "binary frames are not part of the protocol").await;
+                return self
+                    .reply_error(ErrorCode::BadMessage, "binary frames are not part of the protocol")
+                    .await;
             }
             Message::Close(_) => return Flow::Stop,
             Message::Ping(_) | Message::Pong(_) => return Flow::Continue,
@@ -137,7 +139,9 @@ impl Session {
         };
         tracing::debug!(kind = msg.kind(), "received");
         if self.call.room.is_none() && !matches!(msg, ClientMessage::JoinRoom { .. }) {
-            return self.reply_error(ErrorCode::NotInRoom, format!("join a room before sending {}", msg.kind())).await;
+            return self
+                .reply_error(ErrorCode::NotInRoom, format!("join a room before sending {}", msg.kind()))
+                .await;
         }
         match msg {
             ClientMessage::JoinRoom { room, .. } => self.on_join(room).await,
@@ -179,11 +183,17 @@ impl Session {
 
     async fn on_offer(&mut self, sdp: String) -> Flow {
         if self.call.offering {
-            return self.reply_error(ErrorCode::BadSdp, "an offer from the server is waiting for your answer").await;
+            return self
+                .reply_error(ErrorCode::BadSdp, "an offer from the server is waiting for your answer")
+                .await;
         }
         let peer = match self.ensure_peer().await {
             Ok(p) => p,
-            Err(e) => return self.reply_error(ErrorCode::Internal, format!("cannot create a peer connection: {e}")).await,
+            Err(e) => {
+                return self
+                    .reply_error(ErrorCode::Internal, format!("cannot create a peer connection: {e}"))
+                    .await;
+            }
         };
         let answer = match peer.accept_offer(&sdp).await {
             Ok(a) => a,
@@ -219,7 +229,9 @@ impl Session {
 
     async fn on_answer(&mut self, sdp: String) -> Flow {
         let (true, Some(peer)) = (self.call.offering, self.call.peer.clone()) else {
-            return self.reply_error(ErrorCode::BadSdp, "no offer from the server is waiting for an answer").await;
+            return self
+                .reply_error(ErrorCode::BadSdp, "no offer from the server is waiting for an answer")
+                .await;
         };
         if let Err(e) = peer.accept_answer(&sdp).await {
             return self.reply_error(ErrorCode::BadSdp, e.to_string()).await;
@@ -261,11 +273,17 @@ impl Session {
                 Flow::Continue
             }
             Command::Subscribe(p) => {
-                if self.subscribe(p).await { self.renegotiate().await } else { Flow::Continue }
+                if self.subscribe(p).await {
+                    self.renegotiate().await
+                } else {
+                    Flow::Continue
+                }
             }
             Command::Unsubscribe(publisher) => {
                 self.call.deferred.retain(|p| p.peer_id != publisher);
-                let (Some(out), Some(peer)) = (self.call.subscriptions.remove(&publisher), self.call.peer.clone()) else {
+                let (Some(out), Some(peer)) =
+                    (self.call.subscriptions.remove(&publisher), self.call.peer.clone())
+                else {
                     return Flow::Continue;
                 };
                 if let Err(e) = peer.remove_forward_track(&out).await {

@@ -16,7 +16,13 @@ fn counts(m: &std::collections::BTreeMap<crate::sansio::candidate::CandidateType
 }
 
 /// Renders the summary; `t_ms` stamps the JSON line, `unheard` lists peers not heard.
-pub fn render_summary(s: &Summary, style: Style, t_ms: u64, unheard: &[String], label: Option<&str>) -> String {
+pub fn render_summary(
+    s: &Summary,
+    style: Style,
+    t_ms: u64,
+    unheard: &[String],
+    label: Option<&str>,
+) -> String {
     if style.json {
         return json!({
             "t_ms": t_ms,
@@ -51,9 +57,18 @@ pub fn render_summary(s: &Summary, style: Style, t_ms: u64, unheard: &[String], 
         conn,
         if s.ever_connected { "yes".green() } else { "no".red() }
     );
-    let _ = writeln!(out, "  candidates  local: {}; remote: {}", counts(&s.local_candidates), counts(&s.remote_candidates));
+    let _ = writeln!(
+        out,
+        "  candidates  local: {}; remote: {}",
+        counts(&s.local_candidates),
+        counts(&s.remote_candidates)
+    );
     if let Some((l, r)) = &s.selected_pair {
-        let _ = writeln!(out, "  pair        {} {}:{} ⇄ {} {}:{}", l.typ, l.address, l.port, r.typ, r.address, r.port);
+        let _ = writeln!(
+            out,
+            "  pair        {} {}:{} ⇄ {} {}:{}",
+            l.typ, l.address, l.port, r.typ, r.address, r.port
+        );
     }
     let _ = writeln!(out, "  sent        {} packets", s.packets_sent);
     for (id, p) in &s.peers {

@@ -56,9 +56,15 @@ pub fn human_line(s: &Stamped, label: Option<&str>) -> String {
         Event::PeerLeft { peer_id } => format!("peer {} left", short_id(peer_id)),
         Event::GatheringState { state } => format!("gathering {}", state_colour(state)),
         Event::SignalingState { state } => format!("signaling {}", state_colour(state)),
-        Event::LocalCandidate { candidate: c, via: v } => format!("local  candidate {} {}", candidate(c), via(*v)),
+        Event::LocalCandidate { candidate: c, via: v } => {
+            format!("local  candidate {} {}", candidate(c), via(*v))
+        }
         Event::RemoteCandidate { candidate: c, via: v, buffered } => {
-            let b = if *buffered { " — buffered until the remote description is set".yellow().to_string() } else { String::new() };
+            let b = if *buffered {
+                " — buffered until the remote description is set".yellow().to_string()
+            } else {
+                String::new()
+            };
             format!("remote candidate {} {}{b}", candidate(c), via(*v))
         }
         Event::CandidatesFlushed { count } => format!("applied {count} buffered remote candidate(s)"),
@@ -96,8 +102,17 @@ mod tests {
         colored::control::set_override(false);
         let s = Stamped { t_ms: 1500, event: Event::PeerJoined { peer_id: "0123456789abcdef".into() } };
         assert_eq!(human_line(&s, Some("A")), "  1.500s [A] peer 01234567 joined");
-        let c = CandidateInfo { typ: CandidateType::Relay, protocol: "udp".into(), address: "127.0.0.1".into(), port: 9, related: None };
-        let s = Stamped { t_ms: 0, event: Event::RemoteCandidate { candidate: c, via: Via::Trickle, buffered: true } };
+        let c = CandidateInfo {
+            typ: CandidateType::Relay,
+            protocol: "udp".into(),
+            address: "127.0.0.1".into(),
+            port: 9,
+            related: None,
+        };
+        let s = Stamped {
+            t_ms: 0,
+            event: Event::RemoteCandidate { candidate: c, via: Via::Trickle, buffered: true },
+        };
         let line = human_line(&s, None);
         assert!(line.contains("relay") && line.contains("buffered"), "{line}");
     }

@@ -29,7 +29,8 @@ impl Serve {
             .expect("spawn serve");
         let mut line = String::new();
         BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).expect("serve banner");
-        let url = line.split_whitespace().find(|w| w.starts_with("ws://")).expect("ws url in banner").to_owned();
+        let url =
+            line.split_whitespace().find(|w| w.starts_with("ws://")).expect("ws url in banner").to_owned();
         let http = url.trim_start_matches("ws://").trim_end_matches("/ws").to_owned();
         Self { child, url, http }
     }
@@ -56,7 +57,16 @@ impl Drop for Serve {
 /// Starts `join ROOM --server URL --source tone:HZ --duration SECS --json --expect-audio`.
 pub fn join(url: &str, room: &str, hz: u32, secs: f64) -> Child {
     Command::new(BIN)
-        .args(["join", room, "--server", url, "--source", &format!("tone:{hz}"), "--duration", &secs.to_string()])
+        .args([
+            "join",
+            room,
+            "--server",
+            url,
+            "--source",
+            &format!("tone:{hz}"),
+            "--duration",
+            &secs.to_string(),
+        ])
         .args(["--json", "--expect-audio"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -79,7 +89,10 @@ impl Finished {
     /// (peer id, packets, frequency) of every remote peer in the summary.
     pub fn heard(&self) -> Vec<(String, u64, Option<f64>)> {
         let peers = self.summary()["peers"].as_object().cloned().unwrap_or_default();
-        peers.into_iter().map(|(id, p)| (id, p["packets"].as_u64().unwrap_or(0), p["freq_hz"].as_f64())).collect()
+        peers
+            .into_iter()
+            .map(|(id, p)| (id, p["packets"].as_u64().unwrap_or(0), p["freq_hz"].as_f64()))
+            .collect()
     }
 
     pub fn heard_freq(&self, hz: f64) -> bool {
@@ -101,5 +114,9 @@ pub fn finish(child: Child) -> Finished {
         .lines()
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("stdout line is not JSON ({e}): {l}")))
         .collect();
-    Finished { code: out.status.code().unwrap_or(-1), events, stderr: String::from_utf8_lossy(&out.stderr).into() }
+    Finished {
+        code: out.status.code().unwrap_or(-1),
+        events,
+        stderr: String::from_utf8_lossy(&out.stderr).into(),
+    }
 }
