@@ -124,7 +124,7 @@ async fn main() {
     let runs: usize = std::env::args().skip(1).find_map(|a| a.parse().ok()).unwrap_or(25);
     for interval_ms in [200u64, 10] {
         let interval = Duration::from_millis(interval_ms);
-        let config = ServerConfig { rtc_ip: LOOPBACK, check_interval: interval };
+        let config = ServerConfig { check_interval: interval, ..ServerConfig::new(LOOPBACK) };
         let server = Server::bind(SocketAddr::new(LOOPBACK, 0), config).await.expect("bind");
         let url = format!("ws://{}/ws", server.addr().expect("addr"));
         let stop_server = CancellationToken::new();

@@ -5,6 +5,7 @@ use std::net::{IpAddr, SocketAddr};
 use clap::{Args, Parser, Subcommand};
 
 pub use crate::media::Source;
+use crate::sansio::faults::{Fault, Faults, parse_faults};
 
 #[derive(Debug, Parser)]
 #[command(name = "rtc-assist", version, about = "WebRTC peer and connection diagnostic tool")]
@@ -35,8 +36,19 @@ pub struct ServeArgs {
     /// 0.0.0.0 when listening on a wildcard].
     #[arg(long)]
     pub rtc_ip: Option<IpAddr>,
+    /// Reproduce catalogued bugs on purpose: a comma-separated list of codes.
+    #[arg(long, value_parser = parse_faults, default_value = "", hide_default_value = true, long_help = fault_help())]
+    pub fault: Faults,
     #[command(flatten)]
     pub ice: IceTuning,
+}
+
+fn fault_help() -> String {
+    let mut help = String::from("Reproduce catalogued bugs on purpose (comma-separated codes):");
+    for f in Fault::ALL {
+        help.push_str(&format!("\n  {:<10} {}", f.code(), f.describe()));
+    }
+    help
 }
 
 #[derive(Debug, Clone, Args)]

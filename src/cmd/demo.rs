@@ -12,13 +12,13 @@ use crate::cli::DemoArgs;
 use crate::client::ClientOptions;
 use crate::cmd::join::run_client;
 use crate::media::Source;
-use crate::peer::{DEFAULT_CHECK_INTERVAL, PeerOptions};
+use crate::peer::PeerOptions;
 use crate::server::{Server, ServerConfig};
 use crate::ui::{Recorder, Style};
 
 pub async fn run(args: DemoArgs, shutdown: CancellationToken) -> anyhow::Result<Outcome> {
     let loopback = IpAddr::V4(Ipv4Addr::LOCALHOST);
-    let config = ServerConfig { rtc_ip: loopback, check_interval: DEFAULT_CHECK_INTERVAL };
+    let config = ServerConfig::new(loopback);
     let server = Server::bind(SocketAddr::new(loopback, 0), config).await?;
     let url = format!("ws://{}/ws", server.addr()?);
     let stop_server = CancellationToken::new();

@@ -15,8 +15,15 @@ pub async fn run(args: ServeArgs, shutdown: CancellationToken) -> anyhow::Result
         ip if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
         ip => ip,
     });
-    let config =
-        ServerConfig { rtc_ip, check_interval: Duration::from_millis(args.ice.ice_check_interval_ms) };
+    let config = ServerConfig {
+        rtc_ip,
+        check_interval: Duration::from_millis(args.ice.ice_check_interval_ms),
+        faults: args.fault.clone(),
+    };
+    if !config.faults.is_empty() {
+        let codes: Vec<&str> = config.faults.iter().map(|f| f.code()).collect();
+        eprintln!("rtc-assist serve: faults on purpose: {}", codes.join(", "));
+    }
     let server = Server::bind(args.listen, config)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;

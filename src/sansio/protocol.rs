@@ -495,6 +495,26 @@ impl ServerMessage {
         }
     }
 
+    /// A candidate message broken the way `violation` describes: what a buggy server sends
+    /// (`serve --fault F3-…`). `F3-grammar` garbles the attribute itself.
+    pub fn encode_violating(c: &CandidateInit, violation: Violation) -> String {
+        let data = match violation {
+            Violation::F3Prefix => json!({
+                "candidate": format!("candidate:{}", c.candidate),
+                "sdpMid": c.sdp_mid,
+                "sdpMLineIndex": c.sdp_mline_index,
+            }),
+            Violation::F3Nested => json!({ "candidate": { "candidate": { "candidate": flat_candidate(c) } } }),
+            Violation::F3Null => json!({ "candidate": c.candidate, "sdpMid": null, "sdpMLineIndex": null }),
+            Violation::F3Grammar => json!({
+                "candidate": c.candidate.replace(" typ ", " type "),
+                "sdpMid": c.sdp_mid,
+                "sdpMLineIndex": c.sdp_mline_index,
+            }),
+        };
+        json!({ "type": "ice_candidate", "data": data }).to_string()
+    }
+
     pub fn error(code: ErrorCode, message: impl Into<String>) -> Self {
         Self::Error { code, message: message.into() }
     }
@@ -695,6 +715,15 @@ mod tests {
         ];
         for m in msgs {
             assert_eq!(ServerMessage::decode(&m.encode()).unwrap(), m);
+        }
+    }
+
+    #[test]
+    fn violating_encodings_are_caught_by_the_decoder() {
+        let c = CandidateInit { candidate: CAND.into(), sdp_mid: "0".into(), sdp_mline_index: 0 };
+        for v in [Violation::F3Prefix, Violation::F3Nested, Violation::F3Null, Violation::F3Grammar] {
+            let e = ServerMessage::decode(&ServerMessage::encode_violating(&c, v)).unwrap_err();
+            assert_eq!(e.violation, Some(v));
         }
     }
 

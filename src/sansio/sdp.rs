@@ -1,7 +1,7 @@
 //! The little SDP reading rtc-assist needs (RFC 8866 lines): the first media section's mid and
 //! the candidates carried inside a description (RFC 8839 §5.1 `a=candidate`).
 
-use super::candidate::Candidate;
+use super::candidate::{Candidate, CandidateType};
 
 /// The `a=mid:` value of the first media section, if any.
 pub fn first_mid(sdp: &str) -> Option<String> {
@@ -13,6 +13,16 @@ pub fn candidates(sdp: &str) -> Vec<Candidate> {
     sdp.lines()
         .filter(|l| l.starts_with("a=candidate:"))
         .filter_map(|l| Candidate::parse(l.trim_end()).ok())
+        .collect()
+}
+
+/// The SDP without its `a=candidate` lines of type `typ` (a server that answers before its
+/// relay candidates exist, F2).
+pub fn without_candidates_of_type(sdp: &str, typ: CandidateType) -> String {
+    sdp.split_inclusive('\n')
+        .filter(|l| {
+            !(l.starts_with("a=candidate:") && Candidate::parse(l.trim_end()).is_ok_and(|c| c.typ == typ))
+        })
         .collect()
 }
 
@@ -31,5 +41,12 @@ mod tests {
         assert_eq!(c.len(), 1);
         assert_eq!(c[0].port, 5000);
         assert_eq!(first_mid("v=0\r\n"), None);
+    }
+
+    #[test]
+    fn strips_candidates_of_one_type_only() {
+        let sdp = "v=0\r\na=candidate:1 1 udp 1 127.0.0.1 5 typ host\r\na=candidate:2 1 udp 1 10.0.0.1 6 typ relay raddr 1.1.1.1 rport 2\r\n";
+        let out = without_candidates_of_type(sdp, CandidateType::Relay);
+        assert_eq!(out, "v=0\r\na=candidate:1 1 udp 1 127.0.0.1 5 typ host\r\n");
     }
 }

@@ -101,6 +101,14 @@ impl Hub {
         Ok(())
     }
 
+    /// Delivers `msg` to every other member of `peer`'s room (the buggy fan-out of F1/F5).
+    pub fn send_to_others(&self, peer: &str, msg: ServerMessage) {
+        let st = self.state();
+        for other in st.rooms.others(peer) {
+            st.tell(&other, Command::Send(msg.clone()));
+        }
+    }
+
     /// A peer's track arrived: every other member of its room subscribes.
     pub fn publish(&self, peer: &str, publisher: Arc<Publisher>) {
         let mut st = self.state();

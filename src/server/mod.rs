@@ -18,6 +18,8 @@ use tokio_util::sync::CancellationToken;
 
 pub use hub::{Hub, HubStats, PublisherStats};
 
+use crate::sansio::faults::Faults;
+
 /// Largest WebSocket message read at all; larger ones close the socket (1009).
 const WS_MAX_MESSAGE: usize = 8 * 1024 * 1024;
 
@@ -26,6 +28,15 @@ const WS_MAX_MESSAGE: usize = 8 * 1024 * 1024;
 pub struct ServerConfig {
     pub rtc_ip: IpAddr,
     pub check_interval: Duration,
+    /// Catalogued bugs switched on deliberately (`--fault`).
+    pub faults: Faults,
+}
+
+impl ServerConfig {
+    /// A healthy server whose peer connections bind to `rtc_ip`.
+    pub fn new(rtc_ip: IpAddr) -> Self {
+        Self { rtc_ip, check_interval: crate::peer::DEFAULT_CHECK_INTERVAL, faults: Faults::none() }
+    }
 }
 
 /// A bound server: tests read [`Server::addr`] and [`Server::hub`], then call [`Server::run`].

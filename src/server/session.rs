@@ -6,6 +6,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::extract::ws::{Message, WebSocket};
 use futures_util::StreamExt;
@@ -16,7 +17,10 @@ use tracing::{Instrument, field};
 use super::hub::{Command, Hub};
 use super::sfu::Publisher;
 use crate::peer::{OutTrack, Peer, PeerEvent, PeerOptions};
-use crate::sansio::protocol::{CandidateInit, ClientMessage, ErrorCode, ServerMessage};
+use crate::sansio::candidate::CandidateType;
+use crate::sansio::faults::{Fault, Faults};
+use crate::sansio::protocol::{CandidateInit, ClientMessage, ErrorCode, ServerMessage, Violation};
+use crate::sansio::sdp;
 use crate::ui::short_id;
 
 /// Trickled candidates held per client before its offer arrives.
@@ -101,7 +105,11 @@ impl Session {
 
     async fn send(&mut self, msg: ServerMessage) -> Flow {
         tracing::debug!(kind = msg.kind(), "send");
-        match self.socket.send(Message::Text(msg.encode().into())).await {
+        self.send_text(msg.encode()).await
+    }
+
+    async fn send_text(&mut self, text: String) -> Flow {
+        match self.socket.send(Message::Text(text.into())).await {
             Ok(()) => Flow::Continue,
             Err(e) => {
                 tracing::info!(cause = %e, "send failed");
@@ -195,11 +203,15 @@ impl Session {
                     .await;
             }
         };
-        let answer = match peer.accept_offer(&sdp).await {
+        let mut answer = match peer.accept_offer(&sdp).await {
             Ok(a) => a,
             Err(e) => return self.reply_error(ErrorCode::BadSdp, e.to_string()).await,
         };
         self.call.remote_set = true;
+        if self.faults().has(Fault::F2) {
+            answer = sdp::without_candidates_of_type(&answer, CandidateType::Relay);
+        }
+        let held = if self.faults().has(Fault::F4) { self.candidates_before_answer().await } else { Vec::new() };
         if let Flow::Stop = self.send(ServerMessage::Answer { sdp: answer }).await {
             return Flow::Stop;
         }
@@ -210,7 +222,12 @@ impl Session {
             }
         }
         for c in std::mem::take(&mut self.call.pending_local) {
-            if let Flow::Stop = self.send(ServerMessage::Candidate(c)).await {
+            if let Flow::Stop = self.deliver_own_candidate(c).await {
+                return Flow::Stop;
+            }
+        }
+        for ev in held {
+            if let Flow::Stop = self.on_peer_event(ev).await {
                 return Flow::Stop;
             }
         }
@@ -247,6 +264,10 @@ impl Session {
     }
 
     async fn on_candidate(&mut self, c: CandidateInit) -> Flow {
+        if self.faults().has(Fault::F5) {
+            self.hub.send_to_others(&self.id, ServerMessage::Candidate(c));
+            return Flow::Continue;
+        }
         match (&self.call.peer, self.call.remote_set) {
             (Some(peer), true) => {
                 let peer = peer.clone();
@@ -263,6 +284,55 @@ impl Session {
                 Flow::Continue
             }
         }
+    }
+
+    fn faults(&self) -> &Faults {
+        &self.hub.config.faults
+    }
+
+    /// Sends one of our own candidates to this client — or mis-sends it as a fault asks.
+    async fn deliver_own_candidate(&mut self, init: CandidateInit) -> Flow {
+        if self.faults().has(Fault::F2) {
+            return Flow::Continue;
+        }
+        if self.faults().has(Fault::F1) {
+            self.hub.send_to_others(&self.id, ServerMessage::Candidate(init));
+            return Flow::Continue;
+        }
+        let violation = match self.faults().f3() {
+            Some(Fault::F3Prefix) => Violation::F3Prefix,
+            Some(Fault::F3Nested) => Violation::F3Nested,
+            Some(_) => Violation::F3Null,
+            None => return self.send(ServerMessage::Candidate(init)).await,
+        };
+        self.send_text(ServerMessage::encode_violating(&init, violation)).await
+    }
+
+    /// F4: our candidates go out before the answer. Waits (up to a second) for gathering to
+    /// complete, sending each candidate at once; returns the other events seen meanwhile.
+    async fn candidates_before_answer(&mut self) -> Vec<PeerEvent> {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(1);
+        let mut held = Vec::new();
+        loop {
+            let Some(events) = self.call.peer_events.as_mut() else { break };
+            let ev = match tokio::time::timeout_at(deadline, events.recv()).await {
+                Ok(Some(ev)) => ev,
+                _ => break,
+            };
+            match ev {
+                PeerEvent::LocalCandidate { init, .. } => {
+                    if let Flow::Stop = self.deliver_own_candidate(init).await {
+                        break;
+                    }
+                }
+                PeerEvent::GatheringState(s) if s == "complete" => {
+                    self.call.gathering_complete = true;
+                    break;
+                }
+                other => held.push(other),
+            }
+        }
+        held
     }
 
     async fn on_command(&mut self, cmd: Command) -> Flow {
@@ -317,6 +387,10 @@ impl Session {
 
     /// Sends a server-initiated offer, or queues one while an offer is outstanding (F7).
     async fn renegotiate(&mut self) -> Flow {
+        if self.faults().has(Fault::F7) {
+            tracing::warn!("fault F7: tracks changed, no renegotiation offer sent");
+            return Flow::Continue;
+        }
         if self.call.offering {
             self.call.renegotiate_after_answer = true;
             return Flow::Continue;
@@ -341,7 +415,7 @@ impl Session {
             PeerEvent::LocalCandidate { init, info } => {
                 tracing::debug!(typ = %info.typ, address = %info.address, port = info.port, "server candidate");
                 if self.call.answered {
-                    return self.send(ServerMessage::Candidate(init)).await;
+                    return self.deliver_own_candidate(init).await;
                 }
                 self.call.pending_local.push(init);
             }
