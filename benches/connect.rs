@@ -45,13 +45,7 @@ fn start_client(
 ) -> Arc<Recorder> {
     let mut peer = PeerOptions::new(LOOPBACK);
     peer.check_interval = interval;
-    let opts = ClientOptions {
-        server: url.into(),
-        room: room.into(),
-        source: Source::Tone { hz },
-        peer,
-        duration: None,
-    };
+    let opts = ClientOptions::new(url.into(), room.into(), Source::Tone { hz }, peer);
     let rec = Arc::new(Recorder::silent(Instant::now()));
     tokio::spawn(client::run(opts, rec.clone(), stop.clone()));
     rec

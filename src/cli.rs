@@ -23,6 +23,8 @@ pub enum Command {
     Serve(ServeArgs),
     /// Join a room as a real peer: send a tone, receive and measure the others.
     Join(JoinArgs),
+    /// End-to-end check of a signaling server: names the failure mode it finds (F1…F7).
+    Probe(ProbeArgs),
     /// Run serve and two tone peers on loopback and show their timelines (no setup needed).
     Demo(DemoArgs),
 }
@@ -79,6 +81,27 @@ pub struct JoinArgs {
     #[arg(long)]
     pub expect_audio: bool,
     /// Address our peer connection binds to [default: 127.0.0.1 for a loopback server, else 0.0.0.0].
+    #[arg(long)]
+    pub bind: Option<IpAddr>,
+    #[command(flatten)]
+    pub ice: IceTuning,
+}
+
+#[derive(Debug, Args)]
+pub struct ProbeArgs {
+    /// Signaling server to check, e.g. ws://127.0.0.1:8765/ws.
+    #[arg(value_parser = parse_ws_url)]
+    pub url: String,
+    /// Room the probe peers join [default: a fresh random room].
+    #[arg(long, value_parser = parse_room)]
+    pub room: Option<String>,
+    /// Seconds a probe peer may take to connect.
+    #[arg(long, default_value = "4", value_parser = parse_duration)]
+    pub window: f64,
+    /// The whole report as one JSON document.
+    #[arg(long)]
+    pub json: bool,
+    /// Address the probe peers bind to [default: 127.0.0.1 for a loopback server, else 0.0.0.0].
     #[arg(long)]
     pub bind: Option<IpAddr>,
     #[command(flatten)]

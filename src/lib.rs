@@ -13,6 +13,7 @@ pub mod client;
 pub mod cmd;
 pub mod media;
 pub mod peer;
+pub mod probe;
 pub mod sansio;
 pub mod server;
 pub mod shutdown;

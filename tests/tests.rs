@@ -5,6 +5,8 @@ mod common;
 
 /// Command-line behaviour of the real binary: usage errors, exit codes, help.
 mod cli;
+/// `probe` against `serve` with and without each `--fault`: exactly the right F-code.
+mod diagnosis;
 /// The SFU's own counters agree with what listeners decode (a silent drop fails here).
 mod forwarding;
 /// Malformed WebSocket frames get `error` replies while another room's audio keeps flowing.

@@ -31,6 +31,25 @@ pub struct ClientOptions {
     pub peer: PeerOptions,
     /// Stop after this long; `None` runs until the shutdown token fires.
     pub duration: Option<Duration>,
+    pub behaviour: Behaviour,
+}
+
+/// Deliberate deviations from browser behaviour, used by `probe` to test a server.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Behaviour {
+    /// Never use the server's candidates (SDP or trickle) and send ours by trickle only: we
+    /// send no connectivity checks, so only the server's checks towards our trickled
+    /// candidates can connect us (detects F5).
+    pub withhold_checks: bool,
+    /// Wait for gathering and send every candidate inside the offer, none trickled (the
+    /// control offer that still works against F5).
+    pub full_sdp_offer: bool,
+}
+
+impl ClientOptions {
+    pub fn new(server: String, room: String, source: Source, peer: PeerOptions) -> Self {
+        Self { server, room, source, peer, duration: None, behaviour: Behaviour::default() }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -67,6 +86,35 @@ struct Client {
     rec: Arc<Recorder>,
     remote_set: bool,
     buffered: Vec<CandidateInit>,
+    behaviour: Behaviour,
+}
+
+/// Waits (up to 5 s) for gathering to complete and returns the offer with every candidate.
+async fn gather_fully(
+    peer: &Peer,
+    events: &mut tokio::sync::mpsc::UnboundedReceiver<PeerEvent>,
+    rec: &Recorder,
+) -> Result<String, ClientError> {
+    let wait = async {
+        while let Some(ev) = events.recv().await {
+            match ev {
+                PeerEvent::LocalCandidate { info, .. } => {
+                    rec.record(Event::LocalCandidate { candidate: info, via: Via::Sdp });
+                }
+                PeerEvent::GatheringState(state) => {
+                    let done = state == "complete";
+                    rec.record(Event::GatheringState { state });
+                    if done {
+                        break;
+                    }
+                }
+                PeerEvent::SignalingState(state) => rec.record(Event::SignalingState { state }),
+                _ => {}
+            }
+        }
+    };
+    let _ = tokio::time::timeout(Duration::from_secs(5), wait).await;
+    peer.local_sdp().await.ok_or_else(|| ClientError::Media("no local description after gathering".into()))
 }
 
 /// Runs one peer session until `duration` passes, `shutdown` fires or the server goes away.
@@ -93,7 +141,10 @@ pub async fn run(
     let stop = shutdown.child_token();
     send::spawn(opts.source, local, sent.clone(), stop.clone()).map_err(ClientError::Media)?;
 
-    let offer = peer.create_offer().await?;
+    let mut offer = peer.create_offer().await?;
+    if opts.behaviour.full_sdp_offer {
+        offer = gather_fully(&peer, &mut events, &rec).await?;
+    }
     ws.send(&ClientMessage::Offer { sdp: offer.clone() }).await?;
     rec.record(Event::Signal {
         direction: Direction::Sent,
@@ -101,7 +152,14 @@ pub async fn run(
         detail: sdp_detail(&offer),
     });
 
-    let mut client = Client { ws, peer, rec: rec.clone(), remote_set: false, buffered: Vec::new() };
+    let mut client = Client {
+        ws,
+        peer,
+        rec: rec.clone(),
+        remote_set: false,
+        buffered: Vec::new(),
+        behaviour: opts.behaviour,
+    };
     let deadline = async {
         match opts.duration {
             Some(d) => tokio::time::sleep(d).await,
@@ -198,6 +256,11 @@ impl Client {
         }
     }
 
+    /// An SDP as the withholder uses it: without candidates, in either direction.
+    fn usable(&self, sdp: String) -> String {
+        if self.behaviour.withhold_checks { sdp::without_candidates(&sdp, None) } else { sdp }
+    }
+
     /// The remote description is set: apply the candidates that waited for it, in order.
     async fn flush(&mut self) {
         self.remote_set = true;
@@ -226,6 +289,7 @@ impl Client {
             ServerMessage::Answer { sdp } => {
                 self.received("answer", sdp_detail(&sdp));
                 self.record_sdp_candidates(&sdp);
+                let sdp = self.usable(sdp);
                 match self.peer.accept_answer(&sdp).await {
                     Ok(()) => self.flush().await,
                     Err(e) => self.rec.record(Event::Error { message: format!("answer rejected: {e}") }),
@@ -234,8 +298,11 @@ impl Client {
             ServerMessage::Offer { sdp } => {
                 self.received("offer", Some("renegotiation".into()));
                 self.record_sdp_candidates(&sdp);
+                let sdp = self.usable(sdp);
                 match self.peer.accept_offer(&sdp).await {
                     Ok(answer) => {
+                        // The withholder's candidates travel by trickle only, never inside an SDP.
+                        let answer = self.usable(answer);
                         self.ws.send(&ClientMessage::Answer { sdp: answer }).await?;
                         self.rec.record(Event::Signal {
                             direction: Direction::Sent,
@@ -256,6 +323,9 @@ impl Client {
                         via: Via::Trickle,
                         buffered: !self.remote_set,
                     });
+                }
+                if self.behaviour.withhold_checks {
+                    return Ok(());
                 }
                 if self.remote_set {
                     if let Err(e) = self.peer.add_remote_candidate(&c).await {
@@ -282,6 +352,9 @@ impl Client {
 
     async fn on_peer_event(&mut self, ev: PeerEvent, stop: &CancellationToken) -> Result<(), ClientError> {
         match ev {
+            PeerEvent::LocalCandidate { info, .. } if self.behaviour.full_sdp_offer => {
+                self.rec.record(Event::LocalCandidate { candidate: info, via: Via::Sdp });
+            }
             PeerEvent::LocalCandidate { init, info } => {
                 self.rec.record(Event::LocalCandidate { candidate: info, via: Via::Trickle });
                 self.ws.send(&ClientMessage::Candidate(init)).await?;
@@ -289,7 +362,7 @@ impl Client {
             PeerEvent::GatheringState(state) => {
                 let complete = state == "complete";
                 self.rec.record(Event::GatheringState { state });
-                if complete {
+                if complete && !self.behaviour.full_sdp_offer {
                     self.ws.send(&ClientMessage::EndOfCandidates).await?;
                     self.rec.record(Event::EndOfCandidates { direction: Direction::Sent });
                 }

@@ -33,11 +33,8 @@ pub async fn run(args: DemoArgs, shutdown: CancellationToken) -> anyhow::Result<
     let start = Instant::now();
     let peer = |label: &str, hz: f64| {
         let opts = ClientOptions {
-            server: url.clone(),
-            room: "demo".into(),
-            source: Source::Tone { hz },
-            peer: PeerOptions::new(loopback),
             duration: Some(Duration::from_secs_f64(args.duration)),
+            ..ClientOptions::new(url.clone(), "demo".into(), Source::Tone { hz }, PeerOptions::new(loopback))
         };
         let rec = Arc::new(Recorder::new(start, style, Some(label.to_owned())));
         run_client(opts, rec, true, shutdown.clone())

@@ -31,11 +31,8 @@ pub fn options(args: &JoinArgs) -> ClientOptions {
     let mut peer = PeerOptions::new(args.bind.unwrap_or_else(|| default_bind(&args.server)));
     peer.check_interval = Duration::from_millis(args.ice.ice_check_interval_ms);
     ClientOptions {
-        server: args.server.clone(),
-        room: args.room.clone(),
-        source: args.source,
-        peer,
         duration: args.duration.map(Duration::from_secs_f64),
+        ..ClientOptions::new(args.server.clone(), args.room.clone(), args.source, peer)
     }
 }
 

@@ -2,6 +2,7 @@
 
 pub mod demo;
 pub mod join;
+pub mod probe;
 pub mod serve;
 
 use crate::Outcome;
@@ -12,6 +13,7 @@ pub async fn dispatch(command: Command) -> anyhow::Result<Outcome> {
     match command {
         Command::Serve(args) => serve::run(args, shutdown).await,
         Command::Join(args) => join::run(args, shutdown).await,
+        Command::Probe(args) => probe::run(args, shutdown).await,
         Command::Demo(args) => demo::run(args, shutdown).await,
     }
 }

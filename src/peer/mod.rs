@@ -137,6 +137,11 @@ impl Peer {
         Ok(offer.sdp)
     }
 
+    /// The current local description's SDP (with every candidate gathered so far).
+    pub async fn local_sdp(&self) -> Option<String> {
+        self.pc.local_description().await.map(|d| d.sdp)
+    }
+
     /// Applies a remote offer and answers it; returns the answer's SDP.
     pub async fn accept_offer(&self, sdp: &str) -> Result<String, PeerError> {
         let offer = RTCSessionDescription::offer(sdp.to_owned()).context("parse offer")?;

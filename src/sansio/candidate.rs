@@ -11,13 +11,13 @@
 use std::fmt;
 use std::net::IpAddr;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// The longest candidate attribute we accept; real ones are under 200 bytes.
 pub const MAX_CANDIDATE_LEN: usize = 1024;
 
 /// ICE candidate types (RFC 8445 §5.1.1).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum CandidateType {
     Host,

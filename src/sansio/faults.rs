@@ -115,7 +115,8 @@ impl FromIterator<Fault> for Faults {
 
 /// Parses `F1,F3-prefix,…`; two F3 variants at once are refused.
 pub fn parse_faults(s: &str) -> Result<Faults, String> {
-    let faults: Faults = s.split(',').filter(|p| !p.trim().is_empty()).map(str::parse).collect::<Result<_, _>>()?;
+    let faults: Faults =
+        s.split(',').filter(|p| !p.trim().is_empty()).map(str::parse).collect::<Result<_, _>>()?;
     if [Fault::F3Prefix, Fault::F3Nested, Fault::F3Null].iter().filter(|f| faults.has(**f)).count() > 1 {
         return Err("choose one F3 variant".into());
     }

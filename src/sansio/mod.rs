@@ -5,6 +5,7 @@ pub mod candidate;
 pub mod faults;
 pub mod protocol;
 pub mod room;
+pub mod rules;
 pub mod sdp;
 pub mod summary;
 pub mod timeline;

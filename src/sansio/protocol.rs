@@ -504,7 +504,9 @@ impl ServerMessage {
                 "sdpMid": c.sdp_mid,
                 "sdpMLineIndex": c.sdp_mline_index,
             }),
-            Violation::F3Nested => json!({ "candidate": { "candidate": { "candidate": flat_candidate(c) } } }),
+            Violation::F3Nested => {
+                json!({ "candidate": { "candidate": { "candidate": flat_candidate(c) } } })
+            }
             Violation::F3Null => json!({ "candidate": c.candidate, "sdpMid": null, "sdpMLineIndex": null }),
             Violation::F3Grammar => json!({
                 "candidate": c.candidate.replace(" typ ", " type "),

@@ -17,11 +17,13 @@ pub fn candidates(sdp: &str) -> Vec<Candidate> {
 }
 
 /// The SDP without its `a=candidate` lines of type `typ` (a server that answers before its
-/// relay candidates exist, F2).
-pub fn without_candidates_of_type(sdp: &str, typ: CandidateType) -> String {
+/// relay candidates exist, F2); `None` drops every candidate line.
+pub fn without_candidates(sdp: &str, typ: Option<CandidateType>) -> String {
     sdp.split_inclusive('\n')
         .filter(|l| {
-            !(l.starts_with("a=candidate:") && Candidate::parse(l.trim_end()).is_ok_and(|c| c.typ == typ))
+            let drop = l.starts_with("a=candidate:")
+                && typ.is_none_or(|t| Candidate::parse(l.trim_end()).is_ok_and(|c| c.typ == t));
+            !drop
         })
         .collect()
 }
@@ -46,7 +48,8 @@ mod tests {
     #[test]
     fn strips_candidates_of_one_type_only() {
         let sdp = "v=0\r\na=candidate:1 1 udp 1 127.0.0.1 5 typ host\r\na=candidate:2 1 udp 1 10.0.0.1 6 typ relay raddr 1.1.1.1 rport 2\r\n";
-        let out = without_candidates_of_type(sdp, CandidateType::Relay);
+        let out = without_candidates(sdp, Some(CandidateType::Relay));
+        assert_eq!(without_candidates(sdp, None), "v=0\r\n");
         assert_eq!(out, "v=0\r\na=candidate:1 1 udp 1 127.0.0.1 5 typ host\r\n");
     }
 }

@@ -2,12 +2,12 @@
 //! command started, and the `Timeline` that keeps them in order. Drivers emit events; renderers,
 //! the summary and the diagnosis rules read them. No clock here: the caller passes `t_ms`.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::candidate::CandidateType;
 
 /// Which way a signaling message went.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Direction {
     Sent,
@@ -15,7 +15,7 @@ pub enum Direction {
 }
 
 /// How a candidate travelled: inside the SDP or trickled in its own message.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Via {
     Sdp,
@@ -23,7 +23,7 @@ pub enum Via {
 }
 
 /// A candidate as the timeline shows it (no foundation or priority: they explain nothing).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct CandidateInfo {
     pub typ: CandidateType,
     pub protocol: String,
@@ -34,7 +34,7 @@ pub struct CandidateInfo {
 }
 
 /// Everything a command can observe.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum Event {
     /// The signaling socket is open.
@@ -157,7 +157,7 @@ impl Event {
 }
 
 /// An event with the milliseconds since the command started.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Stamped {
     pub t_ms: u64,
     #[serde(flatten)]

@@ -209,9 +209,10 @@ impl Session {
         };
         self.call.remote_set = true;
         if self.faults().has(Fault::F2) {
-            answer = sdp::without_candidates_of_type(&answer, CandidateType::Relay);
+            answer = sdp::without_candidates(&answer, Some(CandidateType::Relay));
         }
-        let held = if self.faults().has(Fault::F4) { self.candidates_before_answer().await } else { Vec::new() };
+        let held =
+            if self.faults().has(Fault::F4) { self.candidates_before_answer().await } else { Vec::new() };
         if let Flow::Stop = self.send(ServerMessage::Answer { sdp: answer }).await {
             return Flow::Stop;
         }

@@ -2,12 +2,14 @@
 //! for timelines and summaries. stdout carries results; stderr carries logs.
 
 mod recorder;
+mod report;
 mod summary;
 mod timeline;
 
 use std::io::IsTerminal;
 
 pub use recorder::Recorder;
+pub use report::render_probe;
 pub use summary::render_summary;
 pub use timeline::human_line;
 

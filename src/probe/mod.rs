@@ -1,0 +1,159 @@
+//! The end-to-end signaling probe: probe peers join a fresh room on the server under test —
+//! an observer (browser-style trickle-only offer), then a withholder (uses none of the
+//! server's candidates), and a control with every candidate in its offer when the observer
+//! cannot connect — exchange audio, and the pure rule engine names what the timelines show.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use crate::client::{self, Behaviour, ClientError, ClientOptions};
+use crate::media::Source;
+use crate::peer::PeerOptions;
+use crate::sansio::rules::{self, Finding, PeerRun, Role};
+use crate::sansio::timeline::{Event, Timeline};
+use crate::ui::Recorder;
+
+/// Tones of the probe peers, far apart so each is recognisable.
+const TONES: [(Role, f64); 3] = [(Role::Observer, 440.0), (Role::Withholder, 660.0), (Role::Control, 550.0)];
+
+#[derive(Debug, Clone)]
+pub struct ProbeOptions {
+    pub url: String,
+    pub room: String,
+    pub peer: PeerOptions,
+    /// How long a probe peer may take to connect.
+    pub window: Duration,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ProbeReport {
+    pub url: String,
+    pub room: String,
+    pub findings: Vec<Finding>,
+    pub runs: Vec<PeerRun>,
+}
+
+struct Running {
+    role: Role,
+    hz: f64,
+    rec: Arc<Recorder>,
+    task: JoinHandle<Result<(), ClientError>>,
+}
+
+impl Running {
+    fn timeline(&self) -> Timeline {
+        self.rec.timeline()
+    }
+
+    fn connected(&self) -> bool {
+        self.timeline()
+            .events()
+            .iter()
+            .any(|e| matches!(&e.event, Event::ConnectionState { state } if state == "connected"))
+    }
+
+    fn id(&self) -> Option<String> {
+        self.timeline().events().iter().find_map(|e| match &e.event {
+            Event::JoinedRoom { peer_id, .. } => Some(peer_id.clone()),
+            _ => None,
+        })
+    }
+
+    /// Heard `hz` from `from` within ±2 %.
+    fn heard(&self, from: &str, hz: f64) -> bool {
+        self.timeline().events().iter().any(|e| {
+            matches!(&e.event, Event::AudioLevel { from_peer, freq_hz: Some(f), .. }
+                if from_peer == from && (f - hz).abs() <= hz * 0.02)
+        })
+    }
+}
+
+fn start(
+    opts: &ProbeOptions,
+    role: Role,
+    behaviour: Behaviour,
+    t0: Instant,
+    stop: &CancellationToken,
+) -> Running {
+    let hz = TONES.iter().find(|(r, _)| *r == role).map_or(440.0, |(_, hz)| *hz);
+    let mut copts =
+        ClientOptions::new(opts.url.clone(), opts.room.clone(), Source::Tone { hz }, opts.peer.clone());
+    copts.behaviour = behaviour;
+    let rec = Arc::new(Recorder::silent(t0));
+    let task = tokio::spawn(client::run(copts, rec.clone(), stop.clone()));
+    Running { role, hz, rec, task }
+}
+
+/// Polls until `done` holds or `limit` passes; false on timeout or when the peer's task ended.
+async fn wait_until(limit: Duration, mut done: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + limit;
+    while Instant::now() < deadline {
+        if done() {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    done()
+}
+
+/// A peer whose session ended with a signaling failure means the probe could not run.
+async fn failed_early(r: &mut Running) -> Option<ClientError> {
+    if !r.task.is_finished() {
+        return None;
+    }
+    match (&mut r.task).await {
+        Ok(Err(e @ (ClientError::Signaling(_) | ClientError::Join(_)))) => Some(e),
+        _ => None,
+    }
+}
+
+pub async fn run(opts: ProbeOptions, shutdown: CancellationToken) -> Result<ProbeReport, ClientError> {
+    let t0 = Instant::now();
+    let stop = shutdown.child_token();
+    let mut observer = start(&opts, Role::Observer, Behaviour::default(), t0, &stop);
+    wait_until(opts.window, || observer.connected() || observer.task.is_finished()).await;
+    if let Some(e) = failed_early(&mut observer).await {
+        stop.cancel();
+        return Err(e);
+    }
+    let withholder =
+        start(&opts, Role::Withholder, Behaviour { withhold_checks: true, ..Default::default() }, t0, &stop);
+    let w_start = Instant::now();
+    wait_until(opts.window + Duration::from_secs(3), || {
+        if !withholder.connected() && w_start.elapsed() >= opts.window {
+            return true;
+        }
+        let (Some(o), Some(w)) = (observer.id(), withholder.id()) else { return false };
+        observer.heard(&w, withholder.hz) && withholder.heard(&o, observer.hz)
+    })
+    .await;
+    let mut peers = vec![observer, withholder];
+    if !peers[0].connected() {
+        let control =
+            start(&opts, Role::Control, Behaviour { full_sdp_offer: true, ..Default::default() }, t0, &stop);
+        wait_until(opts.window, || control.connected()).await;
+        peers.push(control);
+    }
+    stop.cancel();
+    let mut runs = Vec::new();
+    for p in peers {
+        let _ = tokio::time::timeout(Duration::from_secs(3), p.task).await;
+        runs.push(PeerRun { role: p.role, tone_hz: p.hz, events: p.rec.timeline().events().to_vec() });
+    }
+    let findings = rules::diagnose(&runs);
+    Ok(ProbeReport { url: opts.url, room: opts.room, findings, runs })
+}
+
+/// A fresh room name for a probe run.
+pub fn fresh_room() -> String {
+    format!("rtc-assist-probe-{:08x}", rand::random::<u32>())
+}
+
+/// The bind address for probe peers talking to `url`.
+pub fn bind_for(url: &str) -> IpAddr {
+    crate::cmd::join::default_bind(url)
+}

@@ -1,0 +1,409 @@
+//! The diagnosis: a pure function from the timelines of the probe's peers to findings, one
+//! rule per failure mode of the catalogue (failure-modes.md), each with its evidence (the
+//! offending message or the missing one, with timestamps) and the fix.
+//!
+//! The probe runs an *observer* (a browser-like peer), a *withholder* (never uses the server's
+//! candidates, so only the server's checks towards its trickled candidates can connect it) and,
+//! when the observer cannot connect, a *control* (every candidate inside its offer).
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::timeline::{Direction, Event, Stamped, Via};
+
+/// What a probe peer was for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Observer,
+    Withholder,
+    Control,
+}
+
+/// One probe peer's run: its role, the tone it sent and everything it observed.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PeerRun {
+    pub role: Role,
+    pub tone_hz: f64,
+    pub events: Vec<Stamped>,
+}
+
+/// One diagnosed problem.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Finding {
+    /// `F1`…`F8` (with F3's variant), or a network verdict such as `ICE-FAILED`.
+    pub code: String,
+    pub title: String,
+    pub evidence: Vec<String>,
+    pub fix: String,
+}
+
+/// A frequency counts as heard within ±2 %.
+const FREQ_TOLERANCE: f64 = 0.02;
+
+/// What the rules need from one peer's timeline.
+#[derive(Debug, Default)]
+struct Facts {
+    id: Option<String>,
+    offer_ms: Option<u64>,
+    answer_ms: Option<u64>,
+    connected_ms: Option<u64>,
+    local_trickled: usize,
+    server_trickled: Vec<u64>,
+    /// Candidates inside the server's answer (not its renegotiation offers).
+    server_in_sdp: usize,
+    /// Valid server candidates that arrived before the answer.
+    early: Vec<u64>,
+    rejected: Vec<(u64, String, String)>,
+    offers_received: Vec<u64>,
+    peer_joined: Vec<(u64, String)>,
+    heard: BTreeMap<String, Option<f64>>,
+    end_ms: u64,
+}
+
+fn facts(run: &PeerRun) -> Facts {
+    let mut f = Facts::default();
+    let mut last_received = "";
+    for s in &run.events {
+        let t = s.t_ms;
+        f.end_ms = f.end_ms.max(t);
+        match &s.event {
+            Event::JoinedRoom { peer_id, peers, .. } => {
+                f.id = Some(peer_id.clone());
+                f.peer_joined.extend(peers.iter().map(|p| (t, p.clone())));
+            }
+            Event::PeerJoined { peer_id } => f.peer_joined.push((t, peer_id.clone())),
+            Event::Signal { direction: Direction::Sent, kind, .. } if kind == "offer" => {
+                f.offer_ms.get_or_insert(t);
+            }
+            Event::Signal { direction: Direction::Received, kind, .. } => {
+                last_received = if kind == "answer" { "answer" } else { "" };
+                if kind == "answer" {
+                    f.answer_ms.get_or_insert(t);
+                } else if kind == "offer" {
+                    f.offers_received.push(t);
+                }
+            }
+            Event::LocalCandidate { via: Via::Trickle, .. } => f.local_trickled += 1,
+            Event::RemoteCandidate { via: Via::Trickle, .. } => {
+                f.server_trickled.push(t);
+                if f.answer_ms.is_none() {
+                    f.early.push(t);
+                }
+            }
+            Event::RemoteCandidate { via: Via::Sdp, .. } if last_received == "answer" => f.server_in_sdp += 1,
+            Event::SignalRejected { violation: Some(v), message, .. } => {
+                f.rejected.push((t, v.clone(), message.clone()))
+            }
+            Event::ConnectionState { state } if state == "connected" => {
+                f.connected_ms.get_or_insert(t);
+            }
+            Event::AudioLevel { from_peer, freq_hz, .. } => {
+                let e = f.heard.entry(from_peer.clone()).or_default();
+                if freq_hz.is_some() {
+                    *e = *freq_hz;
+                }
+            }
+            _ => {}
+        }
+    }
+    f
+}
+
+fn name(role: Role) -> &'static str {
+    match role {
+        Role::Observer => "observer",
+        Role::Withholder => "withholder",
+        Role::Control => "control",
+    }
+}
+
+fn finding(code: &str, title: &str, evidence: Vec<String>, fix: &str) -> Finding {
+    Finding { code: code.into(), title: title.into(), evidence, fix: fix.into() }
+}
+
+/// F3: malformed candidate messages, one finding per variant seen.
+fn malformed(runs: &[(Role, Facts)]) -> Vec<Finding> {
+    let mut by_code: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for (role, f) in runs {
+        for (t, v, msg) in &f.rejected {
+            let code = if v == "F3-grammar" { "F3".to_owned() } else { v.clone() };
+            by_code
+                .entry(code)
+                .or_default()
+                .push(format!("{} at {t} ms rejected a candidate: {msg}", name(*role)));
+        }
+    }
+    by_code
+        .into_iter()
+        .map(|(code, mut ev)| {
+            ev.truncate(3);
+            finding(
+                &code,
+                "malformed candidate messages from the server",
+                ev,
+                "emit exactly {\"candidate\":\"candidate:…\",\"sdpMid\":\"0\",\"sdpMLineIndex\":0}: one prefix, \
+                 no extra nesting, mid and mline never null",
+            )
+        })
+        .collect()
+}
+
+/// F4: server candidates before the answer.
+fn early_candidates(runs: &[(Role, Facts)]) -> Option<Finding> {
+    let ev: Vec<String> = runs
+        .iter()
+        .filter(|(_, f)| !f.early.is_empty())
+        .map(|(role, f)| {
+            format!(
+                "{} received {} candidate(s) from {} ms, the answer only at {}",
+                name(*role),
+                f.early.len(),
+                f.early[0],
+                f.answer_ms.map_or("never".into(), |a| format!("{a} ms"))
+            )
+        })
+        .collect();
+    (!ev.is_empty()).then(|| {
+        finding(
+            "F4",
+            "server candidates sent before the answer",
+            ev,
+            "send the answer first; clients must still buffer candidates until setRemoteDescription completed",
+        )
+    })
+}
+
+/// F1 / F2: where the server's own candidates went.
+fn candidate_delivery(runs: &[(Role, Facts)]) -> Option<Finding> {
+    let answered: Vec<&(Role, Facts)> = runs.iter().filter(|(_, f)| f.answer_ms.is_some()).collect();
+    if answered.is_empty() || answered.iter().any(|(_, f)| !f.rejected.is_empty()) {
+        return None;
+    }
+    let got = |f: &Facts| f.server_trickled.len() + f.server_in_sdp;
+    let starved: Vec<&&(Role, Facts)> = answered.iter().filter(|(_, f)| got(f) == 0).collect();
+    if starved.is_empty() {
+        return None;
+    }
+    if starved.len() == answered.len() {
+        let ev = answered
+            .iter()
+            .map(|(role, f)| {
+                format!(
+                    "{} offered at {} ms: 0 candidates in the answer, 0 trickled in {} ms",
+                    name(*role),
+                    f.offer_ms.unwrap_or(0),
+                    f.end_ms.saturating_sub(f.answer_ms.unwrap_or(0))
+                )
+            })
+            .collect();
+        return Some(finding(
+            "F2",
+            "the server's candidates never arrive: none in the answer, none trickled",
+            ev,
+            "wait for gathering (TURN allocation) before answering, or trickle the late candidates",
+        ));
+    }
+    let mut ev: Vec<String> = starved
+        .iter()
+        .map(|(role, f)| {
+            format!(
+                "{} offered at {} ms and received 0 server candidates",
+                name(*role),
+                f.offer_ms.unwrap_or(0)
+            )
+        })
+        .collect();
+    ev.extend(answered.iter().filter(|(_, f)| got(f) > 0).map(|(role, f)| {
+        format!("{} received {} — candidates of other peers' connections", name(*role), got(f))
+    }));
+    Some(finding(
+        "F1",
+        "server candidates go to the wrong peer",
+        ev,
+        "send each server-side candidate to the peer whose connection produced it",
+    ))
+}
+
+/// F5 (and plain ICE failure): whether the server checks towards trickled candidates.
+fn connectivity(runs: &[(Role, Facts)]) -> Option<Finding> {
+    let get = |r: Role| runs.iter().find(|(role, _)| *role == r).map(|(_, f)| f);
+    let observer = get(Role::Observer)?;
+    let control = get(Role::Control);
+    let withholder = get(Role::Withholder);
+    if observer.connected_ms.is_none() && control.is_none_or(|c| c.connected_ms.is_none()) {
+        return Some(finding(
+            "ICE-FAILED",
+            "no connection at all, whatever the offer carried: a network problem, not signaling",
+            vec![format!("observer offered at {} ms and never connected", observer.offer_ms.unwrap_or(0))],
+            "check that the server's media ports are reachable (UDP), or configure TURN",
+        ));
+    }
+    if observer.connected_ms.is_none() {
+        let c = control?;
+        return Some(finding(
+            "F5",
+            "trickled client candidates are ignored by the server",
+            vec![
+                format!("observer trickled {} candidate(s) and never connected", observer.local_trickled),
+                format!(
+                    "control with every candidate in its offer connected at {} ms",
+                    c.connected_ms.unwrap_or(0)
+                ),
+            ],
+            "add every trickled client candidate to that client's own server-side connection",
+        ));
+    }
+    let w = withholder?;
+    if w.answer_ms.is_some() && w.local_trickled > 0 && w.connected_ms.is_none() {
+        return Some(finding(
+            "F5",
+            "trickled client candidates are ignored by the server",
+            vec![
+                format!(
+                    "withholder trickled {} candidate(s) and waited {} ms: the server never checked them",
+                    w.local_trickled,
+                    w.end_ms.saturating_sub(w.answer_ms.unwrap_or(0))
+                ),
+                format!(
+                    "observer connected at {} ms through its own checks",
+                    observer.connected_ms.unwrap_or(0)
+                ),
+            ],
+            "add every trickled client candidate to that client's own server-side connection",
+        ));
+    }
+    None
+}
+
+/// F7: both connected, audio missing, no re-offer after the other peer arrived.
+fn renegotiation(runs: &[(Role, Facts)], tones: &BTreeMap<String, f64>) -> Option<Finding> {
+    let pair: Vec<&(Role, Facts)> =
+        runs.iter().filter(|(r, f)| *r != Role::Control && f.connected_ms.is_some()).collect();
+    if pair.len() < 2 {
+        return None;
+    }
+    let mut ev = Vec::new();
+    for (role, f) in &pair {
+        for (other_id, other_hz) in tones {
+            if Some(other_id) == f.id.as_ref() {
+                continue;
+            }
+            let heard = f
+                .heard
+                .get(other_id)
+                .copied()
+                .flatten()
+                .is_some_and(|hz| (hz - other_hz).abs() <= other_hz * FREQ_TOLERANCE);
+            if heard {
+                continue;
+            }
+            let joined = f.peer_joined.iter().find(|(_, p)| p == other_id).map_or(0, |(t, _)| *t);
+            if !f.offers_received.iter().any(|t| *t >= joined) {
+                ev.push(format!(
+                    "{} never heard the other peer's {other_hz} Hz and got no server offer after it joined at {joined} ms",
+                    name(*role)
+                ));
+            }
+        }
+    }
+    (!ev.is_empty()).then(|| {
+        finding(
+            "F7",
+            "tracks added without renegotiation",
+            ev,
+            "after adding a forwarded track, send the peer a new offer and apply its answer",
+        )
+    })
+}
+
+/// Every finding the timelines support, most fundamental first.
+pub fn diagnose(runs: &[PeerRun]) -> Vec<Finding> {
+    let facts: Vec<(Role, Facts)> = runs.iter().map(|r| (r.role, facts(r))).collect();
+    let tones: BTreeMap<String, f64> =
+        runs.iter().zip(&facts).filter_map(|(r, (_, f))| Some((f.id.clone()?, r.tone_hz))).collect();
+    let mut out = Vec::new();
+    out.extend(connectivity(&facts));
+    out.extend(candidate_delivery(&facts));
+    out.extend(malformed(&facts));
+    out.extend(early_candidates(&facts));
+    out.extend(renegotiation(&facts, &tones));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Timelines recorded by `probe --json` against `serve` (healthy and with each fault).
+    fn fixture(name: &str) -> Vec<PeerRun> {
+        let text = match name {
+            "healthy" => include_str!("../../tests/fixtures/rules/healthy.json"),
+            "F1" => include_str!("../../tests/fixtures/rules/F1.json"),
+            "F2" => include_str!("../../tests/fixtures/rules/F2.json"),
+            "F3-prefix" => include_str!("../../tests/fixtures/rules/F3-prefix.json"),
+            "F3-nested" => include_str!("../../tests/fixtures/rules/F3-nested.json"),
+            "F3-null" => include_str!("../../tests/fixtures/rules/F3-null.json"),
+            "F4" => include_str!("../../tests/fixtures/rules/F4.json"),
+            "F5" => include_str!("../../tests/fixtures/rules/F5.json"),
+            "F7" => include_str!("../../tests/fixtures/rules/F7.json"),
+            other => panic!("no fixture {other}"),
+        };
+        serde_json::from_str(text).expect("fixture parses")
+    }
+
+    fn codes(runs: &[PeerRun]) -> Vec<String> {
+        diagnose(runs).into_iter().map(|f| f.code).collect()
+    }
+
+    #[test]
+    fn a_healthy_browser_style_session_has_no_findings() {
+        assert_eq!(codes(&fixture("healthy")), Vec::<String>::new());
+    }
+
+    #[test]
+    fn each_recorded_fault_is_named_exactly() {
+        for code in ["F1", "F2", "F3-prefix", "F3-nested", "F3-null", "F4", "F5", "F7"] {
+            assert_eq!(codes(&fixture(code)), vec![code.to_string()], "fixture {code}");
+        }
+    }
+
+    #[test]
+    fn findings_carry_evidence_and_a_fix() {
+        for f in diagnose(&fixture("F5")) {
+            assert!(!f.evidence.is_empty() && !f.fix.is_empty());
+            assert!(f.evidence.iter().any(|e| e.contains("withholder")), "{f:?}");
+        }
+    }
+
+    fn never_connected(mut runs: Vec<PeerRun>, role: Role) -> Vec<PeerRun> {
+        for r in runs.iter_mut().filter(|r| r.role == role) {
+            r.events
+                .retain(|e| !matches!(&e.event, Event::ConnectionState { state } if state == "connected"));
+        }
+        runs
+    }
+
+    #[test]
+    fn no_connection_at_all_is_a_network_verdict_not_f5() {
+        let runs = never_connected(never_connected(fixture("healthy"), Role::Observer), Role::Withholder);
+        assert_eq!(codes(&runs), vec!["ICE-FAILED".to_string()]);
+    }
+
+    #[test]
+    fn a_control_offer_that_connects_where_trickle_failed_is_f5() {
+        let mut runs = never_connected(fixture("healthy"), Role::Observer);
+        let mut control = fixture("healthy").remove(0);
+        control.role = Role::Control;
+        runs.push(control);
+        assert!(codes(&runs).contains(&"F5".to_string()), "{:?}", codes(&runs));
+    }
+
+    #[test]
+    fn empty_and_partial_timelines_do_not_panic() {
+        assert!(diagnose(&[]).is_empty());
+        let lone = PeerRun { role: Role::Withholder, tone_hz: 660.0, events: vec![] };
+        assert!(diagnose(&[lone]).is_empty());
+    }
+}

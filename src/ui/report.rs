@@ -1,0 +1,56 @@
+//! The probe report: one line per probe peer, then each finding with evidence and fix.
+
+use std::fmt::Write;
+
+use colored::Colorize;
+
+use crate::probe::ProbeReport;
+use crate::sansio::rules::Role;
+use crate::sansio::summary::Summary;
+use crate::sansio::timeline::Timeline;
+
+fn role(r: Role) -> &'static str {
+    match r {
+        Role::Observer => "observer  (trickle-only offer)",
+        Role::Withholder => "withholder (uses no server candidate)",
+        Role::Control => "control   (all candidates in the offer)",
+    }
+}
+
+pub fn render_probe(report: &ProbeReport, json: bool) -> String {
+    if json {
+        let mut v = serde_json::to_value(report).unwrap_or_default();
+        v["healthy"] = report.findings.is_empty().into();
+        return v.to_string();
+    }
+    let mut out = String::new();
+    let _ = writeln!(out, "{} {} (room {})", "probe".bold(), report.url, report.room);
+    for run in &report.runs {
+        let mut t = Timeline::new();
+        for e in &run.events {
+            t.push(e.t_ms, e.event.clone());
+        }
+        let s = Summary::from_timeline(&t);
+        let remote: usize = s.remote_candidates.values().sum();
+        let heard: Vec<String> =
+            s.peers.values().filter_map(|p| p.freq_hz).map(|f| format!("{f:.0} Hz")).collect();
+        let state = if s.ever_connected { "connected".green() } else { "not connected".red() };
+        let _ = writeln!(
+            out,
+            "  {:<40} {state}; {remote} server candidate(s); heard {}",
+            role(run.role),
+            if heard.is_empty() { "nothing".to_owned() } else { heard.join(", ") }
+        );
+    }
+    if report.findings.is_empty() {
+        let _ = writeln!(out, "{} no failure mode found", "healthy:".green().bold());
+    }
+    for f in &report.findings {
+        let _ = writeln!(out, "{} {}", f.code.red().bold(), f.title.bold());
+        for e in &f.evidence {
+            let _ = writeln!(out, "    {e}");
+        }
+        let _ = writeln!(out, "    {} {}", "fix:".cyan(), f.fix);
+    }
+    out.trim_end().to_owned()
+}
