@@ -25,6 +25,9 @@ pub enum Command {
     Join(JoinArgs),
     /// End-to-end check of a signaling server: names the failure mode it finds (F1…F7).
     Probe(ProbeArgs),
+    /// Scripted scenarios: reproduce failure modes and healthy paths, assert what is observed.
+    #[command(subcommand)]
+    Scenario(ScenarioCommand),
     /// Run serve and two tone peers on loopback and show their timelines (no setup needed).
     Demo(DemoArgs),
 }
@@ -106,6 +109,24 @@ pub struct ProbeArgs {
     pub bind: Option<IpAddr>,
     #[command(flatten)]
     pub ice: IceTuning,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ScenarioCommand {
+    /// Run scenario files (default: scenarios/*.toml).
+    Run(ScenarioRunArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ScenarioRunArgs {
+    /// Scenario files [default: scenarios/*.toml].
+    pub files: Vec<std::path::PathBuf>,
+    /// Write a JUnit XML report here.
+    #[arg(long)]
+    pub junit: Option<std::path::PathBuf>,
+    /// Scenarios run at once (each has its own server and ports).
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..=16))]
+    pub jobs: u16,
 }
 
 #[derive(Debug, Args)]

@@ -15,6 +15,7 @@ pub mod media;
 pub mod peer;
 pub mod probe;
 pub mod sansio;
+pub mod scenario;
 pub mod server;
 pub mod shutdown;
 pub mod signaling;

@@ -13,3 +13,5 @@ mod forwarding;
 mod hostile_frames;
 /// Two and three tone peers through `serve`: connection, decoded frequencies, renegotiation, leave.
 mod rooms;
+/// `scenario run`: a wrong expectation fails with what was observed; bad files are usage errors.
+mod scenarios;

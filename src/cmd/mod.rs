@@ -3,10 +3,11 @@
 pub mod demo;
 pub mod join;
 pub mod probe;
+pub mod scenario;
 pub mod serve;
 
 use crate::Outcome;
-use crate::cli::Command;
+use crate::cli::{Command, ScenarioCommand};
 
 pub async fn dispatch(command: Command) -> anyhow::Result<Outcome> {
     let shutdown = crate::shutdown::on_ctrl_c();
@@ -14,6 +15,7 @@ pub async fn dispatch(command: Command) -> anyhow::Result<Outcome> {
         Command::Serve(args) => serve::run(args, shutdown).await,
         Command::Join(args) => join::run(args, shutdown).await,
         Command::Probe(args) => probe::run(args, shutdown).await,
+        Command::Scenario(ScenarioCommand::Run(args)) => scenario::run(args, shutdown).await,
         Command::Demo(args) => demo::run(args, shutdown).await,
     }
 }

@@ -314,8 +314,7 @@ impl Session {
     async fn candidates_before_answer(&mut self) -> Vec<PeerEvent> {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(1);
         let mut held = Vec::new();
-        loop {
-            let Some(events) = self.call.peer_events.as_mut() else { break };
+        while let Some(events) = self.call.peer_events.as_mut() {
             let ev = match tokio::time::timeout_at(deadline, events.recv()).await {
                 Ok(Some(ev)) => ev,
                 _ => break,
@@ -389,7 +388,7 @@ impl Session {
     /// Sends a server-initiated offer, or queues one while an offer is outstanding (F7).
     async fn renegotiate(&mut self) -> Flow {
         if self.faults().has(Fault::F7) {
-            tracing::warn!("fault F7: tracks changed, no renegotiation offer sent");
+            tracing::info!("fault F7: tracks changed, no renegotiation offer sent");
             return Flow::Continue;
         }
         if self.call.offering {

@@ -1,0 +1,196 @@
+//! Judging a scenario run (pure): every expectation that does not hold becomes one message
+//! saying which expectation and what was observed.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use super::model::Scenario;
+use crate::sansio::summary::Summary;
+use crate::sansio::timeline::{Direction, Event, Timeline};
+
+/// What a run produced.
+#[derive(Debug, Default)]
+pub struct Observed {
+    /// Each peer's timeline, by scenario peer name.
+    pub timelines: BTreeMap<String, Timeline>,
+    /// Codes the probe reported, when the scenario asked for a probe.
+    pub probe: Option<Vec<String>>,
+    pub wall: Duration,
+}
+
+fn peer_id(t: &Timeline) -> Option<&str> {
+    t.events().iter().find_map(|e| match &e.event {
+        Event::JoinedRoom { peer_id, .. } => Some(peer_id.as_str()),
+        _ => None,
+    })
+}
+
+fn connect_ms(t: &Timeline) -> Option<u64> {
+    let offer = t.events().iter().find_map(|e| match &e.event {
+        Event::Signal { direction: Direction::Sent, kind, .. } if kind == "offer" => Some(e.t_ms),
+        _ => None,
+    })?;
+    let connected = t.events().iter().find_map(|e| match &e.event {
+        Event::ConnectionState { state } if state == "connected" => Some(e.t_ms),
+        _ => None,
+    })?;
+    Some(connected.saturating_sub(offer))
+}
+
+/// Every failed expectation, as "which expectation: what was observed".
+pub fn check(s: &Scenario, obs: &Observed) -> Vec<String> {
+    let mut failures = Vec::new();
+    let ids: BTreeMap<&str, &str> =
+        obs.timelines.iter().filter_map(|(n, t)| Some((n.as_str(), peer_id(t)?))).collect();
+    for (name, want) in &s.expect_peers {
+        let Some(t) = obs.timelines.get(name) else {
+            failures.push(format!("peer {name}: no timeline (it never ran)"));
+            continue;
+        };
+        let summary = Summary::from_timeline(t);
+        if let Some(c) = want.connected
+            && summary.ever_connected != c
+        {
+            failures.push(format!(
+                "peer {name}: expected connected = {c}; observed final state {}",
+                summary.connection_state.as_deref().unwrap_or("none")
+            ));
+        }
+        for other in &want.hears {
+            let hz = s.tone_of(other).unwrap_or_default();
+            let got = ids.get(other.as_str()).and_then(|id| summary.peers.get(*id));
+            let ok = got.and_then(|p| p.freq_hz).is_some_and(|f| (f - hz).abs() <= hz * 0.02);
+            if !ok {
+                let seen = match got {
+                    Some(p) => format!(
+                        "{} packets, {}",
+                        p.packets,
+                        p.freq_hz.map_or("no tone".into(), |f| format!("{f:.1} Hz"))
+                    ),
+                    None => "nothing".into(),
+                };
+                failures.push(format!("peer {name}: expected to hear {other} ({hz} Hz); observed {seen}"));
+            }
+        }
+        for other in &want.not_hears {
+            let packets =
+                ids.get(other.as_str()).and_then(|id| summary.peers.get(*id)).map_or(0, |p| p.packets);
+            if packets > 0 {
+                failures
+                    .push(format!("peer {name}: expected no audio from {other}; observed {packets} packets"));
+            }
+        }
+        if let Some(max) = want.max_connect_ms {
+            match connect_ms(t) {
+                Some(ms) if ms <= max => {}
+                Some(ms) => {
+                    failures.push(format!("peer {name}: expected connect within {max} ms; took {ms} ms"))
+                }
+                None => {
+                    failures.push(format!("peer {name}: expected connect within {max} ms; never connected"))
+                }
+            }
+        }
+    }
+    if let Some(want) = &s.expect_probe {
+        let mut want = want.clone();
+        want.sort();
+        let mut got = obs.probe.clone().unwrap_or_default();
+        got.sort();
+        if got != want {
+            failures.push(format!("probe: expected findings {want:?}; observed {got:?}"));
+        }
+    }
+    if let Some(max) = s.max_wall
+        && obs.wall > max
+    {
+        failures.push(format!(
+            "wall time: expected at most {:.1} s; took {:.1} s",
+            max.as_secs_f64(),
+            obs.wall.as_secs_f64()
+        ));
+    }
+    failures
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SCENARIO: &str = r#"
+name = "t"
+[[peer]]
+name = "a"
+source = "tone:440"
+[[peer]]
+name = "b"
+source = "tone:660"
+[expect]
+probe = []
+max_wall_s = 10
+[expect.peers.a]
+connected = true
+hears = ["b"]
+max_connect_ms = 100
+[expect.peers.b]
+not_hears = ["a"]
+"#;
+
+    fn timeline(me: &str, connected_at: Option<u64>, heard: Option<(&str, f64)>) -> Timeline {
+        let mut t = Timeline::new();
+        t.push(0, Event::JoinedRoom { room: "r".into(), peer_id: me.into(), peers: vec![] });
+        t.push(1, Event::Signal { direction: Direction::Sent, kind: "offer".into(), detail: None });
+        if let Some(ms) = connected_at {
+            t.push(ms, Event::ConnectionState { state: "connected".into() });
+        }
+        if let Some((from, hz)) = heard {
+            t.push(
+                2000,
+                Event::AudioLevel { from_peer: from.into(), packets: 90, rms_dbfs: -13.0, freq_hz: Some(hz) },
+            );
+        }
+        t
+    }
+
+    #[test]
+    fn a_run_that_meets_everything_has_no_failures() {
+        let s = Scenario::parse(SCENARIO).unwrap();
+        let obs = Observed {
+            timelines: [
+                ("a".into(), timeline("ida", Some(40), Some(("idb", 660.4)))),
+                ("b".into(), timeline("idb", Some(30), None)),
+            ]
+            .into(),
+            probe: Some(vec![]),
+            wall: Duration::from_secs(5),
+        };
+        assert_eq!(check(&s, &obs), Vec::<String>::new());
+    }
+
+    #[test]
+    fn each_broken_expectation_says_what_was_observed() {
+        let s = Scenario::parse(SCENARIO).unwrap();
+        let obs = Observed {
+            timelines: [
+                ("a".into(), timeline("ida", None, Some(("idb", 500.0)))),
+                ("b".into(), timeline("idb", Some(30), Some(("ida", 440.0)))),
+            ]
+            .into(),
+            probe: Some(vec!["F7".into()]),
+            wall: Duration::from_secs(12),
+        };
+        let f = check(&s, &obs);
+        let joined = f.join("\n");
+        for want in [
+            "peer a: expected connected = true; observed final state none",
+            "peer a: expected to hear b (660 Hz); observed 90 packets, 500.0 Hz",
+            "peer a: expected connect within 100 ms; never connected",
+            "peer b: expected no audio from a; observed 90 packets",
+            "probe: expected findings []; observed [\"F7\"]",
+            "wall time: expected at most 10.0 s; took 12.0 s",
+        ] {
+            assert!(joined.contains(want), "missing {want:?} in:\n{joined}");
+        }
+        assert_eq!(f.len(), 6);
+    }
+}

@@ -1,0 +1,9 @@
+//! Scenarios: TOML files that name a server setup (faults), the peers (source, offer style,
+//! join delay) and what must be observed (connection, who hears whom, connect-time bounds,
+//! the exact set of diagnosed F-codes). `model` loads and validates them, `expect` judges a
+//! run (pure), `runner` runs one in-process on ephemeral loopback ports, `junit` reports.
+
+pub mod expect;
+pub mod junit;
+pub mod model;
+pub mod runner;

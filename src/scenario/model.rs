@@ -1,0 +1,292 @@
+//! The scenario file format and its validation. Every outside value is checked here: unknown
+//! keys, duplicate or unknown peer names, out-of-range times, unknown fault codes and sources
+//! are errors that name the offending field.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::cli::parse_source;
+use crate::media::Source;
+use crate::sansio::faults::{Faults, parse_faults};
+
+/// Largest scenario file read.
+const MAX_FILE_BYTES: usize = 64 * 1024;
+const MAX_PEERS: usize = 8;
+const MAX_SECONDS: f64 = 60.0;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct File {
+    name: String,
+    #[serde(default)]
+    description: String,
+    #[serde(default = "default_duration")]
+    duration_s: f64,
+    #[serde(default)]
+    server: ServerSpec,
+    #[serde(default, rename = "peer")]
+    peers: Vec<PeerSpec>,
+    #[serde(default)]
+    expect: ExpectSpec,
+}
+
+fn default_duration() -> f64 {
+    5.0
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ServerSpec {
+    #[serde(default)]
+    faults: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PeerSpec {
+    name: String,
+    #[serde(default = "default_source")]
+    source: String,
+    #[serde(default)]
+    join_delay_ms: u64,
+    duration_s: Option<f64>,
+    #[serde(default)]
+    offer: OfferStyle,
+    #[serde(default)]
+    withhold_checks: bool,
+}
+
+fn default_source() -> String {
+    "tone:440".into()
+}
+
+/// How a scenario peer offers.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum OfferStyle {
+    /// Like a browser: offer at once, candidates trickled.
+    #[default]
+    Trickle,
+    /// Every candidate inside the offer, none trickled.
+    FullSdp,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ExpectSpec {
+    /// Exact set of codes `probe` must report against this server (empty: healthy).
+    probe: Option<Vec<String>>,
+    /// Upper bound on the whole scenario's wall time.
+    max_wall_s: Option<f64>,
+    #[serde(default)]
+    peers: BTreeMap<String, PeerExpectation>,
+}
+
+/// What one peer must observe.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PeerExpectation {
+    /// Reached `connected` (true) or never did (false).
+    pub connected: Option<bool>,
+    /// Peers whose tone this peer must decode (±2 %).
+    #[serde(default)]
+    pub hears: Vec<String>,
+    /// Peers whose tone this peer must not receive.
+    #[serde(default)]
+    pub not_hears: Vec<String>,
+    /// Offer sent → `connected` at most this long.
+    pub max_connect_ms: Option<u64>,
+}
+
+/// A validated peer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PeerPlan {
+    pub name: String,
+    pub source: Source,
+    pub join_delay: Duration,
+    pub duration: Duration,
+    pub offer: OfferStyle,
+    pub withhold_checks: bool,
+}
+
+/// A validated scenario.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Scenario {
+    pub name: String,
+    pub description: String,
+    pub faults: Faults,
+    pub peers: Vec<PeerPlan>,
+    pub expect_probe: Option<Vec<String>>,
+    pub max_wall: Option<Duration>,
+    pub expect_peers: BTreeMap<String, PeerExpectation>,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("{0}")]
+pub struct ScenarioError(String);
+
+fn bad(msg: impl Into<String>) -> ScenarioError {
+    ScenarioError(msg.into())
+}
+
+fn seconds(field: &str, v: f64) -> Result<Duration, ScenarioError> {
+    if !(v.is_finite() && v > 0.0 && v <= MAX_SECONDS) {
+        return Err(bad(format!("{field} = {v}: must be between 0 and {MAX_SECONDS} seconds")));
+    }
+    Ok(Duration::from_secs_f64(v))
+}
+
+fn valid_name(n: &str) -> bool {
+    !n.is_empty() && n.len() <= 64 && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
+impl Scenario {
+    /// Parses and validates a scenario file's text.
+    pub fn parse(text: &str) -> Result<Self, ScenarioError> {
+        if text.len() > MAX_FILE_BYTES {
+            return Err(bad(format!("file larger than {MAX_FILE_BYTES} bytes")));
+        }
+        let f: File = toml::from_str(text).map_err(|e| bad(e.message().to_owned()))?;
+        if !valid_name(&f.name) {
+            return Err(bad(format!("name {:?}: 1-64 letters, digits, '-' or '_'", f.name)));
+        }
+        let duration = seconds("duration_s", f.duration_s)?;
+        let faults =
+            parse_faults(&f.server.faults.join(",")).map_err(|e| bad(format!("server.faults: {e}")))?;
+        if f.peers.len() > MAX_PEERS {
+            return Err(bad(format!("at most {MAX_PEERS} peers")));
+        }
+        if f.peers.is_empty() && f.expect.probe.is_none() {
+            return Err(bad("nothing to run: no [[peer]] and no expect.probe"));
+        }
+        let mut peers = Vec::new();
+        for p in f.peers {
+            if !valid_name(&p.name) {
+                return Err(bad(format!("peer name {:?}: 1-64 letters, digits, '-' or '_'", p.name)));
+            }
+            if peers.iter().any(|q: &PeerPlan| q.name == p.name) {
+                return Err(bad(format!("peer {:?} defined twice", p.name)));
+            }
+            if p.join_delay_ms > 30_000 {
+                return Err(bad(format!("peer {}: join_delay_ms above 30000", p.name)));
+            }
+            let source = parse_source(&p.source).map_err(|e| bad(format!("peer {}: {e}", p.name)))?;
+            let duration = match p.duration_s {
+                Some(d) => seconds(&format!("peer {} duration_s", p.name), d)?,
+                None => duration,
+            };
+            peers.push(PeerPlan {
+                name: p.name,
+                source,
+                join_delay: Duration::from_millis(p.join_delay_ms),
+                duration,
+                offer: p.offer,
+                withhold_checks: p.withhold_checks,
+            });
+        }
+        for (name, e) in &f.expect.peers {
+            for other in std::iter::once(name).chain(&e.hears).chain(&e.not_hears) {
+                if !peers.iter().any(|p| &p.name == other) {
+                    return Err(bad(format!("expect.peers.{name}: unknown peer {other:?}")));
+                }
+            }
+        }
+        if let Some(codes) = &f.expect.probe {
+            for c in codes {
+                let known = c.starts_with('F') && c.len() <= 12 || c == "ICE-FAILED";
+                if !known {
+                    return Err(bad(format!("expect.probe: {c:?} is not a finding code")));
+                }
+            }
+        }
+        let max_wall = f.expect.max_wall_s.map(|s| seconds("expect.max_wall_s", s)).transpose()?;
+        Ok(Self {
+            name: f.name,
+            description: f.description,
+            faults,
+            peers,
+            expect_probe: f.expect.probe,
+            max_wall,
+            expect_peers: f.expect.peers,
+        })
+    }
+
+    /// The tone frequency of peer `name`, if it sends a tone.
+    pub fn tone_of(&self, name: &str) -> Option<f64> {
+        self.peers.iter().find(|p| p.name == name).map(|p| match p.source {
+            Source::Tone { hz } => hz,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"
+name = "two"
+duration_s = 4
+[server]
+faults = ["F7"]
+[[peer]]
+name = "a"
+source = "tone:440"
+[[peer]]
+name = "b"
+source = "tone:660"
+join_delay_ms = 500
+offer = "full-sdp"
+[expect]
+probe = ["F7"]
+[expect.peers.a]
+connected = true
+not_hears = ["b"]
+"#;
+
+    #[test]
+    fn a_good_file_loads() {
+        let s = Scenario::parse(GOOD).unwrap();
+        assert_eq!(s.peers.len(), 2);
+        assert_eq!(s.peers[1].offer, OfferStyle::FullSdp);
+        assert_eq!(s.peers[1].join_delay, Duration::from_millis(500));
+        assert_eq!(s.tone_of("b"), Some(660.0));
+        assert_eq!(s.expect_probe, Some(vec!["F7".to_string()]));
+    }
+
+    #[test]
+    fn hostile_files_are_refused_with_the_field_named() {
+        let cases: &[(&str, &str)] = &[
+            ("", "missing field `name`"),
+            ("name = 3", "invalid type"),
+            ("name = \"x\"\nbogus = 1", "unknown field"),
+            ("name = \"a b\"\n[[peer]]\nname=\"a\"", "name \"a b\""),
+            ("name = \"x\"", "nothing to run"),
+            ("name = \"x\"\nduration_s = -1\n[[peer]]\nname=\"a\"", "duration_s"),
+            ("name = \"x\"\nduration_s = 1e308\n[[peer]]\nname=\"a\"", "duration_s"),
+            ("name = \"x\"\n[server]\nfaults=[\"F9\"]\n[[peer]]\nname=\"a\"", "server.faults"),
+            ("name = \"x\"\n[[peer]]\nname=\"a\"\n[[peer]]\nname=\"a\"", "defined twice"),
+            ("name = \"x\"\n[[peer]]\nname=\"a\"\nsource=\"mic\"", "peer a"),
+            ("name = \"x\"\n[[peer]]\nname=\"a\"\njoin_delay_ms=99999999", "join_delay_ms"),
+            ("name = \"x\"\n[[peer]]\nname=\"a\"\njoin_delay_ms=-1", "invalid value"),
+            ("name = \"x\"\n[[peer]]\nname=\"a\"\noffer=\"carrier-pigeon\"", "unknown variant"),
+            (
+                "name = \"x\"\n[[peer]]\nname=\"a\"\n[expect.peers.a]\nhears=[\"ghost\"]",
+                "unknown peer \"ghost\"",
+            ),
+            ("name = \"x\"\n[[peer]]\nname=\"a\"\n[expect]\nprobe=[\"rm -rf\"]", "not a finding code"),
+            ("name = \"x\"\n[[peer]\nname=\"a\"", "invalid"),
+        ];
+        for (text, want) in cases {
+            let e = Scenario::parse(text).unwrap_err().to_string();
+            assert!(e.contains(want), "{text:?}: {e}");
+        }
+        let many = format!(
+            "name=\"x\"\n{}",
+            (0..9).map(|i| format!("[[peer]]\nname=\"p{i}\"\n")).collect::<String>()
+        );
+        assert!(Scenario::parse(&many).unwrap_err().to_string().contains("at most"));
+        assert!(Scenario::parse(&"#".repeat(70_000)).is_err());
+    }
+}

@@ -1,0 +1,91 @@
+//! Runs one scenario in-process: its own `serve` on an ephemeral loopback port with the
+//! scenario's faults, its peers after their join delays, the probe if asked for; then judges.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio_util::sync::CancellationToken;
+
+use super::expect::{Observed, check};
+use super::junit::CaseResult;
+use super::model::{OfferStyle, Scenario};
+use crate::client::{self, Behaviour, ClientOptions};
+use crate::peer::PeerOptions;
+use crate::probe::{self, ProbeOptions};
+use crate::server::{Server, ServerConfig};
+use crate::ui::Recorder;
+
+const LOOPBACK: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
+
+pub async fn run(s: &Scenario, shutdown: CancellationToken) -> CaseResult {
+    let started = Instant::now();
+    let mut failures = Vec::new();
+    let observed = match run_inner(s, shutdown, &mut failures).await {
+        Ok(mut o) => {
+            o.wall = started.elapsed();
+            o
+        }
+        Err(e) => {
+            failures.push(format!("could not run: {e:#}"));
+            Observed::default()
+        }
+    };
+    if failures.is_empty() || !observed.timelines.is_empty() {
+        failures.extend(check(s, &observed));
+    }
+    CaseResult { name: s.name.clone(), time: started.elapsed(), failures }
+}
+
+async fn run_inner(
+    s: &Scenario,
+    shutdown: CancellationToken,
+    failures: &mut Vec<String>,
+) -> anyhow::Result<Observed> {
+    let config = ServerConfig { faults: s.faults.clone(), ..ServerConfig::new(LOOPBACK) };
+    let server = Server::bind(SocketAddr::new(LOOPBACK, 0), config).await?;
+    let url = format!("ws://{}/ws", server.addr()?);
+    let stop_server = CancellationToken::new();
+    let server_task = tokio::spawn(server.run(stop_server.clone()));
+    let t0 = Instant::now();
+    let room = format!("scenario-{}", s.name);
+    let mut tasks = Vec::new();
+    for p in &s.peers {
+        let mut opts = ClientOptions::new(url.clone(), room.clone(), p.source, PeerOptions::new(LOOPBACK));
+        opts.duration = Some(p.duration);
+        opts.behaviour =
+            Behaviour { withhold_checks: p.withhold_checks, full_sdp_offer: p.offer == OfferStyle::FullSdp };
+        let rec = Arc::new(Recorder::silent(t0));
+        let (delay, stop, name) = (p.join_delay, shutdown.clone(), p.name.clone());
+        let r = rec.clone();
+        let task = tokio::spawn(async move {
+            tokio::time::sleep(delay).await;
+            client::run(opts, r, stop).await
+        });
+        tasks.push((name, rec, task));
+    }
+    let mut observed = Observed::default();
+    for (name, rec, task) in tasks {
+        match task.await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => failures.push(format!("peer {name}: session error: {e}")),
+            Err(e) => failures.push(format!("peer {name}: task failed: {e}")),
+        }
+        observed.timelines.insert(name, rec.timeline());
+    }
+    if s.expect_probe.is_some() {
+        let opts = ProbeOptions {
+            url: url.clone(),
+            room: probe::fresh_room(),
+            peer: PeerOptions::new(LOOPBACK),
+            window: Duration::from_secs(4),
+        };
+        match probe::run(opts, shutdown.clone()).await {
+            Ok(report) => observed.probe = Some(report.findings.into_iter().map(|f| f.code).collect()),
+            Err(e) => failures.push(format!("probe could not run: {e}")),
+        }
+    }
+    stop_server.cancel();
+    let _ = server_task.await;
+    Ok(observed)
+}
