@@ -276,7 +276,7 @@ not_hears = ["b"]
                 "unknown peer \"ghost\"",
             ),
             ("name = \"x\"\n[[peer]]\nname=\"a\"\n[expect]\nprobe=[\"rm -rf\"]", "not a finding code"),
-            ("name = \"x\"\n[[peer]\nname=\"a\"", "invalid"),
+            ("name = \"x\"\n[[peer]\nname=\"a\"", "unclosed"),
         ];
         for (text, want) in cases {
             let e = Scenario::parse(text).unwrap_err().to_string();
