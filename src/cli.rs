@@ -45,7 +45,28 @@ pub struct ServeArgs {
     #[arg(long, value_parser = parse_faults, default_value = "", hide_default_value = true, long_help = fault_help())]
     pub fault: Faults,
     #[command(flatten)]
+    pub turn: TurnArgs,
+    #[command(flatten)]
     pub ice: IceTuning,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct TurnArgs {
+    /// Run an embedded TURN server (UDP) and give every joining peer time-limited credentials.
+    #[arg(long)]
+    pub turn: bool,
+    /// Where the TURN server listens [default: the listen IP, port 3478].
+    #[arg(long, requires = "turn")]
+    pub turn_listen: Option<SocketAddr>,
+    /// Shared secret of the TURN REST credentials [default: random per run].
+    #[arg(long, env = "RTC_ASSIST_TURN_SECRET", hide_env_values = true, requires = "turn")]
+    pub turn_secret: Option<String>,
+    /// Lifetime of the handed-out credentials, in seconds.
+    #[arg(long, default_value_t = 3600, value_parser = clap::value_parser!(u64).range(60..=86_400))]
+    pub turn_ttl: u64,
+    /// Also relay to loopback, private and link-local peers (off by default, RFC 8656 §21).
+    #[arg(long, requires = "turn")]
+    pub turn_allow_internal_peers: bool,
 }
 
 fn fault_help() -> String {
@@ -83,6 +104,9 @@ pub struct JoinArgs {
     /// Exit 1 unless audio from every other peer in the room arrived.
     #[arg(long)]
     pub expect_audio: bool,
+    /// Use relay candidates only (the ICE servers from joined_room must include TURN).
+    #[arg(long)]
+    pub relay_only: bool,
     /// Address our peer connection binds to [default: 127.0.0.1 for a loopback server, else 0.0.0.0].
     #[arg(long)]
     pub bind: Option<IpAddr>,

@@ -6,7 +6,8 @@ use tracing_subscriber::EnvFilter;
 /// The filter for `-v` repeated `verbose` times, unless `RUST_LOG` is set.
 fn default_filter(verbose: u8) -> &'static str {
     match verbose {
-        0 => "error,rtc_assist=warn",
+        // webrtc-rs reports teardown races at ERROR level; its logs appear from -v on.
+        0 => "rtc_assist=warn",
         1 => "warn,rtc_assist=info",
         2 => "info,rtc_assist=debug",
         _ => "debug,rtc_assist=trace",

@@ -37,6 +37,21 @@ fn each_fault_switch_is_diagnosed_as_exactly_itself() {
 }
 
 #[test]
+fn static_turn_credentials_are_f8() {
+    let serve = Serve::start(&[
+        "--turn",
+        "--turn-listen",
+        "127.0.0.1:0",
+        "--turn-allow-internal-peers",
+        "--fault",
+        "F8",
+    ]);
+    let (code, report) = probe(&serve.url);
+    assert_eq!(codes(&report), vec!["F8".to_owned()], "{report}");
+    assert_eq!(code, 1);
+}
+
+#[test]
 fn an_unreachable_server_means_the_probe_could_not_run() {
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let out = Command::new(BIN).args(["probe", &format!("ws://127.0.0.1:{port}/ws")]).output().unwrap();

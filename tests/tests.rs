@@ -15,3 +15,5 @@ mod hostile_frames;
 mod rooms;
 /// `scenario run`: a wrong expectation fails with what was observed; bad files are usage errors.
 mod scenarios;
+/// `serve --turn`: relay-only peers, the internal-peer guard, time-limited credentials, no leaks.
+mod turn;

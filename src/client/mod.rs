@@ -14,7 +14,8 @@ use tokio_util::sync::CancellationToken;
 
 use crate::media::Source;
 use crate::peer::{Peer, PeerError, PeerEvent, PeerOptions};
-use crate::sansio::protocol::{CandidateInit, ClientMessage, ServerMessage};
+use crate::sansio::ice_url::describe_offered;
+use crate::sansio::protocol::{CandidateInit, ClientMessage, IceServer, ServerMessage};
 use crate::sansio::sdp;
 use crate::sansio::timeline::{CandidateInfo, Direction, Event, Via};
 use crate::signaling::{Incoming, SignalingClient, SignalingError};
@@ -131,11 +132,15 @@ pub async fn run(
         kind: "join_room".into(),
         detail: Some(opts.room.clone()),
     });
-    let my_id = wait_joined(&mut ws, &rec).await?;
+    let (my_id, offered) = wait_joined(&mut ws, &rec).await?;
+    let mut peer_opts = opts.peer.clone();
+    if peer_opts.ice_servers.is_empty() {
+        peer_opts.ice_servers = offered;
+    }
     let span = tracing::info_span!("join", peer = %crate::ui::short_id(&my_id), room = %opts.room);
     let _enter = span.enter();
 
-    let (peer, mut events) = Peer::new(&opts.peer).await?;
+    let (peer, mut events) = Peer::new(&peer_opts).await?;
     let local = peer.add_audio_sender(rand::random(), &my_id).await?;
     let sent = Arc::new(AtomicU64::new(0));
     let stop = shutdown.child_token();
@@ -203,13 +208,27 @@ pub async fn run(
     result
 }
 
-async fn wait_joined(ws: &mut SignalingClient, rec: &Recorder) -> Result<String, ClientError> {
+/// Waits for `joined_room`: our peer id and the ICE servers the server hands out.
+async fn wait_joined(
+    ws: &mut SignalingClient,
+    rec: &Recorder,
+) -> Result<(String, Vec<IceServer>), ClientError> {
     let wait = async {
         loop {
             match ws.recv().await {
-                Some(Ok(Incoming::Message(ServerMessage::JoinedRoom { room, peer_id, peers, .. }))) => {
+                Some(Ok(Incoming::Message(ServerMessage::JoinedRoom {
+                    room,
+                    peer_id,
+                    peers,
+                    ice_servers,
+                }))) => {
                     rec.record(Event::JoinedRoom { room, peer_id: peer_id.clone(), peers });
-                    return Ok(peer_id);
+                    let now = std::time::SystemTime::now()
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .map_or(0, |d| d.as_secs());
+                    let servers = ice_servers.iter().map(|s| describe_offered(s, now)).collect();
+                    rec.record(Event::IceServersOffered { servers });
+                    return Ok((peer_id, ice_servers));
                 }
                 Some(Ok(Incoming::Message(ServerMessage::Error { code, message }))) => {
                     rec.record(Event::ServerError { code: code.as_str().into(), message: message.clone() });

@@ -30,6 +30,7 @@ pub fn default_bind(server: &str) -> IpAddr {
 pub fn options(args: &JoinArgs) -> ClientOptions {
     let mut peer = PeerOptions::new(args.bind.unwrap_or_else(|| default_bind(&args.server)));
     peer.check_interval = Duration::from_millis(args.ice.ice_check_interval_ms);
+    peer.relay_only = args.relay_only;
     ClientOptions {
         duration: args.duration.map(Duration::from_secs_f64),
         ..ClientOptions::new(args.server.clone(), args.room.clone(), args.source, peer)

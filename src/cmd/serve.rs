@@ -3,12 +3,32 @@
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
-use anyhow::Context;
+use std::net::SocketAddr;
+
+use anyhow::{Context, bail};
 use tokio_util::sync::CancellationToken;
 
 use crate::Outcome;
 use crate::cli::ServeArgs;
-use crate::server::{Server, ServerConfig};
+use crate::sansio::faults::Fault;
+use crate::server::{Server, ServerConfig, TurnOptions};
+
+fn turn_options(args: &ServeArgs) -> anyhow::Result<Option<TurnOptions>> {
+    if !args.turn.turn {
+        if args.fault.has(Fault::F8) {
+            bail!("--fault F8 hands out static TURN credentials: it needs --turn");
+        }
+        return Ok(None);
+    }
+    let listen = args.turn.turn_listen.unwrap_or(SocketAddr::new(args.listen.ip(), 3478));
+    Ok(Some(TurnOptions::new(
+        listen,
+        args.turn.turn_secret.clone(),
+        Duration::from_secs(args.turn.turn_ttl),
+        args.turn.turn_allow_internal_peers,
+        args.fault.has(Fault::F8),
+    )))
+}
 
 pub async fn run(args: ServeArgs, shutdown: CancellationToken) -> anyhow::Result<Outcome> {
     let rtc_ip = args.rtc_ip.unwrap_or(match args.listen.ip() {
@@ -19,6 +39,7 @@ pub async fn run(args: ServeArgs, shutdown: CancellationToken) -> anyhow::Result
         rtc_ip,
         check_interval: Duration::from_millis(args.ice.ice_check_interval_ms),
         faults: args.fault.clone(),
+        turn: turn_options(&args)?,
     };
     if !config.faults.is_empty() {
         let codes: Vec<&str> = config.faults.iter().map(|f| f.code()).collect();
@@ -29,6 +50,9 @@ pub async fn run(args: ServeArgs, shutdown: CancellationToken) -> anyhow::Result
         .with_context(|| format!("cannot listen on {}", args.listen))?;
     let addr = server.addr()?;
     println!("rtc-assist serve: signaling on ws://{addr}/ws (stats at http://{addr}/stats); Ctrl-C stops");
+    if let Some(url) = server.turn_url() {
+        println!("rtc-assist serve: TURN on {url}");
+    }
     server.run(shutdown).await.context("server stopped")?;
     Ok(Outcome::Success)
 }

@@ -101,7 +101,9 @@ impl IceUrl {
         };
         let port = match port {
             None => default_port,
-            Some(p) => p.parse::<u16>().ok().filter(|p| *p != 0).ok_or_else(|| UrlError::Port(p.to_owned()))?,
+            Some(p) => {
+                p.parse::<u16>().ok().filter(|p| *p != 0).ok_or_else(|| UrlError::Port(p.to_owned()))?
+            }
         };
         let explicit_transport = match query {
             None => None,
@@ -170,6 +172,40 @@ pub fn rest_expiry(username: &str) -> Option<u64> {
     username.split(':').next()?.parse().ok()
 }
 
+/// What a handed-out ICE server reveals about its credentials, at `now_unix`.
+pub fn describe_offered(
+    server: &crate::sansio::protocol::IceServer,
+    now_unix: u64,
+) -> crate::sansio::timeline::OfferedIceServer {
+    crate::sansio::timeline::OfferedIceServer {
+        urls: server.urls.clone(),
+        credential: server.credential.is_some(),
+        expires_in_s: server.username.as_deref().and_then(rest_expiry).map(|e| e as i64 - now_unix as i64),
+    }
+}
+
+/// Loopback, private, link-local, unspecified or multicast: addresses a public TURN server must
+/// not relay to (RFC 8656 §21).
+pub fn is_internal_address(ip: std::net::IpAddr) -> bool {
+    match ip {
+        std::net::IpAddr::V4(v4) => {
+            v4.is_loopback()
+                || v4.is_private()
+                || v4.is_link_local()
+                || v4.is_unspecified()
+                || v4.is_multicast()
+        }
+        std::net::IpAddr::V6(v6) => {
+            v6.is_loopback()
+                || v6.is_unspecified()
+                || v6.is_multicast()
+                || (v6.segments()[0] & 0xfe00) == 0xfc00
+                || (v6.segments()[0] & 0xffc0) == 0xfe80
+                || v6.to_ipv4_mapped().is_some_and(|v4| is_internal_address(v4.into()))
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -211,6 +247,27 @@ mod tests {
             assert_eq!(IceUrl::parse(input).as_ref(), Err(want), "{input:?}");
         }
         assert_eq!(IceUrl::parse(&format!("turn:{}", "a".repeat(600))), Err(UrlError::TooLong));
+    }
+
+    #[test]
+    fn internal_addresses_are_recognised() {
+        for ip in [
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "169.254.0.1",
+            "0.0.0.0",
+            "::1",
+            "fd00::1",
+            "fe80::1",
+            "::ffff:10.0.0.1",
+        ] {
+            assert!(is_internal_address(ip.parse().unwrap()), "{ip}");
+        }
+        for ip in ["8.8.8.8", "203.0.113.9", "2001:db8::1"] {
+            assert!(!is_internal_address(ip.parse().unwrap()), "{ip}");
+        }
     }
 
     #[test]

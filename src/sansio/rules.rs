@@ -59,6 +59,8 @@ struct Facts {
     offers_received: Vec<u64>,
     peer_joined: Vec<(u64, String)>,
     heard: BTreeMap<String, Option<f64>>,
+    /// TURN URLs handed out with a credential that carries no expiry.
+    static_turn: Vec<(u64, String)>,
     end_ms: u64,
 }
 
@@ -74,6 +76,12 @@ fn facts(run: &PeerRun) -> Facts {
                 f.peer_joined.extend(peers.iter().map(|p| (t, p.clone())));
             }
             Event::PeerJoined { peer_id } => f.peer_joined.push((t, peer_id.clone())),
+            Event::IceServersOffered { servers } => {
+                for s in servers.iter().filter(|s| s.credential && s.expires_in_s.is_none()) {
+                    f.static_turn
+                        .extend(s.urls.iter().filter(|u| u.starts_with("turn")).map(|u| (t, u.clone())));
+                }
+            }
             Event::Signal { direction: Direction::Sent, kind, .. } if kind == "offer" => {
                 f.offer_ms.get_or_insert(t);
             }
@@ -318,6 +326,22 @@ fn renegotiation(runs: &[(Role, Facts)], tones: &BTreeMap<String, f64>) -> Optio
     })
 }
 
+/// F8: long-term TURN credentials handed to clients.
+fn static_credentials(runs: &[(Role, Facts)]) -> Option<Finding> {
+    let (role, f) = runs.iter().find(|(_, f)| !f.static_turn.is_empty())?;
+    let (t, url) = &f.static_turn[0];
+    Some(finding(
+        "F8",
+        "static TURN credentials handed to clients",
+        vec![format!(
+            "joined_room at {t} ms gave {} a credential for {url} whose username carries no expiry",
+            name(*role)
+        )],
+        "hand out time-limited TURN REST credentials: username `expiry:user`, password \
+         base64(HMAC-SHA1(secret, username))",
+    ))
+}
+
 /// Every finding the timelines support, most fundamental first.
 pub fn diagnose(runs: &[PeerRun]) -> Vec<Finding> {
     let facts: Vec<(Role, Facts)> = runs.iter().map(|r| (r.role, facts(r))).collect();
@@ -329,6 +353,7 @@ pub fn diagnose(runs: &[PeerRun]) -> Vec<Finding> {
     out.extend(malformed(&facts));
     out.extend(early_candidates(&facts));
     out.extend(renegotiation(&facts, &tones));
+    out.extend(static_credentials(&facts));
     out
 }
 
@@ -348,6 +373,7 @@ mod tests {
             "F4" => include_str!("../../tests/fixtures/rules/F4.json"),
             "F5" => include_str!("../../tests/fixtures/rules/F5.json"),
             "F7" => include_str!("../../tests/fixtures/rules/F7.json"),
+            "F8" => include_str!("../../tests/fixtures/rules/F8.json"),
             other => panic!("no fixture {other}"),
         };
         serde_json::from_str(text).expect("fixture parses")
@@ -364,7 +390,7 @@ mod tests {
 
     #[test]
     fn each_recorded_fault_is_named_exactly() {
-        for code in ["F1", "F2", "F3-prefix", "F3-nested", "F3-null", "F4", "F5", "F7"] {
+        for code in ["F1", "F2", "F3-prefix", "F3-nested", "F3-null", "F4", "F5", "F7", "F8"] {
             assert_eq!(codes(&fixture(code)), vec![code.to_string()], "fixture {code}");
         }
     }

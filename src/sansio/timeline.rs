@@ -33,6 +33,17 @@ pub struct CandidateInfo {
     pub related: Option<String>,
 }
 
+/// An ICE server a signaling server handed out, without its secrets.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OfferedIceServer {
+    pub urls: Vec<String>,
+    /// A credential came with it.
+    pub credential: bool,
+    /// Seconds until the username's expiry, if it is a time-limited (REST) username.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expires_in_s: Option<i64>,
+}
+
 /// Everything a command can observe.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
@@ -64,6 +75,10 @@ pub enum Event {
         room: String,
         peer_id: String,
         peers: Vec<String>,
+    },
+    /// The ICE servers `joined_room` handed out (credentials never recorded).
+    IceServersOffered {
+        servers: Vec<OfferedIceServer>,
     },
     PeerJoined {
         peer_id: String,
@@ -137,6 +152,7 @@ impl Event {
             Self::SignalRejected { .. } => "signal_rejected",
             Self::ServerError { .. } => "server_error",
             Self::JoinedRoom { .. } => "joined_room",
+            Self::IceServersOffered { .. } => "ice_servers_offered",
             Self::PeerJoined { .. } => "peer_joined",
             Self::PeerLeft { .. } => "peer_left",
             Self::GatheringState { .. } => "gathering_state",

@@ -41,6 +41,9 @@ fn default_duration() -> f64 {
 struct ServerSpec {
     #[serde(default)]
     faults: Vec<String>,
+    /// Run the embedded TURN server (relaying to loopback allowed: everything is local).
+    #[serde(default)]
+    turn: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -56,6 +59,8 @@ struct PeerSpec {
     offer: OfferStyle,
     #[serde(default)]
     withhold_checks: bool,
+    #[serde(default)]
+    relay_only: bool,
 }
 
 fn default_source() -> String {
@@ -109,6 +114,7 @@ pub struct PeerPlan {
     pub duration: Duration,
     pub offer: OfferStyle,
     pub withhold_checks: bool,
+    pub relay_only: bool,
 }
 
 /// A validated scenario.
@@ -117,6 +123,7 @@ pub struct Scenario {
     pub name: String,
     pub description: String,
     pub faults: Faults,
+    pub turn: bool,
     pub peers: Vec<PeerPlan>,
     pub expect_probe: Option<Vec<String>>,
     pub max_wall: Option<Duration>,
@@ -184,7 +191,14 @@ impl Scenario {
                 duration,
                 offer: p.offer,
                 withhold_checks: p.withhold_checks,
+                relay_only: p.relay_only,
             });
+            if p.relay_only && !f.server.turn {
+                return Err(bad(format!(
+                    "peer {}: relay_only needs [server] turn = true",
+                    peers[peers.len() - 1].name
+                )));
+            }
         }
         for (name, e) in &f.expect.peers {
             for other in std::iter::once(name).chain(&e.hears).chain(&e.not_hears) {
@@ -206,6 +220,7 @@ impl Scenario {
             name: f.name,
             description: f.description,
             faults,
+            turn: f.server.turn,
             peers,
             expect_probe: f.expect.probe,
             max_wall,

@@ -13,7 +13,8 @@ use super::model::{OfferStyle, Scenario};
 use crate::client::{self, Behaviour, ClientOptions};
 use crate::peer::PeerOptions;
 use crate::probe::{self, ProbeOptions};
-use crate::server::{Server, ServerConfig};
+use crate::sansio::faults::Fault;
+use crate::server::{Server, ServerConfig, TurnOptions};
 use crate::ui::Recorder;
 
 const LOOPBACK: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
@@ -42,7 +43,11 @@ async fn run_inner(
     shutdown: CancellationToken,
     failures: &mut Vec<String>,
 ) -> anyhow::Result<Observed> {
-    let config = ServerConfig { faults: s.faults.clone(), ..ServerConfig::new(LOOPBACK) };
+    let turn = s.turn.then(|| {
+        let listen = SocketAddr::new(LOOPBACK, 0);
+        TurnOptions::new(listen, None, Duration::from_secs(600), true, s.faults.has(Fault::F8))
+    });
+    let config = ServerConfig { faults: s.faults.clone(), turn, ..ServerConfig::new(LOOPBACK) };
     let server = Server::bind(SocketAddr::new(LOOPBACK, 0), config).await?;
     let url = format!("ws://{}/ws", server.addr()?);
     let stop_server = CancellationToken::new();
@@ -51,7 +56,9 @@ async fn run_inner(
     let room = format!("scenario-{}", s.name);
     let mut tasks = Vec::new();
     for p in &s.peers {
-        let mut opts = ClientOptions::new(url.clone(), room.clone(), p.source, PeerOptions::new(LOOPBACK));
+        let mut peer = PeerOptions::new(LOOPBACK);
+        peer.relay_only = p.relay_only;
+        let mut opts = ClientOptions::new(url.clone(), room.clone(), p.source, peer);
         opts.duration = Some(p.duration);
         opts.behaviour =
             Behaviour { withhold_checks: p.withhold_checks, full_sdp_offer: p.offer == OfferStyle::FullSdp };

@@ -11,6 +11,7 @@ use tokio::sync::mpsc;
 
 use super::ServerConfig;
 use super::sfu::Publisher;
+use super::turn::EmbeddedTurn;
 use crate::sansio::protocol::ServerMessage;
 use crate::sansio::room::{JoinError, Outgoing, Rooms};
 
@@ -49,6 +50,7 @@ impl State {
 
 pub struct Hub {
     pub config: ServerConfig,
+    turn: Option<EmbeddedTurn>,
     state: Mutex<State>,
     peer_connections: AtomicUsize,
 }
@@ -73,8 +75,23 @@ pub struct HubStats {
 }
 
 impl Hub {
-    pub fn new(config: ServerConfig) -> Self {
-        Self { config, state: Mutex::new(State::default()), peer_connections: AtomicUsize::new(0) }
+    pub fn new(config: ServerConfig, turn: Option<EmbeddedTurn>) -> Self {
+        Self { config, turn, state: Mutex::new(State::default()), peer_connections: AtomicUsize::new(0) }
+    }
+
+    pub fn turn_url(&self) -> Option<String> {
+        self.turn.as_ref().map(|t| t.url().to_owned())
+    }
+
+    /// The ICE servers a joining peer is told to use (F8: time-limited credentials).
+    fn ice_servers_for(&self, peer: &str) -> Vec<crate::sansio::protocol::IceServer> {
+        self.turn.iter().map(|t| t.ice_server(crate::ui::short_id(peer))).collect()
+    }
+
+    pub async fn close(&self) {
+        if let Some(t) = &self.turn {
+            t.close().await;
+        }
     }
 
     fn state(&self) -> std::sync::MutexGuard<'_, State> {
@@ -90,8 +107,9 @@ impl Hub {
     /// Joins a room: `joined_room`/`peer_joined` go out, and the joiner is subscribed to the
     /// room's existing publishers.
     pub fn join(&self, peer: &str, room: &str) -> Result<(), JoinError> {
+        let ice_servers = self.ice_servers_for(peer);
         let mut st = self.state();
-        let out = st.rooms.join(peer, room, Vec::new())?;
+        let out = st.rooms.join(peer, room, ice_servers)?;
         st.deliver(out);
         for other in st.rooms.others(peer) {
             if let Some(p) = st.publishers.get(&other) {

@@ -4,6 +4,7 @@
 mod hub;
 mod session;
 mod sfu;
+mod turn;
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -17,6 +18,8 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 pub use hub::{Hub, HubStats, PublisherStats};
+use turn::EmbeddedTurn;
+pub use turn::TurnOptions;
 
 use crate::sansio::faults::Faults;
 
@@ -30,12 +33,19 @@ pub struct ServerConfig {
     pub check_interval: Duration,
     /// Catalogued bugs switched on deliberately (`--fault`).
     pub faults: Faults,
+    /// Run an embedded TURN server and hand out its credentials in `joined_room`.
+    pub turn: Option<TurnOptions>,
 }
 
 impl ServerConfig {
     /// A healthy server whose peer connections bind to `rtc_ip`.
     pub fn new(rtc_ip: IpAddr) -> Self {
-        Self { rtc_ip, check_interval: crate::peer::DEFAULT_CHECK_INTERVAL, faults: Faults::none() }
+        Self {
+            rtc_ip,
+            check_interval: crate::peer::DEFAULT_CHECK_INTERVAL,
+            faults: Faults::none(),
+            turn: None,
+        }
     }
 }
 
@@ -52,9 +62,18 @@ struct AppState {
 }
 
 impl Server {
-    pub async fn bind(addr: SocketAddr, config: ServerConfig) -> std::io::Result<Self> {
+    pub async fn bind(addr: SocketAddr, config: ServerConfig) -> anyhow::Result<Self> {
         let listener = TcpListener::bind(addr).await?;
-        Ok(Self { listener, hub: Arc::new(Hub::new(config)) })
+        let turn = match &config.turn {
+            Some(opts) => Some(EmbeddedTurn::start(opts.clone()).await?),
+            None => None,
+        };
+        Ok(Self { listener, hub: Arc::new(Hub::new(config, turn)) })
+    }
+
+    /// The embedded TURN server's URL, when there is one.
+    pub fn turn_url(&self) -> Option<String> {
+        self.hub.turn_url()
     }
 
     pub fn addr(&self) -> std::io::Result<SocketAddr> {
@@ -68,8 +87,12 @@ impl Server {
     /// Serves until `shutdown` is cancelled; every session ends with it.
     pub async fn run(self, shutdown: CancellationToken) -> std::io::Result<()> {
         let state = AppState { hub: self.hub, shutdown: shutdown.clone() };
+        let hub_for_close = state.hub.clone();
         let app = Router::new().route("/ws", get(websocket)).route("/stats", get(stats)).with_state(state);
-        axum::serve(self.listener, app).with_graceful_shutdown(shutdown.cancelled_owned()).await
+        let hub = hub_for_close;
+        let result = axum::serve(self.listener, app).with_graceful_shutdown(shutdown.cancelled_owned()).await;
+        hub.close().await;
+        result
     }
 }
 

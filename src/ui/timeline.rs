@@ -52,6 +52,20 @@ pub fn human_line(s: &Stamped, label: Option<&str>) -> String {
             let others: Vec<&str> = peers.iter().map(|p| short_id(p)).collect();
             format!("joined room {} as {} with {:?}", room.bold(), short_id(peer_id), others)
         }
+        Event::IceServersOffered { servers } => {
+            let list: Vec<String> = servers
+                .iter()
+                .map(|s| {
+                    let cred = match (s.credential, s.expires_in_s) {
+                        (false, _) => "no credential".to_owned(),
+                        (true, Some(e)) => format!("credential expires in {e} s"),
+                        (true, None) => "static credential".yellow().to_string(),
+                    };
+                    format!("{} ({cred})", s.urls.join(" "))
+                })
+                .collect();
+            format!("ICE servers offered: {}", if list.is_empty() { "none".into() } else { list.join(", ") })
+        }
         Event::PeerJoined { peer_id } => format!("peer {} joined", short_id(peer_id)),
         Event::PeerLeft { peer_id } => format!("peer {} left", short_id(peer_id)),
         Event::GatheringState { state } => format!("gathering {}", state_colour(state)),

@@ -5,6 +5,7 @@
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::Value;
@@ -16,6 +17,8 @@ pub struct Serve {
     child: Child,
     pub url: String,
     pub http: String,
+    /// Everything serve wrote to stderr, drained by a thread so logging never blocks it.
+    logs: Arc<Mutex<String>>,
 }
 
 impl Serve {
@@ -24,7 +27,7 @@ impl Serve {
             .args(["serve", "--listen", "127.0.0.1:0"])
             .args(extra)
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(Stdio::piped())
             .spawn()
             .expect("spawn serve");
         let mut line = String::new();
@@ -32,7 +35,16 @@ impl Serve {
         let url =
             line.split_whitespace().find(|w| w.starts_with("ws://")).expect("ws url in banner").to_owned();
         let http = url.trim_start_matches("ws://").trim_end_matches("/ws").to_owned();
-        Self { child, url, http }
+        let logs = Arc::new(Mutex::new(String::new()));
+        let (stderr, sink) = (child.stderr.take().unwrap(), logs.clone());
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                let mut all = sink.lock().unwrap();
+                all.push_str(&line);
+                all.push('\n');
+            }
+        });
+        Self { child, url, http, logs }
     }
 
     /// GET /stats as JSON.
@@ -44,6 +56,16 @@ impl Serve {
         s.read_to_string(&mut body).unwrap();
         let json = &body[body.find("\r\n\r\n").expect("http body") + 4..];
         serde_json::from_str(json).unwrap_or_else(|e| panic!("stats not JSON ({e}): {json}"))
+    }
+}
+
+impl Serve {
+    /// Stops the server and returns what it logged.
+    pub fn stop(mut self) -> String {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        std::thread::sleep(Duration::from_millis(100));
+        self.logs.lock().unwrap().clone()
     }
 }
 
