@@ -6,6 +6,7 @@ use clap::{Args, Parser, Subcommand};
 
 pub use crate::media::Source;
 use crate::sansio::faults::{Fault, Faults, parse_faults};
+use crate::sansio::ice_url::IceUrl;
 
 #[derive(Debug, Parser)]
 #[command(name = "rtc-assist", version, about = "WebRTC peer and connection diagnostic tool")]
@@ -116,9 +117,27 @@ pub struct JoinArgs {
 
 #[derive(Debug, Args)]
 pub struct ProbeArgs {
-    /// Signaling server to check, e.g. ws://127.0.0.1:8765/ws.
-    #[arg(value_parser = parse_ws_url)]
-    pub url: String,
+    /// Signaling server to check end to end, e.g. ws://127.0.0.1:8765/ws.
+    #[arg(value_parser = parse_ws_url, required_unless_present_any = ["turn", "ice_servers"])]
+    pub url: Option<String>,
+    /// TURN server to test: allocation, permission, a round trip through the relay (repeatable).
+    #[arg(long, value_parser = parse_ice_url)]
+    pub turn: Vec<IceUrl>,
+    /// The `iceServers` array of a browser app, as JSON or @FILE; its TURN URLs are tested.
+    #[arg(long)]
+    pub ice_servers: Option<String>,
+    /// TURN username.
+    #[arg(long, env = "RTC_ASSIST_TURN_USERNAME", hide_env_values = true)]
+    pub username: Option<String>,
+    /// TURN password (prefer the environment variable: it stays out of shell history).
+    #[arg(long, env = "RTC_ASSIST_TURN_CREDENTIAL", hide_env_values = true)]
+    pub credential: Option<String>,
+    /// Derive time-limited TURN REST credentials from this shared secret instead.
+    #[arg(long, env = "RTC_ASSIST_TURN_SECRET", hide_env_values = true, conflicts_with = "credential")]
+    pub turn_secret: Option<String>,
+    /// Seconds each TURN step may take.
+    #[arg(long, default_value = "3", value_parser = parse_duration)]
+    pub step_timeout: f64,
     /// Room the probe peers join [default: a fresh random room].
     #[arg(long, value_parser = parse_room)]
     pub room: Option<String>,
@@ -191,6 +210,10 @@ pub fn parse_ws_url(s: &str) -> Result<String, String> {
         return Err(format!("URL {s:?} has no host"));
     }
     Ok(s.to_owned())
+}
+
+pub fn parse_ice_url(s: &str) -> Result<IceUrl, String> {
+    IceUrl::parse(s).map_err(|e| e.to_string())
 }
 
 pub fn parse_room(s: &str) -> Result<String, String> {

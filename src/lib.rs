@@ -19,6 +19,7 @@ pub mod scenario;
 pub mod server;
 pub mod shutdown;
 pub mod signaling;
+pub mod stun_turn;
 pub mod telemetry;
 pub mod ui;
 

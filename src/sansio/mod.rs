@@ -8,5 +8,6 @@ pub mod protocol;
 pub mod room;
 pub mod rules;
 pub mod sdp;
+pub mod stun_framing;
 pub mod summary;
 pub mod timeline;

@@ -405,6 +405,21 @@ fn ice_servers(v: Option<&Value>) -> Vec<IceServer> {
         .collect()
 }
 
+/// Parses the `iceServers` array a browser app configures (`[{urls, username?, credential?}]`),
+/// as copied from JavaScript.
+pub fn parse_ice_servers_json(text: &str) -> Result<Vec<IceServer>, String> {
+    if text.len() > MAX_FRAME_BYTES {
+        return Err("ICE server list larger than 256 KiB".into());
+    }
+    let v: Value = serde_json::from_str(text).map_err(|e| format!("not valid JSON: {e}"))?;
+    let Value::Array(list) = &v else { return Err("expected a JSON array of ICE servers".into()) };
+    let servers = ice_servers(Some(&v));
+    if servers.len() != list.len() || servers.iter().any(|s| s.urls.is_empty()) {
+        return Err("every ICE server needs `urls` (a string or an array of strings)".into());
+    }
+    Ok(servers)
+}
+
 impl ServerMessage {
     /// Tolerant decoding of a server frame (the client side of `join` and `probe`).
     pub fn decode(text: &str) -> Result<Self, DecodeError> {
@@ -726,6 +741,17 @@ mod tests {
         for v in [Violation::F3Prefix, Violation::F3Nested, Violation::F3Null, Violation::F3Grammar] {
             let e = ServerMessage::decode(&ServerMessage::encode_violating(&c, v)).unwrap_err();
             assert_eq!(e.violation, Some(v));
+        }
+    }
+
+    #[test]
+    fn browser_ice_server_lists_parse_and_bad_ones_say_why() {
+        let js = r#"[{"urls":"stun:h:80"},{"urls":["turn:h:80?transport=tcp","turn:h:443?transport=tcp"],"username":"u","credential":"c"}]"#;
+        let s = parse_ice_servers_json(js).unwrap();
+        assert_eq!(s.len(), 2);
+        assert_eq!(s[1].urls.len(), 2);
+        for bad in ["", "{}", "[1]", r#"[{"username":"u"}]"#, r#"[{"urls":[]}]"#, "[", r#"[{"urls":5}]"#] {
+            assert!(parse_ice_servers_json(bad).is_err(), "{bad}");
         }
     }
 

@@ -5,6 +5,7 @@ mod recorder;
 mod report;
 mod summary;
 mod timeline;
+mod turn;
 
 use std::io::IsTerminal;
 
@@ -12,6 +13,7 @@ pub use recorder::Recorder;
 pub use report::render_probe;
 pub use summary::render_summary;
 pub use timeline::human_line;
+pub use turn::render_turn;
 
 /// How results are printed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
