@@ -135,6 +135,9 @@ pub struct ProbeArgs {
     /// Derive time-limited TURN REST credentials from this shared secret instead.
     #[arg(long, env = "RTC_ASSIST_TURN_SECRET", hide_env_values = true, conflicts_with = "credential")]
     pub turn_secret: Option<String>,
+    /// Extra trusted CA certificate (PEM) for turns: servers; the system roots stay trusted.
+    #[arg(long)]
+    pub turn_ca: Option<std::path::PathBuf>,
     /// Seconds each TURN step may take.
     #[arg(long, default_value = "3", value_parser = parse_duration)]
     pub step_timeout: f64,

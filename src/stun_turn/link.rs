@@ -1,31 +1,92 @@
-//! The transport under a STUN/TURN probe: a UDP socket, or a TCP stream framed with the
-//! self-delimiting STUN / ChannelData lengths (RFC 8656 §12.5).
+//! The transport under a STUN/TURN probe: a UDP socket, or a TCP or TLS stream framed with the
+//! self-delimiting STUN / ChannelData lengths (RFC 8656 §12.5). TLS verifies the server
+//! against the system roots plus an optional extra CA; it never skips verification.
 
 use std::io;
 use std::net::SocketAddr;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use std::path::Path;
+use std::sync::Arc;
+
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpStream, UdpSocket};
+use tokio_rustls::TlsConnector;
+use tokio_rustls::rustls::pki_types::pem::PemObject;
+use tokio_rustls::rustls::pki_types::{CertificateDer, ServerName};
+use tokio_rustls::rustls::{ClientConfig, RootCertStore};
 
 use crate::sansio::stun_framing::{next_frame_len, padded, unpadded};
 
+/// A byte stream (plain TCP or TLS over TCP).
+pub trait Stream: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Stream for T {}
+
 pub enum Link {
     Udp { socket: UdpSocket, server: SocketAddr },
-    Tcp { stream: TcpStream, buf: Vec<u8> },
+    Stream { io: Box<dyn Stream>, local: SocketAddr, buf: Vec<u8> },
+}
+
+/// Trusted roots: the system's, plus `extra_ca` (PEM) when given.
+fn tls_config(extra_ca: Option<&Path>) -> Result<ClientConfig, String> {
+    let mut roots = RootCertStore::empty();
+    for cert in rustls_native_certs::load_native_certs().certs {
+        let _ = roots.add(cert);
+    }
+    if let Some(path) = extra_ca {
+        let certs = CertificateDer::pem_file_iter(path).map_err(|e| format!("--turn-ca {}: {e}", path.display()))?;
+        for cert in certs {
+            let cert = cert.map_err(|e| format!("--turn-ca {}: {e}", path.display()))?;
+            roots.add(cert).map_err(|e| format!("--turn-ca {}: {e}", path.display()))?;
+        }
+    }
+    let provider = Arc::new(tokio_rustls::rustls::crypto::ring::default_provider());
+    Ok(ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?
+        .with_root_certificates(roots)
+        .with_no_client_auth())
+}
+
+/// Why a TLS link could not be set up.
+pub enum TlsFailure {
+    Config(String),
+    Handshake(String),
+}
+
+impl Link {
+    pub fn tcp(stream: TcpStream) -> std::io::Result<Self> {
+        let local = stream.local_addr()?;
+        Ok(Self::Stream { io: Box::new(stream), local, buf: Vec::new() })
+    }
+
+    /// TLS over an established TCP connection, verifying `host`'s certificate.
+    pub async fn tls(stream: TcpStream, host: &str, extra_ca: Option<&Path>) -> Result<Self, TlsFailure> {
+        let local = stream.local_addr().map_err(|e| TlsFailure::Handshake(e.to_string()))?;
+        let config = tls_config(extra_ca).map_err(TlsFailure::Config)?;
+        let name = ServerName::try_from(host.to_owned()).map_err(|e| TlsFailure::Config(format!("server name {host:?}: {e}")))?;
+        let tls = TlsConnector::from(Arc::new(config))
+            .connect(name, stream)
+            .await
+            .map_err(|e| TlsFailure::Handshake(e.to_string()))?;
+        Ok(Self::Stream { io: Box::new(tls), local, buf: Vec::new() })
+    }
 }
 
 impl Link {
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         match self {
             Self::Udp { socket, .. } => socket.local_addr(),
-            Self::Tcp { stream, .. } => stream.local_addr(),
+            Self::Stream { local, .. } => Ok(*local),
         }
     }
 
     pub async fn send(&mut self, datagram: &[u8]) -> io::Result<()> {
         match self {
             Self::Udp { socket, server } => socket.send_to(datagram, *server).await.map(|_| ()),
-            Self::Tcp { stream, .. } => stream.write_all(&padded(datagram)).await,
+            Self::Stream { io, .. } => {
+                io.write_all(&padded(datagram)).await?;
+                io.flush().await
+            }
         }
     }
 
@@ -40,7 +101,7 @@ impl Link {
                     return Ok(buf);
                 }
             },
-            Self::Tcp { stream, buf } => loop {
+            Self::Stream { io, buf, .. } => loop {
                 match next_frame_len(buf) {
                     Ok(Some(len)) => {
                         let frame: Vec<u8> = buf.drain(..len).collect();
@@ -50,7 +111,7 @@ impl Link {
                     Err(e) => return Err(io::Error::new(io::ErrorKind::InvalidData, e)),
                 }
                 let mut chunk = [0u8; 4096];
-                let n = stream.read(&mut chunk).await?;
+                let n = io.read(&mut chunk).await?;
                 if n == 0 {
                     return Err(io::Error::new(
                         io::ErrorKind::UnexpectedEof,

@@ -7,6 +7,7 @@ mod link;
 pub mod verdict;
 
 use std::net::{IpAddr, SocketAddr};
+use std::path::Path;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::BytesMut;
@@ -234,7 +235,7 @@ impl Timer {
 }
 
 /// Tests one TURN URL end to end with a per-step timeout; `bind` is the local address used.
-pub async fn probe_turn(target: &TurnTarget, step_timeout: Duration, bind: IpAddr) -> TurnReport {
+pub async fn probe_turn(target: &TurnTarget, step_timeout: Duration, bind: IpAddr, ca: Option<&Path>) -> TurnReport {
     let transport = match (target.url.transport(), target.url.is_tls()) {
         (_, true) => "tls",
         (Transport::Tcp, false) => "tcp",
@@ -250,7 +251,7 @@ pub async fn probe_turn(target: &TurnTarget, step_timeout: Duration, bind: IpAdd
         verdict: verdict::ok(""),
     };
     let mut timer = Timer::new();
-    report.verdict = run_steps(target, step_timeout, bind, &mut timer, &mut report).await;
+    report.verdict = run_steps(target, step_timeout, bind, ca, &mut timer, &mut report).await;
     report.steps = timer.steps;
     report
 }
@@ -259,6 +260,7 @@ async fn run_steps(
     target: &TurnTarget,
     limit: Duration,
     bind: IpAddr,
+    ca: Option<&Path>,
     timer: &mut Timer,
     report: &mut TurnReport,
 ) -> Verdict {
@@ -272,26 +274,42 @@ async fn run_steps(
         Err(_) => return verdict::timeout("resolve"),
     };
     timer.done("resolve", true, server.to_string());
-    if target.url.is_tls() {
-        return Verdict {
-            ok: false,
-            code: "not-tested",
-            message: "TURN over TLS is not probed by this build yet".into(),
-        };
-    }
-    let (link, protocol) = if report.transport == "tcp" {
-        match tokio::time::timeout(limit, TcpStream::connect(server)).await {
-            Ok(Ok(s)) => (Link::Tcp { stream: s, buf: Vec::new() }, TransportProtocol::TCP),
-            Ok(Err(e)) => return verdict::from_io("connect", &e),
-            Err(_) => return verdict::timeout("connect"),
-        }
-    } else {
+    let (link, protocol) = if report.transport == "udp" {
         match UdpSocket::bind(SocketAddr::new(bind, 0)).await {
             Ok(s) => (Link::Udp { socket: s, server }, TransportProtocol::UDP),
             Err(e) => return verdict::from_io("bind", &e),
         }
+    } else {
+        let stream = match tokio::time::timeout(limit, TcpStream::connect(server)).await {
+            Ok(Ok(s)) => s,
+            Ok(Err(e)) => return verdict::from_io("connect", &e),
+            Err(_) => return verdict::timeout("connect"),
+        };
+        timer.done("connect", true, "");
+        let link = if target.url.is_tls() {
+            match tokio::time::timeout(limit, Link::tls(stream, &target.url.host, ca)).await {
+                Ok(Ok(l)) => {
+                    timer.done("TLS handshake", true, "certificate verified");
+                    l
+                }
+                Ok(Err(link::TlsFailure::Config(e))) => return verdict::tls(&e),
+                Ok(Err(link::TlsFailure::Handshake(e))) => {
+                    timer.done("TLS handshake", false, "");
+                    return verdict::tls(&e);
+                }
+                Err(_) => return verdict::timeout("TLS handshake"),
+            }
+        } else {
+            match Link::tcp(stream) {
+                Ok(l) => l,
+                Err(e) => return verdict::from_io("connect", &e),
+            }
+        };
+        (link, TransportProtocol::TCP)
     };
-    timer.done("connect", true, "");
+    if protocol == TransportProtocol::UDP {
+        timer.done("connect", true, "");
+    }
     let local = match link.local_addr() {
         Ok(a) => a,
         Err(e) => return verdict::from_io("connect", &e),

@@ -70,6 +70,10 @@ pub fn dns(host: &str, e: &str) -> Verdict {
     bad("dns", format!("cannot resolve {host}: {e}"))
 }
 
+pub fn tls(cause: &str) -> Verdict {
+    bad("tls", format!("TLS failed: {cause}"))
+}
+
 pub fn relay_blocked() -> Verdict {
     bad(
         "relay-blocked",
