@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
-# Installs what building rtc-assist needs on Debian: cmake and pkg-config (the opus crate builds
-# its bundled libopus with cmake) and a C compiler. Sourced by demo.sh and test.sh.
+# Installs what building and testing rtc-assist needs on Debian: cmake and pkg-config (the opus
+# crate builds its bundled libopus with cmake), a C compiler, coturn and openssl (TURN tests). Sourced by demo.sh and test.sh.
 set -euo pipefail
 missing=()
 command -v cmake >/dev/null || missing+=(cmake)
 command -v pkg-config >/dev/null || missing+=(pkg-config)
 command -v cc >/dev/null || missing+=(build-essential)
+# The TURN probe's tests run against Debian's coturn and make their certificates with openssl.
+command -v turnserver >/dev/null || missing+=(coturn)
+command -v openssl >/dev/null || missing+=(openssl)
 if [ ${#missing[@]} -gt 0 ]; then
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
   echo "installing Debian packages: ${missing[*]}" >&2

@@ -17,3 +17,5 @@ mod rooms;
 mod scenarios;
 /// `serve --turn`: relay-only peers, the internal-peer guard, time-limited credentials, no leaks.
 mod turn;
+/// `probe --turn` against Debian's coturn (UDP, TCP, TLS, REST) and our own TURN server.
+mod turn_probe;

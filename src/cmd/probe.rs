@@ -72,14 +72,13 @@ pub async fn run(args: ProbeArgs, shutdown: CancellationToken) -> anyhow::Result
         }),
     });
     let step = Duration::from_secs_f64(args.step_timeout);
-    let turn_tasks: Vec<_> =
-        targets
-            .into_iter()
-            .map(|t| {
-                let ca = args.turn_ca.clone();
-                tokio::spawn(async move { probe_turn(&t, step, bind, ca.as_deref()).await })
-            })
-            .collect();
+    let turn_tasks: Vec<_> = targets
+        .into_iter()
+        .map(|t| {
+            let ca = args.turn_ca.clone();
+            tokio::spawn(async move { probe_turn(&t, step, bind, ca.as_deref()).await })
+        })
+        .collect();
     let signaling = match &args.url {
         Some(url) => {
             let mut peer = PeerOptions::new(bind);

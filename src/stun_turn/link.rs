@@ -33,7 +33,8 @@ fn tls_config(extra_ca: Option<&Path>) -> Result<ClientConfig, String> {
         let _ = roots.add(cert);
     }
     if let Some(path) = extra_ca {
-        let certs = CertificateDer::pem_file_iter(path).map_err(|e| format!("--turn-ca {}: {e}", path.display()))?;
+        let certs =
+            CertificateDer::pem_file_iter(path).map_err(|e| format!("--turn-ca {}: {e}", path.display()))?;
         for cert in certs {
             let cert = cert.map_err(|e| format!("--turn-ca {}: {e}", path.display()))?;
             roots.add(cert).map_err(|e| format!("--turn-ca {}: {e}", path.display()))?;
@@ -63,7 +64,8 @@ impl Link {
     pub async fn tls(stream: TcpStream, host: &str, extra_ca: Option<&Path>) -> Result<Self, TlsFailure> {
         let local = stream.local_addr().map_err(|e| TlsFailure::Handshake(e.to_string()))?;
         let config = tls_config(extra_ca).map_err(TlsFailure::Config)?;
-        let name = ServerName::try_from(host.to_owned()).map_err(|e| TlsFailure::Config(format!("server name {host:?}: {e}")))?;
+        let name = ServerName::try_from(host.to_owned())
+            .map_err(|e| TlsFailure::Config(format!("server name {host:?}: {e}")))?;
         let tls = TlsConnector::from(Arc::new(config))
             .connect(name, stream)
             .await

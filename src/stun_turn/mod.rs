@@ -235,7 +235,12 @@ impl Timer {
 }
 
 /// Tests one TURN URL end to end with a per-step timeout; `bind` is the local address used.
-pub async fn probe_turn(target: &TurnTarget, step_timeout: Duration, bind: IpAddr, ca: Option<&Path>) -> TurnReport {
+pub async fn probe_turn(
+    target: &TurnTarget,
+    step_timeout: Duration,
+    bind: IpAddr,
+    ca: Option<&Path>,
+) -> TurnReport {
     let transport = match (target.url.transport(), target.url.is_tls()) {
         (_, true) => "tls",
         (Transport::Tcp, false) => "tcp",

@@ -17,6 +17,8 @@ pub struct Serve {
     child: Child,
     pub url: String,
     pub http: String,
+    /// The embedded TURN server's URL when serve runs with --turn.
+    pub turn_url: Option<String>,
     /// Everything serve wrote to stderr, drained by a thread so logging never blocks it.
     logs: Arc<Mutex<String>>,
 }
@@ -31,7 +33,15 @@ impl Serve {
             .spawn()
             .expect("spawn serve");
         let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).expect("serve banner");
+        let mut out = BufReader::new(child.stdout.take().unwrap());
+        out.read_line(&mut line).expect("serve banner");
+        let turn_url = if extra.contains(&"--turn") {
+            let mut t = String::new();
+            out.read_line(&mut t).expect("TURN banner");
+            t.split_whitespace().find(|w| w.starts_with("turn:")).map(str::to_owned)
+        } else {
+            None
+        };
         let url =
             line.split_whitespace().find(|w| w.starts_with("ws://")).expect("ws url in banner").to_owned();
         let http = url.trim_start_matches("ws://").trim_end_matches("/ws").to_owned();
@@ -44,7 +54,7 @@ impl Serve {
                 all.push('\n');
             }
         });
-        Self { child, url, http, logs }
+        Self { child, url, http, turn_url, logs }
     }
 
     /// GET /stats as JSON.
