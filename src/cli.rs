@@ -118,11 +118,18 @@ pub struct JoinArgs {
 #[derive(Debug, Args)]
 pub struct ProbeArgs {
     /// Signaling server to check end to end, e.g. ws://127.0.0.1:8765/ws.
-    #[arg(value_parser = parse_ws_url, required_unless_present_any = ["turn", "ice_servers"])]
+    #[arg(value_parser = parse_ws_url, required_unless_present_any = ["turn", "ice_servers", "stun"])]
     pub url: Option<String>,
     /// TURN server to test: allocation, permission, a round trip through the relay (repeatable).
     #[arg(long, value_parser = parse_ice_url)]
     pub turn: Vec<IceUrl>,
+    /// STUN server for the gathering test (repeatable).
+    #[arg(long, value_parser = parse_ice_url)]
+    pub stun: Vec<IceUrl>,
+    /// Gather candidates with a real webrtc-rs peer using the given ICE servers (also done
+    /// whenever ICE servers are given).
+    #[arg(long)]
+    pub gather: bool,
     /// The `iceServers` array of a browser app, as JSON or @FILE; its TURN URLs are tested.
     #[arg(long)]
     pub ice_servers: Option<String>,

@@ -78,6 +78,7 @@ fn info_of(c: &crate::sansio::candidate::Candidate) -> CandidateInfo {
         address: c.address.clone(),
         port: c.port,
         related: c.related.as_ref().map(|(a, p)| format!("{a}:{p}")),
+        url: None,
     }
 }
 

@@ -39,6 +39,7 @@ pub(super) fn info(c: &RTCIceCandidate) -> Option<CandidateInfo> {
         address: c.address.clone(),
         port: c.port,
         related: (!c.related_address.is_empty()).then(|| format!("{}:{}", c.related_address, c.related_port)),
+        url: None,
     })
 }
 
@@ -56,7 +57,8 @@ impl PeerConnectionEventHandler for Handler {
             tracing::warn!(candidate = %json.candidate, cause = %e, "webrtc-rs printed an invalid candidate; not sent");
             return;
         }
-        let Some(info) = info(&event.candidate) else { return };
+        let Some(mut info) = info(&event.candidate) else { return };
+        info.url = (!event.url.is_empty()).then(|| event.url.clone());
         let sdp_mid = self.mid.lock().expect("mid lock").clone();
         let init = CandidateInit { candidate: json.candidate, sdp_mid, sdp_mline_index: 0 };
         self.emit(PeerEvent::LocalCandidate { init, info });

@@ -3,6 +3,7 @@
 
 pub mod candidate;
 pub mod faults;
+pub mod gather;
 pub mod ice_url;
 pub mod protocol;
 pub mod room;

@@ -31,6 +31,9 @@ pub struct CandidateInfo {
     pub port: u16,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub related: Option<String>,
+    /// The STUN/TURN URL a local candidate was gathered from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
 }
 
 /// An ICE server a signaling server handed out, without its secrets.
@@ -232,6 +235,7 @@ mod tests {
                     address: "127.0.0.1".into(),
                     port: 5000,
                     related: None,
+                    url: None,
                 },
                 via: Via::Trickle,
             },

@@ -22,7 +22,8 @@ fn candidate(c: &CandidateInfo) -> String {
         CandidateType::Relay => c.typ.as_str().green(),
     };
     let related = c.related.as_ref().map(|r| format!(" (from {r})")).unwrap_or_default();
-    format!("{typ:<5} {} {}:{}{related}", c.protocol, c.address, c.port)
+    let url = c.url.as_ref().map(|u| format!(" via {u}")).unwrap_or_default();
+    format!("{typ:<5} {} {}:{}{related}{url}", c.protocol, c.address, c.port)
 }
 
 fn via(v: Via) -> &'static str {
@@ -122,6 +123,7 @@ mod tests {
             address: "127.0.0.1".into(),
             port: 9,
             related: None,
+            url: None,
         };
         let s = Stamped {
             t_ms: 0,

@@ -1,4 +1,5 @@
-//! The TURN probe table: one block per URL × transport, each step with its time, then the verdict.
+//! The TURN probe table (one block per URL × transport, each step with its time, then the
+//! verdict) and the gathering report (every candidate as it appeared, counts, skipped URLs).
 
 use std::fmt::Write;
 
@@ -19,6 +20,31 @@ pub fn render_turn(reports: &[TurnReport]) -> String {
         }
         let verdict = if r.verdict.ok { r.verdict.message.green() } else { r.verdict.message.red() };
         let _ = writeln!(out, "  {} [{}] {verdict}", "verdict".bold(), r.verdict.code);
+    }
+    out.trim_end().to_owned()
+}
+
+pub fn render_gather(g: &crate::sansio::gather::GatherReport) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "{}", "gathering (webrtc-rs peer)".bold());
+    for (t, state) in &g.states {
+        let _ = writeln!(out, "  {t:>6} ms  gathering {state}");
+    }
+    for (t, c) in &g.candidates {
+        let related = c.related.as_ref().map(|r| format!(" from {r}")).unwrap_or_default();
+        let url = c.url.as_ref().map(|u| format!(" via {u}")).unwrap_or_default();
+        let _ =
+            writeln!(out, "  {t:>6} ms  {:<5} {} {}:{}{related}{url}", c.typ, c.protocol, c.address, c.port);
+    }
+    let counts: Vec<String> = g.counts.iter().map(|(t, n)| format!("{n} {t}")).collect();
+    let _ =
+        writeln!(out, "  candidates: {}", if counts.is_empty() { "none".into() } else { counts.join(", ") });
+    for (url, why) in &g.skipped {
+        let _ = writeln!(out, "  {} {url}: {why}", "skipped".yellow());
+    }
+    for v in &g.verdicts {
+        let line = if v.starts_with("relay candidate gathered") { v.green() } else { v.red() };
+        let _ = writeln!(out, "  {line}");
     }
     out.trim_end().to_owned()
 }

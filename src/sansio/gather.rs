@@ -1,0 +1,175 @@
+//! What a gathering run means, combined with the direct TURN tests: candidates by type, the
+//! URLs webrtc-rs 0.21 skips (it gathers TURN over UDP only: `turns:` and `?transport=tcp` are
+//! dropped with a log warning), and verdicts such as "allocation works, but no relay candidate
+//! will be gathered".
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use super::candidate::CandidateType;
+use super::ice_url::{IceUrl, Transport};
+use super::timeline::{CandidateInfo, Event, Timeline};
+
+/// The direct allocation test's outcome for one TURN URL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Allocation {
+    pub ok: bool,
+    pub code: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct GatherReport {
+    pub candidates: Vec<(u64, CandidateInfo)>,
+    pub states: Vec<(u64, String)>,
+    pub counts: BTreeMap<CandidateType, usize>,
+    /// (URL, why webrtc-rs skipped it)
+    pub skipped: Vec<(String, String)>,
+    pub verdicts: Vec<String>,
+    /// A UDP TURN server allocates but the peer gathered no relay candidate. (A skipped TCP/TLS
+    /// URL is a limitation of webrtc-rs, reported but not counted; failed allocations are
+    /// counted by the TURN tests themselves.)
+    pub problem: bool,
+}
+
+fn kind(url: &IceUrl) -> &'static str {
+    match (url.is_tls(), url.transport()) {
+        (true, _) => "TURN/TLS",
+        (false, Transport::Tcp) => "TURN/TCP",
+        (false, Transport::Udp) => "TURN/UDP",
+    }
+}
+
+/// Reads a gathering timeline against the configured URLs and their allocation results
+/// (keyed by the URL as printed).
+pub fn analyse(t: &Timeline, urls: &[IceUrl], allocations: &BTreeMap<String, Allocation>) -> GatherReport {
+    let mut r = GatherReport {
+        candidates: Vec::new(),
+        states: Vec::new(),
+        counts: BTreeMap::new(),
+        skipped: Vec::new(),
+        verdicts: Vec::new(),
+        problem: false,
+    };
+    for e in t.events() {
+        match &e.event {
+            Event::LocalCandidate { candidate, .. } => {
+                *r.counts.entry(candidate.typ).or_default() += 1;
+                r.candidates.push((e.t_ms, candidate.clone()));
+            }
+            Event::GatheringState { state } => r.states.push((e.t_ms, state.clone())),
+            _ => {}
+        }
+    }
+    let relays = r.counts.get(&CandidateType::Relay).copied().unwrap_or(0);
+    for url in urls.iter().filter(|u| u.is_turn()) {
+        let name = url.to_string();
+        let alloc = allocations.get(&name);
+        let skipped = url.is_tls() || url.transport() == Transport::Tcp;
+        if skipped {
+            r.skipped.push((
+                name.clone(),
+                "webrtc-rs 0.21 gathers TURN over UDP only; this URL is ignored".into(),
+            ));
+        }
+        r.problem |= !skipped && alloc.is_none_or(|a| a.ok) && relays == 0;
+        let verdict = match (skipped, alloc) {
+            (true, Some(a)) if a.ok => {
+                format!(
+                    "{} allocation works, but a webrtc-rs peer cannot use it: no relay candidate will be gathered ({name})",
+                    kind(url)
+                )
+            }
+            (true, Some(a)) => format!(
+                "{} allocation fails ({}), and a webrtc-rs peer would skip {name} anyway",
+                kind(url),
+                a.code
+            ),
+            (true, None) => format!("{name} is skipped by webrtc-rs: no relay candidate from it"),
+            (false, Some(a)) if !a.ok => format!("no relay from {name}: the allocation fails ({})", a.code),
+            (false, _) if relays == 0 => format!("{name}: no relay candidate was gathered"),
+            (false, _) => format!("relay candidate gathered through {name}"),
+        };
+        r.verdicts.push(verdict);
+    }
+    let stuns = urls.iter().filter(|u| !u.is_turn()).count();
+    if stuns > 0 && !r.counts.contains_key(&CandidateType::Srflx) {
+        r.verdicts.push(
+            "no srflx: STUN over UDP unreachable, or the mapped address is a host address (no NAT in between)".into(),
+        );
+    }
+    r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn relay_timeline(with_relay: bool) -> Timeline {
+        let mut t = Timeline::new();
+        let c = |typ| CandidateInfo {
+            typ,
+            protocol: "udp".into(),
+            address: "127.0.0.1".into(),
+            port: 1,
+            related: None,
+            url: None,
+        };
+        t.push(
+            1,
+            Event::LocalCandidate {
+                candidate: c(CandidateType::Host),
+                via: crate::sansio::timeline::Via::Trickle,
+            },
+        );
+        if with_relay {
+            t.push(
+                5,
+                Event::LocalCandidate {
+                    candidate: c(CandidateType::Relay),
+                    via: crate::sansio::timeline::Via::Trickle,
+                },
+            );
+        }
+        t.push(6, Event::GatheringState { state: "complete".into() });
+        t
+    }
+
+    fn alloc(urls: &[(&str, bool)]) -> BTreeMap<String, Allocation> {
+        urls.iter()
+            .map(|(u, ok)| {
+                (
+                    IceUrl::parse(u).unwrap().to_string(),
+                    Allocation { ok: *ok, code: if *ok { "ok".into() } else { "timeout".into() } },
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn tcp_turn_that_allocates_is_still_useless_to_webrtc_rs() {
+        let urls = [IceUrl::parse("turn:h:443?transport=tcp").unwrap()];
+        let r = analyse(&relay_timeline(false), &urls, &alloc(&[("turn:h:443?transport=tcp", true)]));
+        assert_eq!(r.skipped.len(), 1);
+        assert!(
+            r.verdicts[0].starts_with("TURN/TCP allocation works, but a webrtc-rs peer cannot use it"),
+            "{:?}",
+            r.verdicts
+        );
+        assert!(!r.problem, "a webrtc-rs limitation, not a server problem");
+    }
+
+    #[test]
+    fn udp_turn_with_a_relay_is_healthy_and_failures_are_named() {
+        let urls = [IceUrl::parse("turn:h:3478").unwrap()];
+        let ok = analyse(&relay_timeline(true), &urls, &alloc(&[("turn:h:3478", true)]));
+        assert!(!ok.problem && ok.skipped.is_empty());
+        assert_eq!(ok.counts[&CandidateType::Relay], 1);
+        let bad = analyse(&relay_timeline(false), &urls, &alloc(&[("turn:h:3478", false)]));
+        assert!(!bad.problem && bad.verdicts[0].contains("allocation fails (timeout)"));
+        let silent = analyse(&relay_timeline(false), &urls, &alloc(&[("turn:h:3478", true)]));
+        assert!(silent.problem && silent.verdicts[0].ends_with("no relay candidate was gathered"));
+        let stun = analyse(&relay_timeline(false), &[IceUrl::parse("stun:h").unwrap()], &BTreeMap::new());
+        assert!(stun.verdicts[0].starts_with("no srflx"));
+    }
+}
