@@ -60,7 +60,7 @@ pub struct TurnArgs {
     #[arg(long, requires = "turn")]
     pub turn_listen: Option<SocketAddr>,
     /// Shared secret of the TURN REST credentials [default: random per run].
-    #[arg(long, env = "RTC_ASSIST_TURN_SECRET", hide_env_values = true, requires = "turn")]
+    #[arg(long, env = "RTC_ASSIST_TURN_SECRET", hide_env_values = true)]
     pub turn_secret: Option<String>,
     /// Lifetime of the handed-out credentials, in seconds.
     #[arg(long, default_value_t = 3600, value_parser = clap::value_parser!(u64).range(60..=86_400))]
@@ -105,9 +105,12 @@ pub struct JoinArgs {
     /// Exit 1 unless audio from every other peer in the room arrived.
     #[arg(long)]
     pub expect_audio: bool,
-    /// Use relay candidates only (the ICE servers from joined_room must include TURN).
+    /// Use relay candidates only.
     #[arg(long)]
     pub relay_only: bool,
+    /// ICE servers to use instead of the ones joined_room hands out.
+    #[command(flatten)]
+    pub servers: IceServerArgs,
     /// Address our peer connection binds to [default: 127.0.0.1 for a loopback server, else 0.0.0.0].
     #[arg(long)]
     pub bind: Option<IpAddr>,
@@ -120,28 +123,12 @@ pub struct ProbeArgs {
     /// Signaling server to check end to end, e.g. ws://127.0.0.1:8765/ws.
     #[arg(value_parser = parse_ws_url, required_unless_present_any = ["turn", "ice_servers", "stun"])]
     pub url: Option<String>,
-    /// TURN server to test: allocation, permission, a round trip through the relay (repeatable).
-    #[arg(long, value_parser = parse_ice_url)]
-    pub turn: Vec<IceUrl>,
-    /// STUN server for the gathering test (repeatable).
-    #[arg(long, value_parser = parse_ice_url)]
-    pub stun: Vec<IceUrl>,
+    #[command(flatten)]
+    pub servers: IceServerArgs,
     /// Gather candidates with a real webrtc-rs peer using the given ICE servers (also done
     /// whenever ICE servers are given).
     #[arg(long)]
     pub gather: bool,
-    /// The `iceServers` array of a browser app, as JSON or @FILE; its TURN URLs are tested.
-    #[arg(long)]
-    pub ice_servers: Option<String>,
-    /// TURN username.
-    #[arg(long, env = "RTC_ASSIST_TURN_USERNAME", hide_env_values = true)]
-    pub username: Option<String>,
-    /// TURN password (prefer the environment variable: it stays out of shell history).
-    #[arg(long, env = "RTC_ASSIST_TURN_CREDENTIAL", hide_env_values = true)]
-    pub credential: Option<String>,
-    /// Derive time-limited TURN REST credentials from this shared secret instead.
-    #[arg(long, env = "RTC_ASSIST_TURN_SECRET", hide_env_values = true, conflicts_with = "credential")]
-    pub turn_secret: Option<String>,
     /// Extra trusted CA certificate (PEM) for turns: servers; the system roots stay trusted.
     #[arg(long)]
     pub turn_ca: Option<std::path::PathBuf>,
@@ -162,6 +149,29 @@ pub struct ProbeArgs {
     pub bind: Option<IpAddr>,
     #[command(flatten)]
     pub ice: IceTuning,
+}
+
+/// ICE servers given on the command line (`probe` tests them, `join` uses them).
+#[derive(Debug, Clone, Args)]
+pub struct IceServerArgs {
+    /// TURN server URL, e.g. turn:host:3478?transport=udp (repeatable).
+    #[arg(long, value_parser = parse_ice_url)]
+    pub turn: Vec<IceUrl>,
+    /// STUN server URL, e.g. stun:host:3478 (repeatable).
+    #[arg(long, value_parser = parse_ice_url)]
+    pub stun: Vec<IceUrl>,
+    /// The `iceServers` array of a browser app, as JSON or @FILE.
+    #[arg(long)]
+    pub ice_servers: Option<String>,
+    /// TURN username.
+    #[arg(long, env = "RTC_ASSIST_TURN_USERNAME", hide_env_values = true)]
+    pub username: Option<String>,
+    /// TURN password (prefer the environment variable: it stays out of shell history).
+    #[arg(long, env = "RTC_ASSIST_TURN_CREDENTIAL", hide_env_values = true)]
+    pub credential: Option<String>,
+    /// Derive time-limited TURN REST credentials from this shared secret instead.
+    #[arg(long, env = "RTC_ASSIST_TURN_SECRET", hide_env_values = true, conflicts_with = "credential")]
+    pub turn_secret: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -69,3 +69,36 @@ fn f8_without_turn_is_a_usage_error() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("needs --turn"));
 }
+
+#[test]
+fn join_uses_the_ice_servers_it_is_given_instead_of_the_servers() {
+    let turn = serve_with_turn(&["--turn-allow-internal-peers"]);
+    let turn_url = turn.turn_url.clone().unwrap();
+    let signaling = Serve::start(&[]);
+    let peer = |hz: u32| {
+        Command::new(BIN)
+            .args([
+                "join",
+                "given",
+                "--server",
+                &signaling.url,
+                "--source",
+                &format!("tone:{hz}"),
+                "--duration",
+                "7",
+            ])
+            .args(["--relay-only", "--turn", &turn_url, "--json", "--expect-audio"])
+            .env("RTC_ASSIST_TURN_SECRET", SECRET)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let (a, b) = (peer(440), peer(660));
+    let (a, b) = (finish(a), finish(b));
+    for (p, want) in [(&a, 660.0), (&b, 440.0)] {
+        assert_eq!(p.code, 0, "{}", p.stderr);
+        assert_eq!(p.summary()["selected_pair"]["local"]["typ"], "relay");
+        assert!(p.heard_freq(want));
+    }
+}

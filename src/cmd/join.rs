@@ -10,6 +10,7 @@ use tokio_util::sync::CancellationToken;
 use crate::Outcome;
 use crate::cli::JoinArgs;
 use crate::client::{self, ClientError, ClientOptions};
+use crate::cmd::ice_servers::{as_ice_servers, ice_targets};
 use crate::peer::PeerOptions;
 use crate::sansio::summary::Summary;
 use crate::sansio::timeline::Event;
@@ -27,14 +28,16 @@ pub fn default_bind(server: &str) -> IpAddr {
     }
 }
 
-pub fn options(args: &JoinArgs) -> ClientOptions {
+pub fn options(args: &JoinArgs) -> anyhow::Result<ClientOptions> {
     let mut peer = PeerOptions::new(args.bind.unwrap_or_else(|| default_bind(&args.server)));
     peer.check_interval = Duration::from_millis(args.ice.ice_check_interval_ms);
     peer.relay_only = args.relay_only;
-    ClientOptions {
+    let (targets, stuns) = ice_targets(&args.servers)?;
+    peer.ice_servers = as_ice_servers(&targets, &stuns);
+    Ok(ClientOptions {
         duration: args.duration.map(Duration::from_secs_f64),
         ..ClientOptions::new(args.server.clone(), args.room.clone(), args.source, peer)
-    }
+    })
 }
 
 /// Runs a client with `rec` and judges the result: summary printed, outcome returned.
@@ -64,7 +67,7 @@ pub async fn run_client(
 
 pub async fn run(args: JoinArgs, shutdown: CancellationToken) -> anyhow::Result<Outcome> {
     let rec = Arc::new(Recorder::new(Instant::now(), Style::detect(args.json), None));
-    run_client(options(&args), rec, args.expect_audio, shutdown).await
+    run_client(options(&args)?, rec, args.expect_audio, shutdown).await
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! One module per subcommand: each wires drivers to the core and picks a renderer.
 
 pub mod demo;
+pub mod ice_servers;
 pub mod join;
 pub mod probe;
 pub mod scenario;

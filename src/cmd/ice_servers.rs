@@ -1,0 +1,71 @@
+//! ICE servers from the command line (`--turn`, `--stun`, `--ice-servers`, credentials from
+//! flags, environment or a REST secret) resolved into TURN targets and STUN URLs, and into
+//! the `IceServer` list a peer uses.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use anyhow::{Context, bail};
+
+use crate::cli::IceServerArgs;
+use crate::sansio::ice_url::{IceUrl, rest_credentials};
+use crate::sansio::protocol::{IceServer, parse_ice_servers_json};
+use crate::stun_turn::TurnTarget;
+
+/// The TURN servers to test (each with its credentials) and the STUN URLs.
+pub fn ice_targets(args: &IceServerArgs) -> anyhow::Result<(Vec<TurnTarget>, Vec<IceUrl>)> {
+    let (username, credential) = match (&args.turn_secret, &args.username, &args.credential) {
+        (Some(secret), user, _) => {
+            let now = SystemTime::now().duration_since(UNIX_EPOCH)?.as_secs();
+            rest_credentials(secret, user.as_deref().unwrap_or("rtc-assist"), now, 3600)
+        }
+        (None, u, c) => (u.clone().unwrap_or_default(), c.clone().unwrap_or_default()),
+    };
+    let mut stuns = args.stun.clone();
+    let mut targets: Vec<TurnTarget> = args
+        .turn
+        .iter()
+        .map(|url| TurnTarget {
+            url: url.clone(),
+            username: username.clone(),
+            credential: credential.clone(),
+        })
+        .collect();
+    if let Some(spec) = &args.ice_servers {
+        let text = match spec.strip_prefix('@') {
+            Some(path) => std::fs::read_to_string(path).with_context(|| format!("reading {path}"))?,
+            None => spec.clone(),
+        };
+        let servers = parse_ice_servers_json(&text).map_err(|e| anyhow::anyhow!("--ice-servers: {e}"))?;
+        for s in servers {
+            for u in &s.urls {
+                let url = IceUrl::parse(u).with_context(|| format!("--ice-servers: {u:?}"))?;
+                if url.is_turn() {
+                    targets.push(TurnTarget {
+                        url,
+                        username: s.username.clone().unwrap_or_else(|| username.clone()),
+                        credential: s.credential.clone().unwrap_or_else(|| credential.clone()),
+                    });
+                } else {
+                    stuns.push(url);
+                }
+            }
+        }
+    }
+    if targets.iter().any(|t| t.username.is_empty() || t.credential.is_empty()) {
+        bail!("TURN needs credentials: --username/--credential, --turn-secret, or the ones in --ice-servers");
+    }
+    Ok((targets, stuns))
+}
+
+/// The servers as a peer connection takes them.
+pub fn as_ice_servers(targets: &[TurnTarget], stuns: &[IceUrl]) -> Vec<IceServer> {
+    targets
+        .iter()
+        .map(|t| IceServer {
+            urls: vec![t.url.to_string()],
+            username: Some(t.username.clone()),
+            credential: Some(t.credential.clone()),
+        })
+        .chain(stuns.iter().map(|u| IceServer { urls: vec![u.to_string()], ..Default::default() }))
+        .collect()
+}
