@@ -178,6 +178,23 @@ fn coturn_accepts_rest_credentials_and_rejects_expired_ones() {
 }
 
 #[test]
+fn stun_binding_reports_the_mapped_address() {
+    let c = Coturn::start(&["--lt-cred-mech", &format!("--user=alice:{PASSWORD}")]);
+    let (code, report, _) = probe(&["--stun", &format!("stun:127.0.0.1:{}", c.port)], &[]);
+    let s = &report["stun"][0];
+    assert_eq!(s["verdict"]["code"], "ok", "{report}");
+    assert!(s["mapped"].as_str().unwrap().starts_with("127.0.0.1:"), "{s}");
+    assert!(s["rtt_ms"].as_f64().unwrap() >= 0.0);
+    assert_eq!(code, 0);
+    let closed = free_port();
+    let (code, report, _) =
+        probe(&["--stun", &format!("stun:127.0.0.1:{closed}"), "--step-timeout", "1"], &[]);
+    assert_eq!(report["stun"][0]["verdict"]["code"], "timeout", "{report}");
+    assert!(report["stun"][0]["retransmissions"].as_u64().unwrap() >= 1);
+    assert_eq!(code, 1);
+}
+
+#[test]
 fn closed_ports_and_tls_against_plain_tcp_get_their_verdicts() {
     let closed = free_port();
     let plain = Serve::start(&[]);

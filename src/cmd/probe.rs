@@ -17,8 +17,8 @@ use std::collections::BTreeMap;
 
 use crate::probe::gather::gather;
 use crate::sansio::gather::{Allocation, GatherReport, analyse};
-use crate::stun_turn::{TurnReport, TurnTarget, probe_turn};
-use crate::ui::{Style, render_gather, render_probe, render_turn};
+use crate::stun_turn::{TurnReport, TurnTarget, probe_stun, probe_turn};
+use crate::ui::{Style, render_gather, render_probe, render_stun, render_turn};
 
 /// Gathers with every configured server and reads the result against the TURN tests.
 async fn gather_report(
@@ -60,6 +60,14 @@ pub async fn run(args: ProbeArgs, shutdown: CancellationToken) -> anyhow::Result
             tokio::spawn(async move { probe_turn(&t, step, bind, ca.as_deref()).await })
         })
         .collect();
+    let stun_tasks: Vec<_> = stuns
+        .iter()
+        .cloned()
+        .map(|u| {
+            let ca = args.turn_ca.clone();
+            tokio::spawn(async move { probe_stun(&u, step, bind, ca.as_deref()).await })
+        })
+        .collect();
     let signaling = match &args.url {
         Some(url) => {
             let mut peer = PeerOptions::new(bind);
@@ -78,6 +86,10 @@ pub async fn run(args: ProbeArgs, shutdown: CancellationToken) -> anyhow::Result
     for t in turn_tasks {
         turn.push(t.await.context("TURN probe task")?);
     }
+    let mut stun = Vec::new();
+    for t in stun_tasks {
+        stun.push(t.await.context("STUN probe task")?);
+    }
     let gathered = if args.gather || !targets.is_empty() || !stuns.is_empty() {
         // webrtc-rs waits for every TURN allocation before `complete`: bound it like the steps.
         Some(gather_report(&targets, &stuns, &turn, bind, step * 2 + Duration::from_secs(1)).await?)
@@ -86,6 +98,7 @@ pub async fn run(args: ProbeArgs, shutdown: CancellationToken) -> anyhow::Result
     };
     let healthy = signaling.as_ref().is_none_or(|r| r.findings.is_empty())
         && turn.iter().all(|t| t.verdict.ok)
+        && stun.iter().all(|t| t.verdict.ok)
         && gathered.as_ref().is_none_or(|g| !g.problem);
     if style.json {
         let mut v = match &signaling {
@@ -93,12 +106,16 @@ pub async fn run(args: ProbeArgs, shutdown: CancellationToken) -> anyhow::Result
             None => serde_json::json!({ "findings": [] }),
         };
         v["turn"] = serde_json::to_value(&turn)?;
+        v["stun"] = serde_json::to_value(&stun)?;
         v["gather"] = serde_json::to_value(&gathered)?;
         v["healthy"] = healthy.into();
         println!("{v}");
     } else {
         if let Some(r) = &signaling {
             println!("{}", render_probe(r, false));
+        }
+        if !stun.is_empty() {
+            println!("{}", render_stun(&stun));
         }
         if !turn.is_empty() {
             println!("{}", render_turn(&turn));

@@ -4,7 +4,10 @@
 //! back to a second socket of ours, Refresh(0) — and maps any failure to a plain verdict.
 
 mod link;
+mod stun;
 pub mod verdict;
+
+pub use stun::{StunReport, probe_stun};
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
@@ -14,7 +17,8 @@ use bytes::BytesMut;
 use rtc_shared::{TaggedBytesMut, TransportContext, TransportProtocol};
 use rtc_stun::error_code::ErrorCodeAttribute;
 use rtc_stun::message::{
-    CLASS_ERROR_RESPONSE, CLASS_SUCCESS_RESPONSE, Getter, METHOD_ALLOCATE, METHOD_REFRESH, Message,
+    CLASS_ERROR_RESPONSE, CLASS_SUCCESS_RESPONSE, Getter, METHOD_ALLOCATE, METHOD_BINDING, METHOD_REFRESH,
+    Message,
 };
 use rtc_stun::xoraddr::XorMappedAddress;
 use rtc_turn::client::{Client, ClientConfig, Event};
@@ -76,6 +80,8 @@ struct Observed {
     lifetime: Option<Duration>,
     allocate_errors: usize,
     refreshed: bool,
+    /// RFC 5780 OTHER-ADDRESS of a binding response.
+    other_address: Option<SocketAddr>,
 }
 
 impl Observed {
@@ -104,6 +110,11 @@ impl Observed {
                 }
                 self.last_error = Some((e.code.0, reason));
             }
+        } else if m.typ.class == CLASS_SUCCESS_RESPONSE && m.typ.method == METHOD_BINDING {
+            let mut other = rtc_stun::addr::MappedAddress::default();
+            if other.get_from_as(&m, rtc_stun::attributes::ATTR_OTHER_ADDRESS).is_ok() {
+                self.other_address = Some(SocketAddr::new(other.ip, other.port));
+            }
         } else if m.typ.class == CLASS_SUCCESS_RESPONSE && m.typ.method == METHOD_REFRESH {
             self.refreshed = true;
         } else if m.typ.class == CLASS_SUCCESS_RESPONSE && m.typ.method == METHOD_ALLOCATE {
@@ -120,6 +131,8 @@ impl Observed {
 }
 
 struct Session {
+    /// Datagrams or frames written, retransmissions included.
+    sends: u32,
     client: Client,
     link: Link,
     local: SocketAddr,
@@ -137,6 +150,7 @@ impl Session {
     async fn flush(&mut self) -> std::io::Result<()> {
         while let Some(t) = self.client.poll_write() {
             self.link.send(&t.message).await?;
+            self.sends += 1;
         }
         Ok(())
     }
@@ -234,6 +248,91 @@ impl Timer {
     }
 }
 
+/// Resolves, connects (TCP/TLS) or binds (UDP) and builds the sans-I/O client for `url`.
+async fn open_session(
+    url: &IceUrl,
+    username: &str,
+    password: &str,
+    limit: Duration,
+    bind: IpAddr,
+    ca: Option<&Path>,
+    timer: &mut Timer,
+) -> Result<Session, Verdict> {
+    let host = format!("{}:{}", url.host, url.port);
+    let server = match tokio::time::timeout(limit, tokio::net::lookup_host(&host)).await {
+        Ok(Ok(mut addrs)) => match addrs.next() {
+            Some(a) => a,
+            None => return Err(verdict::dns(&url.host, "no address")),
+        },
+        Ok(Err(e)) => return Err(verdict::dns(&url.host, &e.to_string())),
+        Err(_) => return Err(verdict::timeout("resolve")),
+    };
+    timer.done("resolve", true, server.to_string());
+    let (link, protocol) = if !url.is_tls() && url.transport() == Transport::Udp {
+        match UdpSocket::bind(SocketAddr::new(bind, 0)).await {
+            Ok(s) => (Link::Udp { socket: s, server }, TransportProtocol::UDP),
+            Err(e) => return Err(verdict::from_io("bind", &e)),
+        }
+    } else {
+        let stream = match tokio::time::timeout(limit, TcpStream::connect(server)).await {
+            Ok(Ok(s)) => s,
+            Ok(Err(e)) => return Err(verdict::from_io("connect", &e)),
+            Err(_) => return Err(verdict::timeout("connect")),
+        };
+        timer.done("connect", true, "");
+        let link = if url.is_tls() {
+            match tokio::time::timeout(limit, Link::tls(stream, &url.host, ca)).await {
+                Ok(Ok(l)) => {
+                    timer.done("TLS handshake", true, "certificate verified");
+                    l
+                }
+                Ok(Err(link::TlsFailure::Config(e))) => return Err(verdict::tls(&e)),
+                Ok(Err(link::TlsFailure::Handshake(e))) => {
+                    timer.done("TLS handshake", false, "");
+                    return Err(verdict::tls(&e));
+                }
+                Err(_) => return Err(verdict::timeout("TLS handshake")),
+            }
+        } else {
+            match Link::tcp(stream) {
+                Ok(l) => l,
+                Err(e) => return Err(verdict::from_io("connect", &e)),
+            }
+        };
+        (link, TransportProtocol::TCP)
+    };
+    if protocol == TransportProtocol::UDP {
+        timer.done("connect", true, "");
+    }
+    let local = match link.local_addr() {
+        Ok(a) => a,
+        Err(e) => return Err(verdict::from_io("connect", &e)),
+    };
+    let provider = match rtc_crypto::default_provider() {
+        Ok(p) => p,
+        Err(e) => {
+            return Err(Verdict { ok: false, code: "error", message: format!("no crypto provider: {e}") });
+        }
+    };
+    let config = ClientConfig {
+        stun_serv_addr: server.to_string(),
+        turn_serv_addr: server.to_string(),
+        local_addr: local,
+        transport_protocol: protocol,
+        username: username.to_owned(),
+        password: password.to_owned(),
+        realm: String::new(),
+        software: "rtc-assist probe".into(),
+        rto_in_ms: 200,
+        allocation_refresh_interval_cap: None,
+    };
+    let client = match Client::new(config, provider) {
+        Ok(c) => c,
+        Err(e) => return Err(Verdict { ok: false, code: "error", message: format!("TURN client: {e}") }),
+    };
+    Ok(Session { sends: 0, client, link, local, server, protocol, seen: Observed::default() })
+}
+
 /// Tests one TURN URL end to end with a per-step timeout; `bind` is the local address used.
 pub async fn probe_turn(
     target: &TurnTarget,
@@ -269,77 +368,11 @@ async fn run_steps(
     timer: &mut Timer,
     report: &mut TurnReport,
 ) -> Verdict {
-    let host = format!("{}:{}", target.url.host, target.url.port);
-    let server = match tokio::time::timeout(limit, tokio::net::lookup_host(&host)).await {
-        Ok(Ok(mut addrs)) => match addrs.next() {
-            Some(a) => a,
-            None => return verdict::dns(&target.url.host, "no address"),
-        },
-        Ok(Err(e)) => return verdict::dns(&target.url.host, &e.to_string()),
-        Err(_) => return verdict::timeout("resolve"),
-    };
-    timer.done("resolve", true, server.to_string());
-    let (link, protocol) = if report.transport == "udp" {
-        match UdpSocket::bind(SocketAddr::new(bind, 0)).await {
-            Ok(s) => (Link::Udp { socket: s, server }, TransportProtocol::UDP),
-            Err(e) => return verdict::from_io("bind", &e),
-        }
-    } else {
-        let stream = match tokio::time::timeout(limit, TcpStream::connect(server)).await {
-            Ok(Ok(s)) => s,
-            Ok(Err(e)) => return verdict::from_io("connect", &e),
-            Err(_) => return verdict::timeout("connect"),
+    let mut s =
+        match open_session(&target.url, &target.username, &target.credential, limit, bind, ca, timer).await {
+            Ok(s) => s,
+            Err(v) => return v,
         };
-        timer.done("connect", true, "");
-        let link = if target.url.is_tls() {
-            match tokio::time::timeout(limit, Link::tls(stream, &target.url.host, ca)).await {
-                Ok(Ok(l)) => {
-                    timer.done("TLS handshake", true, "certificate verified");
-                    l
-                }
-                Ok(Err(link::TlsFailure::Config(e))) => return verdict::tls(&e),
-                Ok(Err(link::TlsFailure::Handshake(e))) => {
-                    timer.done("TLS handshake", false, "");
-                    return verdict::tls(&e);
-                }
-                Err(_) => return verdict::timeout("TLS handshake"),
-            }
-        } else {
-            match Link::tcp(stream) {
-                Ok(l) => l,
-                Err(e) => return verdict::from_io("connect", &e),
-            }
-        };
-        (link, TransportProtocol::TCP)
-    };
-    if protocol == TransportProtocol::UDP {
-        timer.done("connect", true, "");
-    }
-    let local = match link.local_addr() {
-        Ok(a) => a,
-        Err(e) => return verdict::from_io("connect", &e),
-    };
-    let provider = match rtc_crypto::default_provider() {
-        Ok(p) => p,
-        Err(e) => return Verdict { ok: false, code: "error", message: format!("no crypto provider: {e}") },
-    };
-    let config = ClientConfig {
-        stun_serv_addr: String::new(),
-        turn_serv_addr: server.to_string(),
-        local_addr: local,
-        transport_protocol: protocol,
-        username: target.username.clone(),
-        password: target.credential.clone(),
-        realm: String::new(),
-        software: "rtc-assist probe".into(),
-        rto_in_ms: 200,
-        allocation_refresh_interval_cap: None,
-    };
-    let client = match Client::new(config, provider) {
-        Ok(c) => c,
-        Err(e) => return Verdict { ok: false, code: "error", message: format!("TURN client: {e}") },
-    };
-    let mut s = Session { client, link, local, server, protocol, seen: Observed::default() };
     if let Err(e) = s.client.allocate(Instant::now()) {
         return Verdict { ok: false, code: "error", message: format!("allocate: {e}") };
     }
@@ -383,7 +416,7 @@ async fn run_steps(
     report.lifetime_s = s.seen.lifetime.map(|l| l.as_secs());
     timer.done("authenticated allocate", true, format!("relayed {relayed}"));
 
-    let peer = match UdpSocket::bind(SocketAddr::new(local.ip(), 0)).await {
+    let peer = match UdpSocket::bind(SocketAddr::new(s.local.ip(), 0)).await {
         Ok(p) => p,
         Err(e) => return verdict::from_io("peer socket", &e),
     };

@@ -13,7 +13,7 @@ pub use recorder::Recorder;
 pub use report::render_probe;
 pub use summary::render_summary;
 pub use timeline::human_line;
-pub use turn::{render_gather, render_turn};
+pub use turn::{render_gather, render_stun, render_turn};
 
 /// How results are printed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,4 +1,4 @@
-//! The TURN probe table (one block per URL × transport, each step with its time, then the
+//! The STUN and TURN probe tables (one block per URL × transport, each step with its time, then the
 //! verdict) and the gathering report (every candidate as it appeared, counts, skipped URLs).
 
 use std::fmt::Write;
@@ -17,6 +17,30 @@ pub fn render_turn(reports: &[TurnReport]) -> String {
         }
         if let Some(m) = &r.mapped {
             let _ = writeln!(out, "    mapped {m}, lifetime {} s", r.lifetime_s.unwrap_or(0));
+        }
+        let verdict = if r.verdict.ok { r.verdict.message.green() } else { r.verdict.message.red() };
+        let _ = writeln!(out, "  {} [{}] {verdict}", "verdict".bold(), r.verdict.code);
+    }
+    out.trim_end().to_owned()
+}
+
+pub fn render_stun(reports: &[crate::stun_turn::StunReport]) -> String {
+    let mut out = String::new();
+    for r in reports {
+        let _ = writeln!(out, "{} {}", "STUN".bold(), r.url);
+        for s in &r.steps {
+            let mark = if s.ok { "✓".green() } else { "✗".red() };
+            let _ = writeln!(out, "  {mark} {:<24} {:>8.1} ms  {}", s.name, s.ms, s.detail);
+        }
+        let _ = writeln!(out, "    retransmissions {}", r.retransmissions);
+        match (&r.other_address, &r.mapping) {
+            (Some(o), Some(m)) => {
+                let _ = writeln!(out, "    OTHER-ADDRESS {o}: {m}");
+            }
+            _ => {
+                let _ =
+                    writeln!(out, "    no OTHER-ADDRESS: the server cannot run the RFC 5780 behaviour tests");
+            }
         }
         let verdict = if r.verdict.ok { r.verdict.message.green() } else { r.verdict.message.red() };
         let _ = writeln!(out, "  {} [{}] {verdict}", "verdict".bold(), r.verdict.code);
