@@ -18,7 +18,7 @@ use std::collections::BTreeMap;
 use crate::probe::gather::gather;
 use crate::sansio::gather::{Allocation, GatherReport, analyse};
 use crate::stun_turn::{TurnReport, TurnTarget, probe_stun, probe_turn};
-use crate::ui::{Style, render_gather, render_probe, render_stun, render_turn};
+use crate::ui::{Spinners, Style, render_gather, render_probe, render_stun, render_turn, spinner_done};
 
 /// Gathers with every configured server and reads the result against the TURN tests.
 async fn gather_report(
@@ -52,12 +52,18 @@ pub async fn run(args: ProbeArgs, shutdown: CancellationToken) -> anyhow::Result
         }),
     });
     let step = Duration::from_secs_f64(args.step_timeout);
+    let spinners = Spinners::new(style.json);
     let turn_tasks: Vec<_> = targets
         .iter()
         .cloned()
         .map(|t| {
             let ca = args.turn_ca.clone();
-            tokio::spawn(async move { probe_turn(&t, step, bind, ca.as_deref()).await })
+            let bar = spinners.start(&format!("TURN {}", t.url));
+            tokio::spawn(async move {
+                let report = probe_turn(&t, step, bind, ca.as_deref()).await;
+                spinner_done(&bar);
+                report
+            })
         })
         .collect();
     let stun_tasks: Vec<_> = stuns
@@ -65,7 +71,12 @@ pub async fn run(args: ProbeArgs, shutdown: CancellationToken) -> anyhow::Result
         .cloned()
         .map(|u| {
             let ca = args.turn_ca.clone();
-            tokio::spawn(async move { probe_stun(&u, step, bind, ca.as_deref()).await })
+            let bar = spinners.start(&format!("STUN {u}"));
+            tokio::spawn(async move {
+                let report = probe_stun(&u, step, bind, ca.as_deref()).await;
+                spinner_done(&bar);
+                report
+            })
         })
         .collect();
     let signaling = match &args.url {
@@ -78,7 +89,10 @@ pub async fn run(args: ProbeArgs, shutdown: CancellationToken) -> anyhow::Result
                 peer,
                 window: Duration::from_secs_f64(args.window),
             };
-            Some(probe::run(opts, shutdown).await.context("the probe could not run")?)
+            let bar = spinners.start(&format!("signaling {url}"));
+            let report = probe::run(opts, shutdown).await;
+            spinner_done(&bar);
+            Some(report.context("the probe could not run")?)
         }
         None => None,
     };
@@ -92,7 +106,10 @@ pub async fn run(args: ProbeArgs, shutdown: CancellationToken) -> anyhow::Result
     }
     let gathered = if args.gather || !targets.is_empty() || !stuns.is_empty() {
         // webrtc-rs waits for every TURN allocation before `complete`: bound it like the steps.
-        Some(gather_report(&targets, &stuns, &turn, bind, step * 2 + Duration::from_secs(1)).await?)
+        let bar = spinners.start("gathering candidates");
+        let report = gather_report(&targets, &stuns, &turn, bind, step * 2 + Duration::from_secs(1)).await;
+        spinner_done(&bar);
+        Some(report?)
     } else {
         None
     };
