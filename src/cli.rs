@@ -111,6 +111,9 @@ pub struct JoinArgs {
     /// ICE servers to use instead of the ones joined_room hands out.
     #[command(flatten)]
     pub servers: IceServerArgs,
+    /// Extra trusted CA certificate (PEM) for turns: servers; the system roots stay trusted.
+    #[arg(long)]
+    pub turn_ca: Option<std::path::PathBuf>,
     /// Address our peer connection binds to [default: 127.0.0.1 for a loopback server, else 0.0.0.0].
     #[arg(long)]
     pub bind: Option<IpAddr>,

@@ -19,6 +19,7 @@ use crate::sansio::protocol::{CandidateInit, ClientMessage, IceServer, ServerMes
 use crate::sansio::sdp;
 use crate::sansio::timeline::{CandidateInfo, Direction, Event, Via};
 use crate::signaling::{Incoming, SignalingClient, SignalingError};
+use crate::stun_turn::shim;
 use crate::ui::Recorder;
 
 /// How long to wait for `joined_room` after sending `join_room`.
@@ -65,6 +66,8 @@ pub enum ClientError {
     Peer(#[from] PeerError),
     #[error("audio: {0}")]
     Media(String),
+    #[error("TURN shim: {0}")]
+    Shim(String),
 }
 
 fn sdp_detail(text: &str) -> Option<String> {
@@ -138,6 +141,10 @@ pub async fn run(
     if peer_opts.ice_servers.is_empty() {
         peer_opts.ice_servers = offered;
     }
+    let (servers, _shims) = shim::wrap_recorded(peer_opts.ice_servers.clone(), peer_opts.turn_ca.clone(), rec.clone())
+        .await
+        .map_err(|e| ClientError::Shim(e.to_string()))?;
+    peer_opts.ice_servers = servers;
     let span = tracing::info_span!("join", peer = %crate::ui::short_id(&my_id), room = %opts.room);
     let _enter = span.enter();
 

@@ -32,6 +32,7 @@ pub fn options(args: &JoinArgs) -> anyhow::Result<ClientOptions> {
     let mut peer = PeerOptions::new(args.bind.unwrap_or_else(|| default_bind(&args.server)));
     peer.check_interval = Duration::from_millis(args.ice.ice_check_interval_ms);
     peer.relay_only = args.relay_only;
+    peer.turn_ca = args.turn_ca.clone();
     let (targets, stuns) = ice_targets(&args.servers)?;
     peer.ice_servers = as_ice_servers(&targets, &stuns);
     Ok(ClientOptions {

@@ -56,11 +56,19 @@ pub struct PeerOptions {
     pub bind_ip: IpAddr,
     pub check_interval: Duration,
     pub relay_only: bool,
+    /// Extra CA for `turns:` servers reached through the TCP/TLS shim.
+    pub turn_ca: Option<std::path::PathBuf>,
 }
 
 impl PeerOptions {
     pub fn new(bind_ip: IpAddr) -> Self {
-        Self { ice_servers: Vec::new(), bind_ip, check_interval: DEFAULT_CHECK_INTERVAL, relay_only: false }
+        Self {
+            ice_servers: Vec::new(),
+            bind_ip,
+            check_interval: DEFAULT_CHECK_INTERVAL,
+            relay_only: false,
+            turn_ca: None,
+        }
     }
 }
 

@@ -83,6 +83,14 @@ pub enum Event {
     IceServersOffered {
         servers: Vec<OfferedIceServer>,
     },
+    /// rtc-assist's TURN TCP/TLS shim for `url`: `listening` (detail: the local URL ICE uses),
+    /// `connected`, or `lost` (detail: why — an allocation loss).
+    TurnShim {
+        url: String,
+        state: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        detail: Option<String>,
+    },
     PeerJoined {
         peer_id: String,
     },
@@ -156,6 +164,7 @@ impl Event {
             Self::ServerError { .. } => "server_error",
             Self::JoinedRoom { .. } => "joined_room",
             Self::IceServersOffered { .. } => "ice_servers_offered",
+            Self::TurnShim { .. } => "turn_shim",
             Self::PeerJoined { .. } => "peer_joined",
             Self::PeerLeft { .. } => "peer_left",
             Self::GatheringState { .. } => "gathering_state",

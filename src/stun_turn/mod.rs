@@ -4,6 +4,7 @@
 //! back to a second socket of ours, Refresh(0) — and maps any failure to a plain verdict.
 
 mod link;
+pub mod shim;
 mod stun;
 pub mod verdict;
 

@@ -67,6 +67,10 @@ pub fn human_line(s: &Stamped, label: Option<&str>) -> String {
                 .collect();
             format!("ICE servers offered: {}", if list.is_empty() { "none".into() } else { list.join(", ") })
         }
+        Event::TurnShim { url, state, detail } => {
+            let detail = detail.as_ref().map(|d| format!(": {d}")).unwrap_or_default();
+            format!("TURN shim for {url} {state}{detail}")
+        }
         Event::PeerJoined { peer_id } => format!("peer {} joined", short_id(peer_id)),
         Event::PeerLeft { peer_id } => format!("peer {} left", short_id(peer_id)),
         Event::GatheringState { state } => format!("gathering {}", state_colour(state)),
