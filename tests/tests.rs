@@ -19,3 +19,5 @@ mod scenarios;
 mod turn;
 /// `probe --turn` against Debian's coturn (UDP, TCP, TLS, REST) and our own TURN server.
 mod turn_probe;
+/// TURN over TCP and TLS for our own peers through the shim (coturn with UDP off).
+mod turn_shim;

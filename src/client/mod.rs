@@ -141,9 +141,10 @@ pub async fn run(
     if peer_opts.ice_servers.is_empty() {
         peer_opts.ice_servers = offered;
     }
-    let (servers, _shims) = shim::wrap_recorded(peer_opts.ice_servers.clone(), peer_opts.turn_ca.clone(), rec.clone())
-        .await
-        .map_err(|e| ClientError::Shim(e.to_string()))?;
+    let (servers, _shims) =
+        shim::wrap_recorded(peer_opts.ice_servers.clone(), peer_opts.turn_ca.clone(), rec.clone())
+            .await
+            .map_err(|e| ClientError::Shim(e.to_string()))?;
     peer_opts.ice_servers = servers;
     let span = tracing::info_span!("join", peer = %crate::ui::short_id(&my_id), room = %opts.room);
     let _enter = span.enter();

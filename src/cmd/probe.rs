@@ -27,9 +27,11 @@ async fn gather_report(
     turn: &[TurnReport],
     bind: std::net::IpAddr,
     limit: Duration,
+    ca: Option<std::path::PathBuf>,
 ) -> anyhow::Result<GatherReport> {
     let mut opts = PeerOptions::new(bind);
     opts.ice_servers = as_ice_servers(targets, stuns);
+    opts.turn_ca = ca;
     let timeline = gather(&opts, limit).await.context("gathering")?;
     let urls: Vec<IceUrl> = targets.iter().map(|t| t.url.clone()).chain(stuns.iter().cloned()).collect();
     let allocations: BTreeMap<String, Allocation> = turn
@@ -107,7 +109,15 @@ pub async fn run(args: ProbeArgs, shutdown: CancellationToken) -> anyhow::Result
     let gathered = if args.gather || !targets.is_empty() || !stuns.is_empty() {
         // webrtc-rs waits for every TURN allocation before `complete`: bound it like the steps.
         let bar = spinners.start("gathering candidates");
-        let report = gather_report(&targets, &stuns, &turn, bind, step * 2 + Duration::from_secs(1)).await;
+        let report = gather_report(
+            &targets,
+            &stuns,
+            &turn,
+            bind,
+            step * 2 + Duration::from_secs(1),
+            args.turn_ca.clone(),
+        )
+        .await;
         spinner_done(&bar);
         Some(report?)
     } else {

@@ -1,17 +1,24 @@
 //! `probe --gather`: a real webrtc-rs peer connection with the given ICE servers gathers its
-//! candidates; every candidate and gathering state is recorded as it appears.
+//! candidates (TCP/TLS TURN URLs through rtc-assist's shim); every candidate and gathering
+//! state is recorded as it appears.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::peer::{Peer, PeerError, PeerEvent, PeerOptions};
 use crate::sansio::timeline::{Event, Timeline, Via};
+use crate::stun_turn::shim;
 use crate::ui::Recorder;
 
 /// Gathers until `complete` or `limit`; the timeline starts when gathering starts.
 pub async fn gather(opts: &PeerOptions, limit: Duration) -> Result<Timeline, PeerError> {
     let rec = Arc::new(Recorder::silent(Instant::now()));
-    let (peer, mut events) = Peer::new(opts).await?;
+    let mut opts = opts.clone();
+    let (servers, _shims) = shim::wrap_recorded(opts.ice_servers.clone(), opts.turn_ca.clone(), rec.clone())
+        .await
+        .map_err(|e| PeerError::Other(format!("TURN shim: {e}")))?;
+    opts.ice_servers = servers;
+    let (peer, mut events) = Peer::new(&opts).await?;
     // A media section to gather for.
     let _audio = peer.add_audio_sender(rand::random(), "gather").await?;
     peer.create_offer().await?;

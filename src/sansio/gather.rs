@@ -1,7 +1,7 @@
 //! What a gathering run means, combined with the direct TURN tests: candidates by type, the
-//! URLs webrtc-rs 0.21 skips (it gathers TURN over UDP only: `turns:` and `?transport=tcp` are
-//! dropped with a log warning), and verdicts such as "allocation works, but no relay candidate
-//! will be gathered".
+//! URLs webrtc-rs 0.21 would skip on its own (it gathers TURN over UDP only: `turns:` and
+//! `?transport=tcp` are dropped with a log warning) and that rtc-assist's shim carries instead,
+//! and verdicts such as "allocation works, but no relay candidate was gathered".
 
 use std::collections::BTreeMap;
 
@@ -23,8 +23,8 @@ pub struct GatherReport {
     pub candidates: Vec<(u64, CandidateInfo)>,
     pub states: Vec<(u64, String)>,
     pub counts: BTreeMap<CandidateType, usize>,
-    /// (URL, why webrtc-rs skipped it)
-    pub skipped: Vec<(String, String)>,
+    /// (URL, how it was gathered) for the URLs webrtc-rs skips by itself.
+    pub shimmed: Vec<(String, String)>,
     pub verdicts: Vec<String>,
     /// A UDP TURN server allocates but the peer gathered no relay candidate. (A skipped TCP/TLS
     /// URL is a limitation of webrtc-rs, reported but not counted; failed allocations are
@@ -47,7 +47,7 @@ pub fn analyse(t: &Timeline, urls: &[IceUrl], allocations: &BTreeMap<String, All
         candidates: Vec::new(),
         states: Vec::new(),
         counts: BTreeMap::new(),
-        skipped: Vec::new(),
+        shimmed: Vec::new(),
         verdicts: Vec::new(),
         problem: false,
     };
@@ -65,30 +65,25 @@ pub fn analyse(t: &Timeline, urls: &[IceUrl], allocations: &BTreeMap<String, All
     for url in urls.iter().filter(|u| u.is_turn()) {
         let name = url.to_string();
         let alloc = allocations.get(&name);
-        let skipped = url.is_tls() || url.transport() == Transport::Tcp;
-        if skipped {
-            r.skipped.push((
+        let via = if url.is_tls() || url.transport() == Transport::Tcp {
+            r.shimmed.push((
                 name.clone(),
-                "webrtc-rs 0.21 gathers TURN over UDP only; this URL is ignored".into(),
+                "webrtc-rs 0.21 gathers TURN over UDP only; rtc-assist's shim carries this URL".into(),
             ));
-        }
-        r.problem |= !skipped && alloc.is_none_or(|a| a.ok) && relays == 0;
-        let verdict = match (skipped, alloc) {
-            (true, Some(a)) if a.ok => {
+            format!(" (over {} through rtc-assist's shim)", kind(url))
+        } else {
+            String::new()
+        };
+        r.problem |= alloc.is_none_or(|a| a.ok) && relays == 0;
+        let verdict = match alloc {
+            Some(a) if !a.ok => format!("no relay from {name}: the allocation fails ({})", a.code),
+            _ if relays == 0 => {
                 format!(
-                    "{} allocation works, but a webrtc-rs peer cannot use it: no relay candidate will be gathered ({name})",
+                    "{} allocation works, but no relay candidate was gathered from {name}{via}",
                     kind(url)
                 )
             }
-            (true, Some(a)) => format!(
-                "{} allocation fails ({}), and a webrtc-rs peer would skip {name} anyway",
-                kind(url),
-                a.code
-            ),
-            (true, None) => format!("{name} is skipped by webrtc-rs: no relay candidate from it"),
-            (false, Some(a)) if !a.ok => format!("no relay from {name}: the allocation fails ({})", a.code),
-            (false, _) if relays == 0 => format!("{name}: no relay candidate was gathered"),
-            (false, _) => format!("relay candidate gathered through {name}"),
+            _ => format!("relay candidate gathered through {name}{via}"),
         };
         r.verdicts.push(verdict);
     }
@@ -147,28 +142,34 @@ mod tests {
     }
 
     #[test]
-    fn tcp_turn_that_allocates_is_still_useless_to_webrtc_rs() {
+    fn tcp_turn_goes_through_the_shim_and_a_missing_relay_is_a_problem() {
         let urls = [IceUrl::parse("turn:h:443?transport=tcp").unwrap()];
-        let r = analyse(&relay_timeline(false), &urls, &alloc(&[("turn:h:443?transport=tcp", true)]));
-        assert_eq!(r.skipped.len(), 1);
+        let ok = analyse(&relay_timeline(true), &urls, &alloc(&[("turn:h:443?transport=tcp", true)]));
+        assert_eq!(ok.shimmed.len(), 1);
         assert!(
-            r.verdicts[0].starts_with("TURN/TCP allocation works, but a webrtc-rs peer cannot use it"),
+            !ok.problem && ok.verdicts[0].ends_with("(over TURN/TCP through rtc-assist's shim)"),
             "{:?}",
-            r.verdicts
+            ok.verdicts
         );
-        assert!(!r.problem, "a webrtc-rs limitation, not a server problem");
+        let none = analyse(&relay_timeline(false), &urls, &alloc(&[("turn:h:443?transport=tcp", true)]));
+        assert!(
+            none.problem && none.verdicts[0].starts_with("TURN/TCP allocation works, but no relay candidate")
+        );
     }
 
     #[test]
     fn udp_turn_with_a_relay_is_healthy_and_failures_are_named() {
         let urls = [IceUrl::parse("turn:h:3478").unwrap()];
         let ok = analyse(&relay_timeline(true), &urls, &alloc(&[("turn:h:3478", true)]));
-        assert!(!ok.problem && ok.skipped.is_empty());
+        assert!(!ok.problem && ok.shimmed.is_empty());
         assert_eq!(ok.counts[&CandidateType::Relay], 1);
         let bad = analyse(&relay_timeline(false), &urls, &alloc(&[("turn:h:3478", false)]));
         assert!(!bad.problem && bad.verdicts[0].contains("allocation fails (timeout)"));
         let silent = analyse(&relay_timeline(false), &urls, &alloc(&[("turn:h:3478", true)]));
-        assert!(silent.problem && silent.verdicts[0].ends_with("no relay candidate was gathered"));
+        assert!(
+            silent.problem
+                && silent.verdicts[0].ends_with("no relay candidate was gathered from turn:h:3478")
+        );
         let stun = analyse(&relay_timeline(false), &[IceUrl::parse("stun:h").unwrap()], &BTreeMap::new());
         assert!(stun.verdicts[0].starts_with("no srflx"));
     }

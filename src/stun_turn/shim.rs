@@ -152,13 +152,21 @@ pub async fn wrap_recorded(
     let (tx, mut rx) = mpsc::unbounded_channel();
     let (servers, shims) = wrap(servers, ca, tx).await?;
     for (url, local) in &shims.mapping {
-        rec.record(Event::TurnShim { url: url.clone(), state: "listening".into(), detail: Some(local.clone()) });
+        rec.record(Event::TurnShim {
+            url: url.clone(),
+            state: "listening".into(),
+            detail: Some(local.clone()),
+        });
     }
     tokio::spawn(async move {
         while let Some(ev) = rx.recv().await {
             rec.record(match ev {
-                ShimEvent::Connected { url } => Event::TurnShim { url, state: "connected".into(), detail: None },
-                ShimEvent::Lost { url, cause } => Event::TurnShim { url, state: "lost".into(), detail: Some(cause) },
+                ShimEvent::Connected { url } => {
+                    Event::TurnShim { url, state: "connected".into(), detail: None }
+                }
+                ShimEvent::Lost { url, cause } => {
+                    Event::TurnShim { url, state: "lost".into(), detail: Some(cause) }
+                }
             });
         }
     });

@@ -63,8 +63,8 @@ pub fn render_gather(g: &crate::sansio::gather::GatherReport) -> String {
     let counts: Vec<String> = g.counts.iter().map(|(t, n)| format!("{n} {t}")).collect();
     let _ =
         writeln!(out, "  candidates: {}", if counts.is_empty() { "none".into() } else { counts.join(", ") });
-    for (url, why) in &g.skipped {
-        let _ = writeln!(out, "  {} {url}: {why}", "skipped".yellow());
+    for (url, how) in &g.shimmed {
+        let _ = writeln!(out, "  {} {url}: {how}", "shim".yellow());
     }
     for v in &g.verdicts {
         let line = if v.starts_with("relay candidate gathered") { v.green() } else { v.red() };
