@@ -100,10 +100,15 @@ impl Peer {
         let registry = register_default_interceptors(Registry::new(), &mut media).context("interceptors")?;
         let interval = opts.check_interval.max(Duration::from_millis(1));
         let attempts = (CHECK_BUDGET.as_millis() / interval.as_millis()).clamp(7, u16::MAX as u128) as u16;
-        let settings = SettingEngineBuilder::new()
+        let mut settings = SettingEngineBuilder::new()
             .with_ice_connection_attempts(Some(interval), Some(attempts))
-            .with_include_loopback_candidate(opts.bind_ip.is_loopback())
-            .build();
+            .with_include_loopback_candidate(opts.bind_ip.is_loopback());
+        if opts.relay_only {
+            // ICE waits 2 s before accepting a relay pair in case a direct one shows up; with
+            // relay-only there is nothing else to wait for.
+            settings = settings.with_relay_acceptance_min_wait(Some(Duration::ZERO));
+        }
+        let settings = settings.build();
         let mut config = RTCConfigurationBuilder::new().with_ice_servers(
             opts.ice_servers
                 .iter()
