@@ -1,4 +1,4 @@
-//! `serve`'s drivers: the HTTP/WebSocket front (axum), one session task per socket, the hub
+//! `serve`'s drivers: the HTTP/WebSocket front (axum: the browser client at `/`, `/ws`, `/stats`), one session task per socket, the hub
 //! that owns rooms and routes messages between sessions, and the SFU fan-out.
 
 mod hub;
@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{State, WebSocketUpgrade};
-use axum::response::{IntoResponse, Json};
+use axum::response::{Html, IntoResponse, Json};
 use axum::routing::get;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -88,7 +88,11 @@ impl Server {
     pub async fn run(self, shutdown: CancellationToken) -> std::io::Result<()> {
         let state = AppState { hub: self.hub, shutdown: shutdown.clone() };
         let hub_for_close = state.hub.clone();
-        let app = Router::new().route("/ws", get(websocket)).route("/stats", get(stats)).with_state(state);
+        let app = Router::new()
+            .route("/", get(page))
+            .route("/ws", get(websocket))
+            .route("/stats", get(stats))
+            .with_state(state);
         let hub = hub_for_close;
         let result = axum::serve(self.listener, app).with_graceful_shutdown(shutdown.cancelled_owned()).await;
         hub.close().await;
@@ -102,6 +106,11 @@ async fn websocket(ws: WebSocketUpgrade, State(state): State<AppState>) -> impl 
     ws.max_message_size(WS_MAX_MESSAGE)
         .max_frame_size(WS_MAX_MESSAGE)
         .on_upgrade(move |socket| session::run(socket, state.hub, state.shutdown))
+}
+
+/// The reference browser client, embedded in the binary.
+async fn page() -> Html<&'static str> {
+    Html(include_str!("page.html"))
 }
 
 async fn stats(State(state): State<AppState>) -> Json<HubStats> {
