@@ -9,6 +9,9 @@ command -v cc >/dev/null || missing+=(build-essential)
 # The TURN probe's tests run against Debian's coturn and make their certificates with openssl.
 command -v turnserver >/dev/null || missing+=(coturn)
 command -v openssl >/dev/null || missing+=(openssl)
+# The browser test drives Debian's Chromium through chromedriver.
+command -v chromium >/dev/null || missing+=(chromium)
+command -v chromedriver >/dev/null || missing+=(chromium-driver)
 if [ ${#missing[@]} -gt 0 ]; then
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
   echo "installing Debian packages: ${missing[*]}" >&2

@@ -3,6 +3,9 @@
 
 mod common;
 
+/// Headless Chromium (chromedriver) against serve's page, with a CLI peer; fault switches as a browser sees them.
+mod browser;
+
 /// Command-line behaviour of the real binary: usage errors, exit codes, help.
 mod cli;
 /// `probe` against `serve` with and without each `--fault`: exactly the right F-code.
