@@ -140,4 +140,5 @@ async fn main() {
     }
     stop.cancel();
     let _ = coturn.kill();
+    let _ = coturn.wait();
 }
