@@ -93,7 +93,7 @@ pub struct JoinArgs {
     /// Signaling server URL.
     #[arg(long, default_value = "ws://127.0.0.1:8765/ws", value_parser = parse_ws_url)]
     pub server: String,
-    /// What to send: tone[:HZ] (default 440 Hz).
+    /// What to send: tone[:HZ] (default 440 Hz) or file:PATH.wav (any PCM WAV, played once).
     #[arg(long, default_value = "tone:440", value_parser = parse_source)]
     pub source: Source,
     /// Stop after this many seconds (default: run until Ctrl-C).
@@ -218,8 +218,12 @@ pub fn parse_source(s: &str) -> Result<Source, String> {
             }
             Ok(Source::Tone { hz })
         }
-        "mic" | "file" => Err(format!("source {kind:?} is not available in this build; use tone[:HZ]")),
-        _ => Err(format!("unknown source {s:?}; expected tone[:HZ]")),
+        "file" => match arg {
+            Some(path) if !path.is_empty() => Ok(Source::File(path.into())),
+            _ => Err("file source needs a path: file:PATH.wav".into()),
+        },
+        "mic" => Err("source \"mic\" is not available in this build; use tone[:HZ] or file:PATH.wav".into()),
+        _ => Err(format!("unknown source {s:?}; expected tone[:HZ] or file:PATH.wav")),
     }
 }
 
@@ -266,8 +270,9 @@ mod tests {
     fn sources_parse_and_hostile_ones_are_refused() {
         assert_eq!(parse_source("tone").unwrap(), Source::Tone { hz: 440.0 });
         assert_eq!(parse_source("tone:660").unwrap(), Source::Tone { hz: 660.0 });
+        assert_eq!(parse_source("file:a.wav").unwrap(), Source::File("a.wav".into()));
         for bad in
-            ["tone:", "tone:abc", "tone:-5", "tone:1e9", "tone:NaN", "tone:inf", "beep", "", "file:x.wav"]
+            ["tone:", "tone:abc", "tone:-5", "tone:1e9", "tone:NaN", "tone:inf", "beep", "", "file:", "mic"]
         {
             assert!(parse_source(bad).is_err(), "{bad}");
         }

@@ -1,4 +1,4 @@
-//! The sending side: the source's samples, encoded with Opus in 20 ms frames, paced by a
+//! The sending side: the source's samples (tone or WAV file), encoded with Opus in 20 ms frames, paced by a
 //! 20 ms clock and written to the local track.
 
 use std::sync::Arc;
@@ -10,8 +10,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 use crate::media::codec::{DEFAULT_BITRATE, OpusEncoder};
-use crate::media::tone::Tone;
-use crate::media::{FRAME_SAMPLES, Source};
+use crate::media::{FRAME_SAMPLES, Frames, Source};
 use crate::peer::LocalAudio;
 
 const FRAME: Duration = Duration::from_millis(20);
@@ -24,8 +23,7 @@ pub fn spawn(
     stop: CancellationToken,
 ) -> Result<(), String> {
     let mut encoder = OpusEncoder::new(DEFAULT_BITRATE).map_err(|e| e.to_string())?;
-    let Source::Tone { hz } = source;
-    let mut tone = Tone::new(hz);
+    let mut frames = Frames::open(&source).map_err(|e| e.to_string())?;
     tokio::spawn(
         async move {
             let mut frame = vec![0.0f32; FRAME_SAMPLES];
@@ -36,7 +34,7 @@ pub fn spawn(
                     _ = tick.tick() => {}
                     () = stop.cancelled() => break,
                 }
-                tone.fill(&mut frame);
+                frames.fill(&mut frame);
                 let packet = match encoder.encode(&frame) {
                     Ok(p) => p,
                     Err(e) => {

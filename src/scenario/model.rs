@@ -230,8 +230,9 @@ impl Scenario {
 
     /// The tone frequency of peer `name`, if it sends a tone.
     pub fn tone_of(&self, name: &str) -> Option<f64> {
-        self.peers.iter().find(|p| p.name == name).map(|p| match p.source {
-            Source::Tone { hz } => hz,
+        self.peers.iter().find(|p| p.name == name).and_then(|p| match p.source {
+            Source::Tone { hz } => Some(hz),
+            Source::File(_) => None,
         })
     }
 }

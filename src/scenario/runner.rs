@@ -58,7 +58,7 @@ async fn run_inner(
     for p in &s.peers {
         let mut peer = PeerOptions::new(LOOPBACK);
         peer.relay_only = p.relay_only;
-        let mut opts = ClientOptions::new(url.clone(), room.clone(), p.source, peer);
+        let mut opts = ClientOptions::new(url.clone(), room.clone(), p.source.clone(), peer);
         opts.duration = Some(p.duration);
         opts.behaviour =
             Behaviour { withhold_checks: p.withhold_checks, full_sdp_offer: p.offer == OfferStyle::FullSdp };
