@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # Installs what building and testing rtc-assist needs on Debian: cmake and pkg-config (the opus
-# crate builds its bundled libopus with cmake), a C compiler, coturn and openssl (TURN tests). Sourced by demo.sh and test.sh.
+# crate builds its bundled libopus with cmake), a C compiler, ALSA headers (cpal), coturn and
+# openssl (TURN tests), Chromium and chromedriver (browser test). Sourced by demo.sh and test.sh.
 set -euo pipefail
 missing=()
 command -v cmake >/dev/null || missing+=(cmake)
 command -v pkg-config >/dev/null || missing+=(pkg-config)
 command -v cc >/dev/null || missing+=(build-essential)
+# cpal (audio devices) needs ALSA's headers.
+pkg-config --exists alsa 2>/dev/null || missing+=(libasound2-dev)
 # The TURN probe's tests run against Debian's coturn and make their certificates with openssl.
 command -v turnserver >/dev/null || missing+=(coturn)
 command -v openssl >/dev/null || missing+=(openssl)

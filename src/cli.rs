@@ -29,6 +29,8 @@ pub enum Command {
     /// Scripted scenarios: reproduce failure modes and healthy paths, assert what is observed.
     #[command(subcommand)]
     Scenario(ScenarioCommand),
+    /// List audio hosts, input and output devices, defaults and supported configurations.
+    Devices(DevicesArgs),
     /// Run serve and two tone peers on loopback and show their timelines (no setup needed).
     Demo(DemoArgs),
 }
@@ -108,6 +110,12 @@ pub struct JoinArgs {
     /// Use relay candidates only.
     #[arg(long)]
     pub relay_only: bool,
+    /// Record each remote peer's decoded audio as PATH-STEM-<peer8>.wav (48 kHz mono).
+    #[arg(long)]
+    pub record: Option<std::path::PathBuf>,
+    /// Do not play received audio (this build has no speaker output yet, so nothing plays).
+    #[arg(long)]
+    pub no_playback: bool,
     /// ICE servers to use instead of the ones joined_room hands out.
     #[command(flatten)]
     pub servers: IceServerArgs,
@@ -193,6 +201,13 @@ pub struct ScenarioRunArgs {
     /// Scenarios run at once (each has its own server and ports).
     #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..=16))]
     pub jobs: u16,
+}
+
+#[derive(Debug, Args)]
+pub struct DevicesArgs {
+    /// JSON output.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

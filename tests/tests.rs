@@ -3,6 +3,8 @@
 
 mod common;
 
+/// WAV file source → serve → a recording peer; device listing; bad files.
+mod audio;
 /// Headless Chromium (chromedriver) against serve's page, with a CLI peer; fault switches as a browser sees them.
 mod browser;
 

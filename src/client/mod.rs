@@ -34,6 +34,8 @@ pub struct ClientOptions {
     /// Stop after this long; `None` runs until the shutdown token fires.
     pub duration: Option<Duration>,
     pub behaviour: Behaviour,
+    /// Write each remote peer's decoded audio to `<stem>-<peer8>.wav` beside this path.
+    pub record: Option<std::path::PathBuf>,
 }
 
 /// Deliberate deviations from browser behaviour, used by `probe` to test a server.
@@ -50,7 +52,7 @@ pub struct Behaviour {
 
 impl ClientOptions {
     pub fn new(server: String, room: String, source: Source, peer: PeerOptions) -> Self {
-        Self { server, room, source, peer, duration: None, behaviour: Behaviour::default() }
+        Self { server, room, source, peer, duration: None, behaviour: Behaviour::default(), record: None }
     }
 }
 
@@ -92,6 +94,7 @@ struct Client {
     remote_set: bool,
     buffered: Vec<CandidateInit>,
     behaviour: Behaviour,
+    record: Option<std::path::PathBuf>,
 }
 
 /// Waits (up to 5 s) for gathering to complete and returns the offer with every candidate.
@@ -173,6 +176,7 @@ pub async fn run(
         remote_set: false,
         buffered: Vec::new(),
         behaviour: opts.behaviour,
+        record: opts.record.clone(),
     };
     let deadline = async {
         match opts.duration {
@@ -404,7 +408,9 @@ impl Client {
                     self.rec.record(Event::SelectedPair { local, remote, rtt_ms });
                 }
             }
-            PeerEvent::Track(track) => receive::spawn(track, self.rec.clone(), stop.clone()),
+            PeerEvent::Track(track) => {
+                receive::spawn(track, self.rec.clone(), self.record.clone(), stop.clone())
+            }
         }
         Ok(())
     }

@@ -1,6 +1,8 @@
 //! The receiving side: one task per remote track decodes Opus and reports, once a second and
-//! at the end, packets, RMS level and dominant frequency for the peer that sent it.
+//! at the end, packets, RMS level and dominant frequency for the peer that sent it; with
+//! `--record`, writes it to a WAV per remote peer.
 
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -9,13 +11,20 @@ use tracing::Instrument;
 
 use crate::media::analysis::Meter;
 use crate::media::codec::OpusDecoder;
+use crate::media::wav::WavOut;
 use crate::peer::RemoteAudio;
 use crate::sansio::timeline::Event;
-use crate::ui::Recorder;
+use crate::ui::{Recorder, short_id};
 
 const REPORT_EVERY: Duration = Duration::from_secs(1);
 
-pub fn spawn(track: RemoteAudio, rec: Arc<Recorder>, stop: CancellationToken) {
+/// `<stem>-<peer8>.wav` beside `base`.
+fn record_path(base: &Path, peer: &str) -> PathBuf {
+    let stem = base.file_stem().map_or("record".into(), |s| s.to_string_lossy().into_owned());
+    base.with_file_name(format!("{stem}-{}.wav", short_id(peer)))
+}
+
+pub fn spawn(track: RemoteAudio, rec: Arc<Recorder>, record: Option<PathBuf>, stop: CancellationToken) {
     tokio::spawn(
         async move {
             let from_peer = track.stream_id().await;
@@ -30,6 +39,16 @@ pub fn spawn(track: RemoteAudio, rec: Arc<Recorder>, stop: CancellationToken) {
                 }
             };
             let mut meter = Meter::new();
+            let mut out = match record.map(|base| record_path(&base, &from_peer)) {
+                Some(path) => match WavOut::create(&path) {
+                    Ok(w) => Some(w),
+                    Err(e) => {
+                        rec.record(Event::Error { message: format!("cannot record: {e}") });
+                        None
+                    }
+                },
+                None => None,
+            };
             let mut packets = 0u64;
             let mut decode_errors = 0u64;
             let mut last = Instant::now();
@@ -50,7 +69,15 @@ pub fn spawn(track: RemoteAudio, rec: Arc<Recorder>, stop: CancellationToken) {
                 packets += 1;
                 if !pkt.payload.is_empty() {
                     match decoder.decode(&pkt.payload) {
-                        Ok(samples) => meter.push(samples),
+                        Ok(samples) => {
+                            meter.push(samples);
+                            if let Some(w) = out.as_mut()
+                                && let Err(e) = w.write(samples)
+                            {
+                                rec.record(Event::Error { message: format!("recording stopped: {e}") });
+                                out = None;
+                            }
+                        }
                         Err(_) => decode_errors += 1,
                     }
                 }
@@ -63,6 +90,11 @@ pub fn spawn(track: RemoteAudio, rec: Arc<Recorder>, stop: CancellationToken) {
                 rec.record(Event::Error {
                     message: format!("{decode_errors} undecodable packet(s) from {from_peer}"),
                 });
+            }
+            if let Some(mut w) = out
+                && let Err(e) = w.finish()
+            {
+                rec.record(Event::Error { message: format!("recording not finalized: {e}") });
             }
             rec.record(report(packets, &meter));
         }

@@ -34,7 +34,10 @@ pub fn spawn(
                     _ = tick.tick() => {}
                     () = stop.cancelled() => break,
                 }
-                frames.fill(&mut frame);
+                if !frames.fill(&mut frame) {
+                    tracing::info!("source ended");
+                    break;
+                }
                 let packet = match encoder.encode(&frame) {
                     Ok(p) => p,
                     Err(e) => {
@@ -46,7 +49,7 @@ pub fn spawn(
                     Ok(true) => {
                         sent.fetch_add(1, Ordering::Relaxed);
                     }
-                    Ok(false) => {}
+                    Ok(false) => frames.unread(FRAME_SAMPLES),
                     Err(e) => {
                         tracing::warn!(cause = %e, "sending stopped");
                         break;

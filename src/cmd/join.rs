@@ -37,6 +37,7 @@ pub fn options(args: &JoinArgs) -> anyhow::Result<ClientOptions> {
     peer.ice_servers = as_ice_servers(&targets, &stuns);
     Ok(ClientOptions {
         duration: args.duration.map(Duration::from_secs_f64),
+        record: args.record.clone(),
         ..ClientOptions::new(args.server.clone(), args.room.clone(), args.source.clone(), peer)
     })
 }

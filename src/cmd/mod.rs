@@ -1,6 +1,7 @@
 //! One module per subcommand: each wires drivers to the core and picks a renderer.
 
 pub mod demo;
+pub mod devices;
 pub mod ice_servers;
 pub mod join;
 pub mod probe;
@@ -17,6 +18,7 @@ pub async fn dispatch(command: Command) -> anyhow::Result<Outcome> {
         Command::Join(args) => join::run(args, shutdown).await,
         Command::Probe(args) => probe::run(args, shutdown).await,
         Command::Scenario(ScenarioCommand::Run(args)) => scenario::run(args, shutdown).await,
+        Command::Devices(args) => devices::run(args).await,
         Command::Demo(args) => demo::run(args, shutdown).await,
     }
 }

@@ -1,8 +1,9 @@
-//! Audio: sources (tone), the Opus codec and the measurements of received audio.
-//! Only this module knows opus (and, later, cpal).
+//! Audio: sources (tone, WAV file), the Opus codec, resampling, WAV recording, device listing
+//! and the measurements of received audio. Only this module knows opus and cpal.
 
 pub mod analysis;
 pub mod codec;
+pub mod devices;
 pub mod resample;
 pub mod tone;
 pub mod wav;
@@ -15,8 +16,10 @@ pub const FRAME_SAMPLES: usize = 960;
 /// Where a peer's outgoing audio comes from.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Source {
-    Tone { hz: f64 },
-    /// A WAV file, played once, then silence.
+    Tone {
+        hz: f64,
+    },
+    /// A WAV file, played once; sending stops at its end.
     File(std::path::PathBuf),
 }
 
@@ -44,15 +47,28 @@ impl Frames {
         })
     }
 
-    /// Fills `out` with the next samples; a finished file gives silence.
-    pub fn fill(&mut self, out: &mut [f32]) {
+    /// Steps a file back by one frame of `len` samples (it could not be sent yet, so the file
+    /// starts with the first frame that goes out).
+    pub fn unread(&mut self, len: usize) {
+        if let Self::File { pos, .. } = self {
+            *pos = pos.saturating_sub(len);
+        }
+    }
+
+    /// Fills `out` with the next samples (a file's last frame padded with silence); false once
+    /// a file has ended.
+    pub fn fill(&mut self, out: &mut [f32]) -> bool {
         match self {
-            Self::Tone(t) => t.fill(out),
+            Self::Tone(t) => {
+                t.fill(out);
+                true
+            }
             Self::File { samples, pos } => {
                 let n = out.len().min(samples.len().saturating_sub(*pos));
                 out[..n].copy_from_slice(&samples[*pos..*pos + n]);
                 out[n..].fill(0.0);
                 *pos += n;
+                n > 0
             }
         }
     }

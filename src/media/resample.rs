@@ -14,7 +14,8 @@ pub fn to_48k(input: &[f32], rate: u32) -> Result<Vec<f32>, String> {
     if !(8_000..=384_000).contains(&rate) {
         return Err(format!("unsupported sample rate {rate} Hz"));
     }
-    let mut r = FftFixedIn::<f32>::new(rate as usize, SAMPLE_RATE as usize, CHUNK, 2, 1).map_err(|e| e.to_string())?;
+    let mut r = FftFixedIn::<f32>::new(rate as usize, SAMPLE_RATE as usize, CHUNK, 2, 1)
+        .map_err(|e| e.to_string())?;
     let expected = (input.len() as u64 * u64::from(SAMPLE_RATE) / u64::from(rate)) as usize;
     let mut out = Vec::with_capacity(expected + CHUNK * 2);
     let delay = r.output_delay();

@@ -29,7 +29,11 @@ pub fn read_48k_mono(path: &Path) -> Result<Vec<f32>, WavError> {
         SampleFormat::Float => reader.into_samples::<f32>().collect::<Result<_, _>>().map_err(hound)?,
         SampleFormat::Int => {
             let scale = (1i64 << (spec.bits_per_sample.clamp(1, 32) - 1)) as f32;
-            reader.into_samples::<i32>().map(|s| s.map(|v| v as f32 / scale)).collect::<Result<_, _>>().map_err(hound)?
+            reader
+                .into_samples::<i32>()
+                .map(|s| s.map(|v| v as f32 / scale))
+                .collect::<Result<_, _>>()
+                .map_err(hound)?
         }
     };
     let ch = usize::from(spec.channels);
@@ -44,8 +48,14 @@ pub struct WavOut {
 
 impl WavOut {
     pub fn create(path: &Path) -> Result<Self, WavError> {
-        let spec = WavSpec { channels: 1, sample_rate: SAMPLE_RATE, bits_per_sample: 16, sample_format: SampleFormat::Int };
-        let writer = WavWriter::create(path, spec).map_err(|source| WavError::Hound { path: path.display().to_string(), source })?;
+        let spec = WavSpec {
+            channels: 1,
+            sample_rate: SAMPLE_RATE,
+            bits_per_sample: 16,
+            sample_format: SampleFormat::Int,
+        };
+        let writer = WavWriter::create(path, spec)
+            .map_err(|source| WavError::Hound { path: path.display().to_string(), source })?;
         Ok(Self { writer: Some(writer) })
     }
 
@@ -78,7 +88,8 @@ mod tests {
     use crate::media::analysis::Meter;
 
     fn tone_file(path: &Path, rate: u32, channels: u16, hz: f64, secs: f64) {
-        let spec = WavSpec { channels, sample_rate: rate, bits_per_sample: 16, sample_format: SampleFormat::Int };
+        let spec =
+            WavSpec { channels, sample_rate: rate, bits_per_sample: 16, sample_format: SampleFormat::Int };
         let mut w = WavWriter::create(path, spec).unwrap();
         for i in 0..(f64::from(rate) * secs) as usize {
             let v = (12_000.0 * (std::f64::consts::TAU * hz * i as f64 / f64::from(rate)).sin()) as i16;
