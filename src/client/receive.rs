@@ -17,6 +17,8 @@ use crate::sansio::timeline::Event;
 use crate::ui::{Recorder, short_id};
 
 const REPORT_EVERY: Duration = Duration::from_secs(1);
+/// Longer timestamp jumps are a new stream or a reordering, not a gap to fill (5 s at 48 kHz).
+const MAX_GAP: usize = 240_000;
 
 /// `<stem>-<peer8>.wav` beside `base`.
 fn record_path(base: &Path, peer: &str) -> PathBuf {
@@ -50,6 +52,7 @@ pub fn spawn(track: RemoteAudio, rec: Arc<Recorder>, record: Option<PathBuf>, st
                 None => None,
             };
             let mut packets = 0u64;
+            let mut next_ts: Option<u32> = None;
             let mut decode_errors = 0u64;
             let mut last = Instant::now();
             let report = |packets: u64, meter: &Meter| Event::AudioLevel {
@@ -67,15 +70,21 @@ pub fn spawn(track: RemoteAudio, rec: Arc<Recorder>, record: Option<PathBuf>, st
                     () = stop.cancelled() => break,
                 };
                 packets += 1;
+                // A lost stretch (RTP timestamps run at 48 kHz for Opus) is recorded as silence,
+                // so the recording keeps real time.
+                let gap = next_ts.map_or(0, |n: u32| pkt.header.timestamp.wrapping_sub(n) as usize);
                 if !pkt.payload.is_empty() {
                     match decoder.decode(&pkt.payload) {
                         Ok(samples) => {
                             meter.push(samples);
-                            if let Some(w) = out.as_mut()
-                                && let Err(e) = w.write(samples)
-                            {
-                                rec.record(Event::Error { message: format!("recording stopped: {e}") });
-                                out = None;
+                            next_ts = Some(pkt.header.timestamp.wrapping_add(samples.len() as u32));
+                            if let Some(w) = out.as_mut() {
+                                let silence = if gap < MAX_GAP { gap } else { 0 };
+                                let written = w.write(&vec![0.0; silence]).and_then(|()| w.write(samples));
+                                if let Err(e) = written {
+                                    rec.record(Event::Error { message: format!("recording stopped: {e}") });
+                                    out = None;
+                                }
                             }
                         }
                         Err(_) => decode_errors += 1,
