@@ -80,7 +80,7 @@ pub fn spawn(track: RemoteAudio, rec: Arc<Recorder>, record: Option<PathBuf>, st
                             next_ts = Some(pkt.header.timestamp.wrapping_add(samples.len() as u32));
                             if let Some(w) = out.as_mut() {
                                 let silence = if gap < MAX_GAP { gap } else { 0 };
-                                let written = w.write(&vec![0.0; silence]).and_then(|()| w.write(samples));
+                                let written = w.write_silence(silence).and_then(|()| w.write(samples));
                                 if let Err(e) = written {
                                     rec.record(Event::Error { message: format!("recording stopped: {e}") });
                                     out = None;

@@ -44,6 +44,19 @@ fn configs<I: Iterator<Item = cpal::SupportedStreamConfigRange>>(
     .unwrap_or_default()
 }
 
+/// Named devices, marking the default, with the configurations `supported` reads.
+fn describe(
+    devs: impl Iterator<Item = cpal::Device>,
+    default: Option<&str>,
+    supported: impl Fn(&cpal::Device) -> Vec<Config>,
+) -> Vec<Device> {
+    devs.filter_map(|d| {
+        let name = d.name().ok()?;
+        Some(Device { default: default == Some(name.as_str()), configs: supported(&d), name })
+    })
+    .collect()
+}
+
 /// Every host cpal was built with, and its devices.
 pub fn list() -> Vec<Host> {
     cpal::available_hosts()
@@ -61,28 +74,11 @@ pub fn list() -> Vec<Host> {
             let default_in = h.default_input_device().and_then(|d| d.name().ok());
             let default_out = h.default_output_device().and_then(|d| d.name().ok());
             if let Ok(devs) = h.input_devices() {
-                host.inputs = devs
-                    .filter_map(|d| {
-                        let name = d.name().ok()?;
-                        Some(Device {
-                            default: Some(&name) == default_in.as_ref(),
-                            configs: configs(d.supported_input_configs()),
-                            name,
-                        })
-                    })
-                    .collect();
+                host.inputs = describe(devs, default_in.as_deref(), |d| configs(d.supported_input_configs()));
             }
             if let Ok(devs) = h.output_devices() {
-                host.outputs = devs
-                    .filter_map(|d| {
-                        let name = d.name().ok()?;
-                        Some(Device {
-                            default: Some(&name) == default_out.as_ref(),
-                            configs: configs(d.supported_output_configs()),
-                            name,
-                        })
-                    })
-                    .collect();
+                host.outputs =
+                    describe(devs, default_out.as_deref(), |d| configs(d.supported_output_configs()));
             }
             host
         })

@@ -68,6 +68,16 @@ impl WavOut {
         Ok(())
     }
 
+    /// Writes `n` samples of silence (a gap left by lost packets).
+    pub fn write_silence(&mut self, n: usize) -> Result<(), hound::Error> {
+        if let Some(w) = self.writer.as_mut() {
+            for _ in 0..n {
+                w.write_sample(0i16)?;
+            }
+        }
+        Ok(())
+    }
+
     pub fn finish(&mut self) -> Result<(), hound::Error> {
         match self.writer.take() {
             Some(w) => w.finalize(),
