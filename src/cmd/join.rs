@@ -1,7 +1,6 @@
 //! `rtc-assist join ROOM`: one real peer through a signaling server; prints the timeline as it
 //! happens and a closing summary; exit 1 when it never connected or `--expect-audio` failed.
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -11,25 +10,13 @@ use crate::Outcome;
 use crate::cli::JoinArgs;
 use crate::client::{self, ClientError, ClientOptions};
 use crate::cmd::ice_servers::{as_ice_servers, ice_targets};
-use crate::peer::PeerOptions;
+use crate::peer::{PeerOptions, bind_for_url};
 use crate::sansio::summary::Summary;
 use crate::sansio::timeline::Event;
 use crate::ui::{Recorder, Style, render_summary};
 
-/// Loopback servers get a loopback-bound peer (webrtc-rs skips loopback on a wildcard bind).
-pub fn default_bind(server: &str) -> IpAddr {
-    let host = server.parse::<http::Uri>().ok().and_then(|u| u.host().map(str::to_owned)).unwrap_or_default();
-    let host = host.trim_start_matches('[').trim_end_matches(']');
-    match host.parse::<IpAddr>() {
-        Ok(ip) if ip.is_loopback() => ip,
-        _ if host == "localhost" => IpAddr::V4(Ipv4Addr::LOCALHOST),
-        Ok(IpAddr::V6(_)) => IpAddr::V6(Ipv6Addr::UNSPECIFIED),
-        _ => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
-    }
-}
-
 pub fn options(args: &JoinArgs) -> anyhow::Result<ClientOptions> {
-    let mut peer = PeerOptions::new(args.bind.unwrap_or_else(|| default_bind(&args.server)));
+    let mut peer = PeerOptions::new(args.bind.unwrap_or_else(|| bind_for_url(&args.server)));
     peer.check_interval = Duration::from_millis(args.ice.ice_check_interval_ms);
     peer.relay_only = args.relay_only;
     peer.turn_ca = args.turn_ca.clone();
@@ -70,17 +57,4 @@ pub async fn run_client(
 pub async fn run(args: JoinArgs, shutdown: CancellationToken) -> anyhow::Result<Outcome> {
     let rec = Arc::new(Recorder::new(Instant::now(), Style::detect(args.json), None));
     run_client(options(&args)?, rec, args.expect_audio, shutdown).await
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn loopback_servers_get_a_loopback_bind() {
-        assert_eq!(default_bind("ws://127.0.0.1:8765/ws"), IpAddr::V4(Ipv4Addr::LOCALHOST));
-        assert_eq!(default_bind("ws://localhost/ws"), IpAddr::V4(Ipv4Addr::LOCALHOST));
-        assert_eq!(default_bind("ws://[::1]:9/ws"), IpAddr::V6(Ipv6Addr::LOCALHOST));
-        assert_eq!(default_bind("wss://example.org/ws"), IpAddr::V4(Ipv4Addr::UNSPECIFIED));
-    }
 }

@@ -10,7 +10,7 @@ use tokio_util::sync::CancellationToken;
 use crate::Outcome;
 use crate::cli::ProbeArgs;
 use crate::cmd::ice_servers::{as_ice_servers, ice_targets};
-use crate::peer::PeerOptions;
+use crate::peer::{PeerOptions, bind_for_host, bind_for_url};
 use crate::probe::{self, ProbeOptions};
 use crate::sansio::ice_url::IceUrl;
 use std::collections::BTreeMap;
@@ -45,13 +45,10 @@ pub async fn run(args: ProbeArgs, shutdown: CancellationToken) -> anyhow::Result
     let style = Style::detect(args.json);
     let (targets, stuns) = ice_targets(&args.servers)?;
     let bind = args.bind.unwrap_or_else(|| match &args.url {
-        Some(u) => probe::bind_for(u),
-        None => targets.first().map_or(std::net::IpAddr::from([127, 0, 0, 1]), |t| {
-            probe::bind_for(&format!(
-                "ws://{}/",
-                if t.url.host.contains(':') { format!("[{}]", t.url.host) } else { t.url.host.clone() }
-            ))
-        }),
+        Some(u) => bind_for_url(u),
+        None => {
+            targets.first().map_or(std::net::IpAddr::from([127, 0, 0, 1]), |t| bind_for_host(&t.url.host))
+        }
     });
     let step = Duration::from_secs_f64(args.step_timeout);
     let spinners = Spinners::new(style.json);

@@ -7,7 +7,7 @@ mod handler;
 mod stats;
 mod tracks;
 
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -46,6 +46,24 @@ impl<T> Context<T> for webrtc::error::Result<T> {
     fn context(self, context: &'static str) -> Result<T, PeerError> {
         self.map_err(|source| PeerError::Webrtc { context, source })
     }
+}
+
+/// The address a peer binds to for reaching `host`: loopback for a loopback host (webrtc-rs
+/// skips loopback on a wildcard bind), otherwise the wildcard of the host's family.
+pub fn bind_for_host(host: &str) -> IpAddr {
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    match host.parse::<IpAddr>() {
+        Ok(ip) if ip.is_loopback() => ip,
+        _ if host == "localhost" => IpAddr::V4(Ipv4Addr::LOCALHOST),
+        Ok(IpAddr::V6(_)) => IpAddr::V6(Ipv6Addr::UNSPECIFIED),
+        _ => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+    }
+}
+
+/// [`bind_for_host`] for the host of a `ws://` or `wss://` URL.
+pub fn bind_for_url(url: &str) -> IpAddr {
+    let host = url.parse::<http::Uri>().ok().and_then(|u| u.host().map(str::to_owned)).unwrap_or_default();
+    bind_for_host(&host)
 }
 
 /// What a peer connection is built with.
@@ -206,5 +224,20 @@ impl Peer {
         if let Err(e) = self.pc.close().await {
             tracing::debug!(cause = %e, "closing peer connection");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loopback_hosts_get_a_loopback_bind() {
+        assert_eq!(bind_for_url("ws://127.0.0.1:8765/ws"), IpAddr::V4(Ipv4Addr::LOCALHOST));
+        assert_eq!(bind_for_url("ws://localhost/ws"), IpAddr::V4(Ipv4Addr::LOCALHOST));
+        assert_eq!(bind_for_url("ws://[::1]:9/ws"), IpAddr::V6(Ipv6Addr::LOCALHOST));
+        assert_eq!(bind_for_url("wss://example.org/ws"), IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+        assert_eq!(bind_for_host("::1"), IpAddr::V6(Ipv6Addr::LOCALHOST));
+        assert_eq!(bind_for_host("2001:db8::1"), IpAddr::V6(Ipv6Addr::UNSPECIFIED));
     }
 }

@@ -5,7 +5,6 @@
 
 pub mod gather;
 
-use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -153,9 +152,4 @@ pub async fn run(opts: ProbeOptions, shutdown: CancellationToken) -> Result<Prob
 /// A fresh room name for a probe run.
 pub fn fresh_room() -> String {
     format!("rtc-assist-probe-{:08x}", rand::random::<u32>())
-}
-
-/// The bind address for probe peers talking to `url`.
-pub fn bind_for(url: &str) -> IpAddr {
-    crate::cmd::join::default_bind(url)
 }
