@@ -22,7 +22,8 @@ pub struct Cli {
 pub enum Command {
     /// WebSocket signaling server with rooms and an audio SFU (endpoint /ws).
     Serve(ServeArgs),
-    /// Join a room as a real peer: send a tone, receive and measure the others.
+    /// Join a room as a real peer: send the microphone (or a tone or WAV file), receive, play,
+    /// record and measure the others.
     Join(JoinArgs),
     /// End-to-end check of a signaling server: names the failure mode it finds (F1…F7).
     Probe(ProbeArgs),
@@ -95,9 +96,16 @@ pub struct JoinArgs {
     /// Signaling server URL.
     #[arg(long, default_value = "ws://127.0.0.1:8765/ws", value_parser = parse_ws_url)]
     pub server: String,
-    /// What to send: tone[:HZ] (default 440 Hz) or file:PATH.wav (any PCM WAV, played once).
-    #[arg(long, default_value = "tone:440", value_parser = parse_source)]
-    pub source: Source,
+    /// What to send: mic (an input device), tone[:HZ] (default 440 Hz) or file:PATH.wav (any
+    /// PCM WAV, played once) [default: mic when an input device works, else tone:440].
+    #[arg(long, value_parser = parse_source)]
+    pub source: Option<Source>,
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// Opus bitrate in bits per second (6000-510000).
+    #[arg(long, default_value_t = crate::media::codec::DEFAULT_BITRATE,
+          value_parser = clap::value_parser!(i32).range(6_000..=510_000))]
+    pub bitrate: i32,
     /// Stop after this many seconds (default: run until Ctrl-C).
     #[arg(long, value_parser = parse_duration)]
     pub duration: Option<f64>,
@@ -113,9 +121,16 @@ pub struct JoinArgs {
     /// Record each remote peer's decoded audio as PATH-STEM-<peer8>.wav (48 kHz mono).
     #[arg(long)]
     pub record: Option<std::path::PathBuf>,
-    /// Do not play received audio (this build has no speaker output yet, so nothing plays).
-    #[arg(long)]
+    /// With --record: one WAV at PATH with every remote peer mixed, instead of one per peer.
+    #[arg(long, requires = "record")]
+    pub record_mix: bool,
+    /// Do not play received audio.
+    #[arg(long, conflicts_with = "output_device")]
     pub no_playback: bool,
+    /// Play on this output device (a name from `rtc-assist devices`) [default: the default
+    /// output device, when there is one].
+    #[arg(long)]
+    pub output_device: Option<String>,
     /// ICE servers to use instead of the ones joined_room hands out.
     #[command(flatten)]
     pub servers: IceServerArgs,
@@ -203,11 +218,51 @@ pub struct ScenarioRunArgs {
     pub jobs: u16,
 }
 
+/// Which input device to capture from, and the configuration to ask it for.
+#[derive(Debug, Clone, Args)]
+pub struct InputArgs {
+    /// Capture from this input device (a name from `rtc-assist devices`) [default: the
+    /// default input device].
+    #[arg(long)]
+    pub input_device: Option<String>,
+    /// Ask the input device for this sample format (f32, i16, u16, …) [default: its default].
+    #[arg(long, value_parser = crate::media::devices::parse_format)]
+    pub input_format: Option<crate::media::devices::SampleFormat>,
+    /// Ask the input device for this sample rate in Hz [default: its default].
+    #[arg(long, value_parser = clap::value_parser!(u32).range(8_000..=384_000))]
+    pub input_rate: Option<u32>,
+    /// Ask the input device for this many channels [default: its default].
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..=32))]
+    pub input_channels: Option<u16>,
+}
+
+impl InputArgs {
+    pub fn choice(&self) -> crate::media::capture::InputChoice {
+        crate::media::capture::InputChoice {
+            device: self.input_device.clone(),
+            pinned: crate::media::devices::Pinned {
+                format: self.input_format,
+                rate: self.input_rate,
+                channels: self.input_channels,
+            },
+        }
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct DevicesArgs {
     /// JSON output.
     #[arg(long)]
     pub json: bool,
+    /// Instead of listing: capture from the input device for --seconds and report its
+    /// negotiated format, level and dominant frequency, before and after an Opus round trip.
+    #[arg(long)]
+    pub check_input: bool,
+    /// How long --check-input captures, in seconds.
+    #[arg(long, default_value = "2", value_parser = parse_duration, requires = "check_input")]
+    pub seconds: f64,
+    #[command(flatten)]
+    pub input: InputArgs,
 }
 
 #[derive(Debug, Args)]
@@ -237,8 +292,9 @@ pub fn parse_source(s: &str) -> Result<Source, String> {
             Some(path) if !path.is_empty() => Ok(Source::File(path.into())),
             _ => Err("file source needs a path: file:PATH.wav".into()),
         },
-        "mic" => Err("source \"mic\" is not available in this build; use tone[:HZ] or file:PATH.wav".into()),
-        _ => Err(format!("unknown source {s:?}; expected tone[:HZ] or file:PATH.wav")),
+        "mic" if arg.is_none() => Ok(Source::Mic(Default::default())),
+        "mic" => Err("the microphone source takes no argument; choose the device with --input-device".into()),
+        _ => Err(format!("unknown source {s:?}; expected mic, tone[:HZ] or file:PATH.wav")),
     }
 }
 
@@ -286,9 +342,11 @@ mod tests {
         assert_eq!(parse_source("tone").unwrap(), Source::Tone { hz: 440.0 });
         assert_eq!(parse_source("tone:660").unwrap(), Source::Tone { hz: 660.0 });
         assert_eq!(parse_source("file:a.wav").unwrap(), Source::File("a.wav".into()));
-        for bad in
-            ["tone:", "tone:abc", "tone:-5", "tone:1e9", "tone:NaN", "tone:inf", "beep", "", "file:", "mic"]
-        {
+        assert_eq!(parse_source("mic").unwrap(), Source::Mic(Default::default()));
+        for bad in [
+            "tone:", "tone:abc", "tone:-5", "tone:1e9", "tone:NaN", "tone:inf", "beep", "", "file:", "mic:x",
+            "mic:",
+        ] {
             assert!(parse_source(bad).is_err(), "{bad}");
         }
     }
@@ -325,7 +383,7 @@ mod tests {
         ])
         .unwrap();
         let Command::Join(j) = cli.command else { panic!("not join") };
-        assert_eq!(j.source, Source::Tone { hz: 880.0 });
+        assert_eq!(j.source, Some(Source::Tone { hz: 880.0 }));
         assert!(j.json && j.expect_audio);
     }
 }

@@ -8,6 +8,8 @@ mod audio;
 /// Headless Chromium (chromedriver) against serve's page, with a CLI peer; fault switches as a browser sees them.
 mod browser;
 
+/// Capture through the ALSA file-over-null test devices: formats, resampling, Opus, device errors.
+mod capture;
 /// Command-line behaviour of the real binary: usage errors, exit codes, help.
 mod cli;
 /// `probe` against `serve` with and without each `--fault`: exactly the right F-code.

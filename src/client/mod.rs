@@ -12,7 +12,8 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
-use crate::media::Source;
+use crate::media::codec::DEFAULT_BITRATE;
+use crate::media::{Frames, Source, SourceError};
 use crate::peer::{Peer, PeerError, PeerEvent, PeerOptions};
 use crate::sansio::ice_url::describe_offered;
 use crate::sansio::protocol::{CandidateInit, ClientMessage, IceServer, ServerMessage};
@@ -36,6 +37,8 @@ pub struct ClientOptions {
     pub behaviour: Behaviour,
     /// Write each remote peer's decoded audio to `<stem>-<peer8>.wav` beside this path.
     pub record: Option<std::path::PathBuf>,
+    /// Opus bitrate in bits per second.
+    pub bitrate: i32,
 }
 
 /// Deliberate deviations from browser behaviour, used by `probe` to test a server.
@@ -52,7 +55,16 @@ pub struct Behaviour {
 
 impl ClientOptions {
     pub fn new(server: String, room: String, source: Source, peer: PeerOptions) -> Self {
-        Self { server, room, source, peer, duration: None, behaviour: Behaviour::default(), record: None }
+        Self {
+            server,
+            room,
+            source,
+            peer,
+            duration: None,
+            behaviour: Behaviour::default(),
+            record: None,
+            bitrate: DEFAULT_BITRATE,
+        }
     }
 }
 
@@ -68,6 +80,9 @@ pub enum ClientError {
     Peer(#[from] PeerError),
     #[error("audio: {0}")]
     Media(String),
+    /// The source could not be opened (exit 2): a missing device or an unreadable file.
+    #[error("audio source: {0}")]
+    Source(#[from] SourceError),
     #[error("TURN shim: {0}")]
     Shim(String),
 }
@@ -131,6 +146,11 @@ pub async fn run(
     rec: Arc<Recorder>,
     shutdown: CancellationToken,
 ) -> Result<(), ClientError> {
+    // The source opens first: a missing device fails before anything goes on the wire.
+    let source = opts.source.clone();
+    let frames = tokio::task::spawn_blocking(move || Frames::open(&source))
+        .await
+        .map_err(|e| ClientError::Media(e.to_string()))??;
     let mut ws = SignalingClient::connect(&opts.server).await?;
     rec.record(Event::SignalingConnected { url: opts.server.clone() });
     ws.send(&ClientMessage::JoinRoom { room: opts.room.clone(), token: None }).await?;
@@ -156,7 +176,8 @@ pub async fn run(
     let local = peer.add_audio_sender(rand::random(), &my_id).await?;
     let sent = Arc::new(AtomicU64::new(0));
     let stop = shutdown.child_token();
-    send::spawn(opts.source, local, sent.clone(), stop.clone()).map_err(ClientError::Media)?;
+    let sending = send::Sending { track: local, bitrate: opts.bitrate, sent: sent.clone(), rec: rec.clone() };
+    send::spawn(frames, sending, stop.clone()).map_err(ClientError::Media)?;
 
     let mut offer = peer.create_offer().await?;
     if opts.behaviour.full_sdp_offer {

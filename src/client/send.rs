@@ -1,53 +1,73 @@
-//! The sending side: the source's samples (tone or WAV file), encoded with Opus in 20 ms frames, paced by a
-//! 20 ms clock and written to the local track.
+//! The sending side: 20 ms frames from the source (tone, WAV file or microphone), encoded with
+//! Opus and written to the local track; a tone or file is paced by a timer, a microphone by its
+//! device. Our own level feeds the live view.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
 
-use tokio::time::MissedTickBehavior;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
-use crate::media::codec::{DEFAULT_BITRATE, OpusEncoder};
-use crate::media::{FRAME_SAMPLES, Frames, Source};
+use crate::media::analysis::Meter;
+use crate::media::codec::OpusEncoder;
+use crate::media::{FRAME, FRAME_SAMPLES, Frames};
 use crate::peer::LocalAudio;
+use crate::sansio::timeline::Event;
+use crate::ui::Recorder;
 
-const FRAME: Duration = Duration::from_millis(20);
+/// The live view's name for our own stream.
+pub const OWN_STREAM: &str = "you";
+/// Frames between updates of our level in the live view (100 ms).
+const LEVEL_EVERY: u64 = 5;
 
-/// Starts sending; `sent` counts packets that went out. Stops with `stop`.
-pub fn spawn(
-    source: Source,
-    track: LocalAudio,
-    sent: Arc<AtomicU64>,
-    stop: CancellationToken,
-) -> Result<(), String> {
-    let mut encoder = OpusEncoder::new(DEFAULT_BITRATE).map_err(|e| e.to_string())?;
-    let mut frames = Frames::open(&source).map_err(|e| e.to_string())?;
+/// What the sender needs besides its source.
+pub struct Sending {
+    pub track: LocalAudio,
+    pub bitrate: i32,
+    /// Counts packets that went out.
+    pub sent: Arc<AtomicU64>,
+    pub rec: Arc<Recorder>,
+}
+
+/// Starts sending `frames`; stops with `stop`, at the end of a file or when the device fails.
+pub fn spawn(mut frames: Frames, s: Sending, stop: CancellationToken) -> Result<(), String> {
+    let mut encoder = OpusEncoder::new(s.bitrate).map_err(|e| e.to_string())?;
     tokio::spawn(
         async move {
             let mut frame = vec![0.0f32; FRAME_SAMPLES];
-            let mut tick = tokio::time::interval(FRAME);
-            tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
+            let mut meter = Meter::new();
+            let mut count = 0u64;
             loop {
-                tokio::select! {
-                    _ = tick.tick() => {}
+                let next = tokio::select! {
+                    n = frames.next(&mut frame) => n,
                     () = stop.cancelled() => break,
+                };
+                match next {
+                    Ok(Some(_)) => {}
+                    Ok(None) => {
+                        tracing::info!("source ended");
+                        break;
+                    }
+                    Err(e) => {
+                        s.rec.record(Event::Error { message: format!("audio source stopped: {e}") });
+                        break;
+                    }
                 }
-                if !frames.fill(&mut frame) {
-                    tracing::info!("source ended");
-                    break;
+                meter.push(&frame);
+                count += 1;
+                if count.is_multiple_of(LEVEL_EVERY) {
+                    s.rec.level(OWN_STREAM, meter.rms_dbfs(), "");
                 }
                 let packet = match encoder.encode(&frame) {
                     Ok(p) => p,
                     Err(e) => {
-                        tracing::error!(cause = %e, "encoding stopped");
+                        s.rec.record(Event::Error { message: format!("encoding stopped: {e}") });
                         break;
                     }
                 };
-                match track.send(packet, FRAME).await {
+                match s.track.send(packet, FRAME).await {
                     Ok(true) => {
-                        sent.fetch_add(1, Ordering::Relaxed);
+                        s.sent.fetch_add(1, Ordering::Relaxed);
                     }
                     Ok(false) => frames.unread(FRAME_SAMPLES),
                     Err(e) => {

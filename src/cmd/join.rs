@@ -10,10 +10,37 @@ use crate::Outcome;
 use crate::cli::JoinArgs;
 use crate::client::{self, ClientError, ClientOptions};
 use crate::cmd::ice_servers::{as_ice_servers, ice_targets};
+use crate::media::Source;
+use crate::media::capture::InputChoice;
+use crate::media::devices::{self, Direction};
 use crate::peer::{PeerOptions, bind_for_url};
 use crate::sansio::summary::Summary;
 use crate::sansio::timeline::Event;
-use crate::ui::{Recorder, Style, render_summary};
+use crate::ui::{LiveView, Recorder, Style, render_summary};
+
+/// Whether `choice` names an input device that exists and offers its configuration.
+fn input_works(choice: &InputChoice) -> Result<(), devices::DeviceError> {
+    let device = devices::find(Direction::Input, choice.device.as_deref())?;
+    devices::choose_config(&device, Direction::Input, choice.pinned).map(drop)
+}
+
+/// The source asked for, or the microphone when an input device works (a tone otherwise).
+/// Naming an input device means the microphone, and a device that fails is then an error.
+fn source(args: &JoinArgs) -> Source {
+    let choice = args.input.choice();
+    match &args.source {
+        Some(Source::Mic(_)) => Source::Mic(choice),
+        Some(other) => other.clone(),
+        None if choice.device.is_some() => Source::Mic(choice),
+        None => match input_works(&choice) {
+            Ok(()) => Source::Mic(choice),
+            Err(e) => {
+                eprintln!("note: sending tone:440 ({e})");
+                Source::Tone { hz: 440.0 }
+            }
+        },
+    }
+}
 
 pub fn options(args: &JoinArgs) -> anyhow::Result<ClientOptions> {
     let mut peer = PeerOptions::new(args.bind.unwrap_or_else(|| bind_for_url(&args.server)));
@@ -25,7 +52,8 @@ pub fn options(args: &JoinArgs) -> anyhow::Result<ClientOptions> {
     Ok(ClientOptions {
         duration: args.duration.map(Duration::from_secs_f64),
         record: args.record.clone(),
-        ..ClientOptions::new(args.server.clone(), args.room.clone(), args.source.clone(), peer)
+        bitrate: args.bitrate,
+        ..ClientOptions::new(args.server.clone(), args.room.clone(), source(args), peer)
     })
 }
 
@@ -37,6 +65,7 @@ pub async fn run_client(
     shutdown: CancellationToken,
 ) -> anyhow::Result<Outcome> {
     let result = client::run(opts, rec.clone(), shutdown).await;
+    rec.clear_live();
     let mut failed = false;
     match result {
         Ok(()) => {}
@@ -55,6 +84,8 @@ pub async fn run_client(
 }
 
 pub async fn run(args: JoinArgs, shutdown: CancellationToken) -> anyhow::Result<Outcome> {
-    let rec = Arc::new(Recorder::new(Instant::now(), Style::detect(args.json), None));
+    let rec = Arc::new(
+        Recorder::new(Instant::now(), Style::detect(args.json), None).with_live(LiveView::for_terminal()),
+    );
     run_client(options(&args)?, rec, args.expect_audio, shutdown).await
 }

@@ -1,13 +1,23 @@
-//! Audio devices as cpal sees them: hosts, input and output devices, which are the defaults,
-//! and the configurations each supports. A machine without a sound card lists nothing; that is
-//! not an error.
+//! Audio devices as cpal sees them: hosts, input and output devices, which are the defaults and
+//! the configurations each supports (a machine without a sound card lists nothing; that is not
+//! an error); finding the device a user named and choosing its stream configuration, with
+//! one-line errors that name the devices that do exist.
 
+pub use cpal::SampleFormat;
 use cpal::traits::{DeviceTrait, HostTrait};
+use cpal::{BufferSize, StreamConfig, SupportedBufferSize, SupportedStreamConfig};
 use serde::Serialize;
 
-#[derive(Debug, Clone, Serialize)]
+/// Frames per device callback we ask for (20 ms at 48 kHz); cpal's default gives ALSA 1-frame
+/// periods on some devices.
+const CALLBACK_FRAMES: u32 = 960;
+
+/// Supported configurations of one sample format and rate range, over a range of channel
+/// counts (ALSA plugins offer every count from 1 to 64).
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Config {
-    pub channels: u16,
+    pub min_channels: u16,
+    pub max_channels: u16,
     pub min_rate: u32,
     pub max_rate: u32,
     pub sample_format: String,
@@ -15,7 +25,9 @@ pub struct Config {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Device {
+    /// What `--input-device` / `--output-device` take (the ALSA PCM name, say).
     pub name: String,
+    pub description: String,
     pub default: bool,
     pub configs: Vec<Config>,
 }
@@ -29,32 +41,97 @@ pub struct Host {
     pub error: Option<String>,
 }
 
-fn configs<I: Iterator<Item = cpal::SupportedStreamConfigRange>>(
-    it: Result<I, cpal::SupportedStreamConfigsError>,
-) -> Vec<Config> {
-    it.map(|i| {
-        i.map(|c| Config {
-            channels: c.channels(),
-            min_rate: c.min_sample_rate().0,
-            max_rate: c.max_sample_rate().0,
-            sample_format: c.sample_format().to_string(),
-        })
-        .collect()
-    })
-    .unwrap_or_default()
+/// Which way a device is used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    Input,
+    Output,
 }
 
-/// Named devices, marking the default, with the configurations `supported` reads.
-fn describe(
-    devs: impl Iterator<Item = cpal::Device>,
-    default: Option<&str>,
-    supported: impl Fn(&cpal::Device) -> Vec<Config>,
-) -> Vec<Device> {
-    devs.filter_map(|d| {
-        let name = d.name().ok()?;
-        Some(Device { default: default == Some(name.as_str()), configs: supported(&d), name })
-    })
-    .collect()
+impl Direction {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Input => "input",
+            Self::Output => "output",
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DeviceError {
+    #[error("no {direction} device found ({direction} devices: {})", names(available))]
+    NoDevice { direction: &'static str, available: Vec<String> },
+    #[error("no {direction} device named {name:?} ({direction} devices: {})", names(available))]
+    NotFound { direction: &'static str, name: String, available: Vec<String> },
+    #[error("{direction} device {name:?} offers no {wanted} configuration (it offers: {offered})")]
+    Unsupported { direction: &'static str, name: String, wanted: String, offered: String },
+    #[error("{direction} device {name:?}: {message} ({direction} devices: {})", names(available))]
+    Stream { direction: &'static str, name: String, message: String, available: Vec<String> },
+}
+
+fn names(names: &[String]) -> String {
+    if names.is_empty() { "none".into() } else { names.join(", ") }
+}
+
+/// A device's name as the user gives it: the host's id for it ("default", "hw:0,0", "pulse").
+pub fn name_of(d: &cpal::Device) -> Option<String> {
+    d.id().ok().map(|id| id.id().to_owned())
+}
+
+fn configs<I: Iterator<Item = cpal::SupportedStreamConfigRange>>(it: Result<I, cpal::Error>) -> Vec<Config> {
+    let mut out: Vec<Config> = Vec::new();
+    for c in it.into_iter().flatten() {
+        let (channels, sample_format) = (c.channels(), c.sample_format().to_string());
+        let (min_rate, max_rate) = (c.min_sample_rate(), c.max_sample_rate());
+        match out.last_mut() {
+            Some(last)
+                if last.sample_format == sample_format
+                    && (last.min_rate, last.max_rate) == (min_rate, max_rate)
+                    && last.max_channels + 1 == channels =>
+            {
+                last.max_channels = channels;
+            }
+            _ => out.push(Config {
+                min_channels: channels,
+                max_channels: channels,
+                min_rate,
+                max_rate,
+                sample_format,
+            }),
+        }
+    }
+    out
+}
+
+fn devices(host: &cpal::Host, direction: Direction) -> Vec<cpal::Device> {
+    let devs = match direction {
+        Direction::Input => host.input_devices().map(Iterator::collect),
+        Direction::Output => host.output_devices().map(Iterator::collect),
+    };
+    devs.unwrap_or_default()
+}
+
+fn default_device(host: &cpal::Host, direction: Direction) -> Option<cpal::Device> {
+    match direction {
+        Direction::Input => host.default_input_device(),
+        Direction::Output => host.default_output_device(),
+    }
+}
+
+fn describe(host: &cpal::Host, direction: Direction) -> Vec<Device> {
+    let default = default_device(host, direction).and_then(|d| name_of(&d));
+    devices(host, direction)
+        .into_iter()
+        .filter_map(|d| {
+            let name = name_of(&d)?;
+            let description = d.description().map(|x| x.name().to_owned()).unwrap_or_default();
+            let configs = match direction {
+                Direction::Input => configs(d.supported_input_configs()),
+                Direction::Output => configs(d.supported_output_configs()),
+            };
+            Some(Device { default: default.as_deref() == Some(name.as_str()), configs, description, name })
+        })
+        .collect()
 }
 
 /// Every host cpal was built with, and its devices.
@@ -64,23 +141,243 @@ pub fn list() -> Vec<Host> {
         .map(|id| {
             let mut host =
                 Host { name: id.name().to_owned(), inputs: Vec::new(), outputs: Vec::new(), error: None };
-            let h = match cpal::host_from_id(id) {
-                Ok(h) => h,
-                Err(e) => {
-                    host.error = Some(e.to_string());
-                    return host;
+            match cpal::host_from_id(id) {
+                Ok(h) => {
+                    host.inputs = describe(&h, Direction::Input);
+                    host.outputs = describe(&h, Direction::Output);
                 }
-            };
-            let default_in = h.default_input_device().and_then(|d| d.name().ok());
-            let default_out = h.default_output_device().and_then(|d| d.name().ok());
-            if let Ok(devs) = h.input_devices() {
-                host.inputs = describe(devs, default_in.as_deref(), |d| configs(d.supported_input_configs()));
-            }
-            if let Ok(devs) = h.output_devices() {
-                host.outputs =
-                    describe(devs, default_out.as_deref(), |d| configs(d.supported_output_configs()));
+                Err(e) => host.error = Some(e.to_string()),
             }
             host
         })
         .collect()
+}
+
+/// The device named `name` (its id, full id or description), or the default one.
+pub fn find(direction: Direction, name: Option<&str>) -> Result<cpal::Device, DeviceError> {
+    let host = cpal::default_host();
+    let dir = direction.as_str();
+    let available = || devices(&host, direction).iter().filter_map(name_of).collect::<Vec<_>>();
+    let Some(name) = name else {
+        return default_device(&host, direction)
+            .ok_or_else(|| DeviceError::NoDevice { direction: dir, available: available() });
+    };
+    let matches = |d: &cpal::Device| {
+        d.id().is_ok_and(|id| id.id() == name || id.to_string() == name)
+            || d.description().is_ok_and(|x| x.name() == name)
+    };
+    if let Some(d) = default_device(&host, direction).filter(matches) {
+        return Ok(d);
+    }
+    devices(&host, direction).into_iter().find(matches).ok_or_else(|| DeviceError::NotFound {
+        direction: dir,
+        name: name.to_owned(),
+        available: available(),
+    })
+}
+
+/// A device that exists but fails, with the devices there are.
+pub fn stream_error(direction: Direction, name: &str, message: impl std::fmt::Display) -> DeviceError {
+    let available = devices(&cpal::default_host(), direction).iter().filter_map(name_of).collect();
+    DeviceError::Stream {
+        direction: direction.as_str(),
+        name: name.to_owned(),
+        message: message.to_string(),
+        available,
+    }
+}
+
+/// What the user pinned of a stream's configuration; unpinned parts follow the device default.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Pinned {
+    pub format: Option<SampleFormat>,
+    pub rate: Option<u32>,
+    pub channels: Option<u16>,
+}
+
+impl std::fmt::Display for Pinned {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut parts = Vec::new();
+        if let Some(x) = self.format {
+            parts.push(x.to_string());
+        }
+        if let Some(r) = self.rate {
+            parts.push(format!("{r} Hz"));
+        }
+        if let Some(c) = self.channels {
+            parts.push(format!("{c} ch"));
+        }
+        f.write_str(&parts.join(" "))
+    }
+}
+
+/// The configuration a stream was opened with.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Negotiated {
+    pub device: String,
+    pub sample_format: String,
+    pub channels: u16,
+    pub rate: u32,
+}
+
+/// The device default, or the supported configuration matching what is pinned (preferring
+/// the default's format, rate and channel count for what is not), with 20 ms callbacks where
+/// the device allows them.
+pub fn choose_config(
+    device: &cpal::Device,
+    direction: Direction,
+    pinned: Pinned,
+) -> Result<(StreamConfig, SampleFormat, Negotiated), DeviceError> {
+    let name = name_of(device).unwrap_or_default();
+    let dir = direction.as_str();
+    let stream_err = |e: cpal::Error| stream_error(direction, &name, e);
+    let default = match direction {
+        Direction::Input => device.default_input_config(),
+        Direction::Output => device.default_output_config(),
+    }
+    .map_err(stream_err)?;
+    let chosen: SupportedStreamConfig = if pinned == Pinned::default() {
+        default
+    } else {
+        let ranges = match direction {
+            Direction::Input => device.supported_input_configs().map(Iterator::collect::<Vec<_>>),
+            Direction::Output => device.supported_output_configs().map(Iterator::collect::<Vec<_>>),
+        }
+        .map_err(stream_err)?;
+        let format = pinned.format.unwrap_or(default.sample_format());
+        let rate = pinned.rate.unwrap_or(default.sample_rate());
+        let channels = pinned.channels.unwrap_or(default.channels());
+        let fits = |r: &&cpal::SupportedStreamConfigRange| {
+            r.sample_format() == format && r.channels() == channels && r.try_with_sample_rate(rate).is_some()
+        };
+        match ranges.iter().find(fits) {
+            Some(r) => r.with_sample_rate(rate),
+            None => {
+                let offered = configs(Ok::<_, cpal::Error>(ranges.into_iter()))
+                    .iter()
+                    .map(|c| {
+                        format!(
+                            "{} {}-{} ch {}-{} Hz",
+                            c.sample_format, c.min_channels, c.max_channels, c.min_rate, c.max_rate
+                        )
+                    })
+                    .collect::<Vec<_>>();
+                return Err(DeviceError::Unsupported {
+                    direction: dir,
+                    name,
+                    wanted: format!("{format} {channels} ch {rate} Hz"),
+                    offered: names(&offered),
+                });
+            }
+        }
+    };
+    let mut config = chosen.config();
+    if let SupportedBufferSize::Range { min, max } = chosen.buffer_size()
+        && (*min..=*max).contains(&CALLBACK_FRAMES)
+    {
+        config.buffer_size = BufferSize::Fixed(CALLBACK_FRAMES);
+    }
+    let negotiated = Negotiated {
+        device: name,
+        sample_format: chosen.sample_format().to_string(),
+        channels: config.channels,
+        rate: config.sample_rate,
+    };
+    Ok((config, chosen.sample_format(), negotiated))
+}
+
+/// Parses a sample format as cpal names it (`f32`, `i16`, `u16`, …).
+pub fn parse_format(s: &str) -> Result<SampleFormat, String> {
+    const ALL: [SampleFormat; 10] = [
+        SampleFormat::I8,
+        SampleFormat::I16,
+        SampleFormat::I24,
+        SampleFormat::I32,
+        SampleFormat::U8,
+        SampleFormat::U16,
+        SampleFormat::U24,
+        SampleFormat::U32,
+        SampleFormat::F32,
+        SampleFormat::F64,
+    ];
+    ALL.into_iter().find(|f| f.to_string() == s).ok_or_else(|| {
+        format!("unknown sample format {s:?}; expected one of {}", ALL.map(|f| f.to_string()).join(", "))
+    })
+}
+
+/// Runs `$body` with `$t` bound to the Rust sample type of `$format`, or evaluates `$other`.
+macro_rules! with_sample_type {
+    ($format:expr, $t:ident => $body:expr, $other:expr) => {
+        match $format {
+            cpal::SampleFormat::I8 => {
+                type $t = i8;
+                $body
+            }
+            cpal::SampleFormat::I16 => {
+                type $t = i16;
+                $body
+            }
+            cpal::SampleFormat::I24 => {
+                type $t = cpal::I24;
+                $body
+            }
+            cpal::SampleFormat::I32 => {
+                type $t = i32;
+                $body
+            }
+            cpal::SampleFormat::U8 => {
+                type $t = u8;
+                $body
+            }
+            cpal::SampleFormat::U16 => {
+                type $t = u16;
+                $body
+            }
+            cpal::SampleFormat::U24 => {
+                type $t = cpal::U24;
+                $body
+            }
+            cpal::SampleFormat::U32 => {
+                type $t = u32;
+                $body
+            }
+            cpal::SampleFormat::F32 => {
+                type $t = f32;
+                $body
+            }
+            cpal::SampleFormat::F64 => {
+                type $t = f64;
+                $body
+            }
+            _ => $other,
+        }
+    };
+}
+pub(crate) use with_sample_type;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_parse_by_cpal_name_and_hostile_ones_are_refused() {
+        assert_eq!(parse_format("i16"), Ok(SampleFormat::I16));
+        assert_eq!(parse_format("f32"), Ok(SampleFormat::F32));
+        for bad in ["", "I16", "f16", "i16 ", "\u{0}", "s16le"] {
+            let e = parse_format(bad).unwrap_err();
+            assert!(e.contains("expected one of") && e.contains("u24"), "{e}");
+        }
+    }
+
+    #[test]
+    fn errors_are_one_line_and_name_what_exists() {
+        let e = DeviceError::NotFound {
+            direction: "input",
+            name: "usb mic".into(),
+            available: vec!["default".into(), "pulse".into()],
+        };
+        assert_eq!(e.to_string(), "no input device named \"usb mic\" (input devices: default, pulse)");
+        let none = DeviceError::NoDevice { direction: "output", available: vec![] };
+        assert_eq!(none.to_string(), "no output device found (output devices: none)");
+    }
 }

@@ -38,7 +38,7 @@ pub fn read_48k_mono(path: &Path) -> Result<Vec<f32>, WavError> {
     };
     let ch = usize::from(spec.channels);
     let mono: Vec<f32> = interleaved.chunks(ch).map(|f| f.iter().sum::<f32>() / ch as f32).collect();
-    to_48k(&mono, spec.sample_rate).map_err(|message| WavError::Invalid { path: name, message })
+    to_48k(&mono, spec.sample_rate).map_err(|e| WavError::Invalid { path: name, message: e.to_string() })
 }
 
 /// A 48 kHz mono 16-bit WAV being written; finalized on [`WavOut::finish`] or drop.

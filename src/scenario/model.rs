@@ -180,6 +180,13 @@ impl Scenario {
                 return Err(bad(format!("peer {}: join_delay_ms above 30000", p.name)));
             }
             let source = parse_source(&p.source).map_err(|e| bad(format!("peer {}: {e}", p.name)))?;
+            if matches!(source, Source::Mic(_)) {
+                // A scenario must give the same result on any machine, with or without a sound card.
+                return Err(bad(format!(
+                    "peer {}: scenarios send tone[:HZ] or file:PATH.wav, not mic",
+                    p.name
+                )));
+            }
             let duration = match p.duration_s {
                 Some(d) => seconds(&format!("peer {} duration_s", p.name), d)?,
                 None => duration,
@@ -232,7 +239,7 @@ impl Scenario {
     pub fn tone_of(&self, name: &str) -> Option<f64> {
         self.peers.iter().find(|p| p.name == name).and_then(|p| match p.source {
             Source::Tone { hz } => Some(hz),
-            Source::File(_) => None,
+            Source::File(_) | Source::Mic(_) => None,
         })
     }
 }

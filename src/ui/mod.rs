@@ -1,6 +1,7 @@
 //! Output: the style decided once at start-up, the live event recorder, and the renderers
 //! for timelines and summaries. stdout carries results; stderr carries logs.
 
+mod live;
 mod progress;
 mod recorder;
 mod report;
@@ -10,6 +11,7 @@ mod turn;
 
 use std::io::IsTerminal;
 
+pub use live::LiveView;
 pub use progress::{Spinners, done as spinner_done};
 pub use recorder::Recorder;
 pub use report::render_probe;

@@ -1,10 +1,12 @@
 //! The live recorder: stamps each event with milliseconds since the command started, keeps it
-//! in the timeline and prints it at once (a text line or an NDJSON line).
+//! in the timeline and prints it at once (a text line or an NDJSON line), above the live view's
+//! level bars when there is one.
 
 use std::io::Write;
 use std::sync::Mutex;
 use std::time::Instant;
 
+use super::live::LiveView;
 use super::{Style, human_line};
 use crate::sansio::timeline::{Event, Stamped, Timeline};
 
@@ -15,16 +17,37 @@ pub struct Recorder {
     label: Option<String>,
     timeline: Mutex<Timeline>,
     quiet: bool,
+    live: Option<LiveView>,
 }
 
 impl Recorder {
     pub fn new(start: Instant, style: Style, label: Option<String>) -> Self {
-        Self { start, style, label, timeline: Mutex::new(Timeline::new()), quiet: false }
+        Self { start, style, label, timeline: Mutex::new(Timeline::new()), quiet: false, live: None }
     }
 
     /// A recorder that keeps the timeline but prints nothing (tests, benchmarks).
     pub fn silent(start: Instant) -> Self {
         Self { quiet: true, ..Self::new(start, Style { json: true, color: false }, None) }
+    }
+
+    /// Adds the live level bars (text output on a terminal).
+    pub fn with_live(mut self, live: Option<LiveView>) -> Self {
+        self.live = if self.style.json { None } else { live };
+        self
+    }
+
+    /// Updates `stream`'s level bar, if there is a live view.
+    pub fn level(&self, stream: &str, dbfs: f64, detail: &str) {
+        if let Some(live) = &self.live {
+            live.level(stream, dbfs, detail);
+        }
+    }
+
+    /// Removes the live view's bars (before the closing summary).
+    pub fn clear_live(&self) {
+        if let Some(live) = &self.live {
+            live.clear();
+        }
     }
 
     pub fn elapsed_ms(&self) -> u64 {
@@ -39,9 +62,15 @@ impl Recorder {
             if self.quiet { None } else { Some(self.render(stamped)) }
         };
         if let Some(line) = line {
-            let mut out = std::io::stdout().lock();
-            // A closed stdout (e.g. `| head`) must not stop the peer.
-            let _ = writeln!(out, "{line}");
+            let print = || {
+                let mut out = std::io::stdout().lock();
+                // A closed stdout (e.g. `| head`) must not stop the peer.
+                let _ = writeln!(out, "{line}");
+            };
+            match &self.live {
+                Some(live) => live.suspend(print),
+                None => print(),
+            }
         }
     }
 
