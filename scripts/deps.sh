@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what building and testing rtc-assist needs on Debian: cmake and pkg-config (the opus
 # crate builds its bundled libopus with cmake), a C compiler, ALSA headers (cpal), coturn and
-# openssl (TURN tests), Chromium and chromedriver (browser test). Sourced by demo.sh and test.sh.
+# openssl (TURN tests), Chromium and chromedriver (browser test), PulseAudio with its ALSA plugin
+# (clocked virtual microphone and speaker for the audio tests). Sourced by demo.sh and test.sh.
 set -euo pipefail
 missing=()
 command -v cmake >/dev/null || missing+=(cmake)
@@ -9,6 +10,11 @@ command -v pkg-config >/dev/null || missing+=(pkg-config)
 command -v cc >/dev/null || missing+=(build-essential)
 # cpal (audio devices) needs ALSA's headers.
 pkg-config --exists alsa 2>/dev/null || missing+=(libasound2-dev)
+# The audio tests run their own PulseAudio (null sinks), reached through ALSA's pulse plugin.
+command -v pulseaudio >/dev/null || missing+=(pulseaudio)
+command -v paplay >/dev/null || missing+=(pulseaudio-utils)
+[ -e /usr/lib/x86_64-linux-gnu/alsa-lib/libasound_module_pcm_pulse.so ] || \
+  ls /usr/lib/*/alsa-lib/libasound_module_pcm_pulse.so >/dev/null 2>&1 || missing+=(libasound2-plugins)
 # The TURN probe's tests run against Debian's coturn and make their certificates with openssl.
 command -v turnserver >/dev/null || missing+=(coturn)
 command -v openssl >/dev/null || missing+=(openssl)

@@ -18,6 +18,8 @@ mod diagnosis;
 mod forwarding;
 /// Malformed WebSocket frames get `error` replies while another room's audio keeps flowing.
 mod hostile_frames;
+/// Clocked real devices (our own PulseAudio): microphone → serve → recording and speaker.
+mod pulse_audio;
 /// Two and three tone peers through `serve`: connection, decoded frequencies, renegotiation, leave.
 mod rooms;
 /// `scenario run`: a wrong expectation fails with what was observed; bad files are usage errors.
