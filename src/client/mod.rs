@@ -1,18 +1,24 @@
 //! A signaling peer (the driver behind `join` and `demo`): joins a room, offers like a browser
 //! (offer at once, candidates trickled, then end-of-candidates), buffers remote candidates until
 //! the remote description is set (F4), answers the server's renegotiation offers (F7), sends
-//! its audio and measures what it receives. Every step is recorded as a timeline event.
+//! its audio, measures, plays and records what it receives, and reports webrtc-rs' RTP
+//! statistics every few seconds. Every step is recorded as a timeline event.
 
+mod mixdown;
 mod receive;
 mod send;
 
-use std::sync::Arc;
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
 use crate::media::codec::DEFAULT_BITRATE;
+use crate::media::devices::Negotiated;
+use crate::media::mixer::Mixer;
+use crate::media::playback::Playback;
 use crate::media::{Frames, Source, SourceError};
 use crate::peer::{Peer, PeerError, PeerEvent, PeerOptions};
 use crate::sansio::ice_url::describe_offered;
@@ -25,6 +31,8 @@ use crate::ui::Recorder;
 
 /// How long to wait for `joined_room` after sending `join_room`.
 const JOIN_TIMEOUT: Duration = Duration::from_secs(10);
+/// How often webrtc-rs' RTP statistics are reported.
+const STATS_EVERY: Duration = Duration::from_secs(3);
 
 #[derive(Debug, Clone)]
 pub struct ClientOptions {
@@ -37,6 +45,10 @@ pub struct ClientOptions {
     pub behaviour: Behaviour,
     /// Write each remote peer's decoded audio to `<stem>-<peer8>.wav` beside this path.
     pub record: Option<std::path::PathBuf>,
+    /// With `record`: one WAV at that path with every remote peer mixed.
+    pub record_mix: bool,
+    /// Play received audio on this output device (`Some(None)`: the default one).
+    pub playback: Option<Option<String>>,
     /// Opus bitrate in bits per second.
     pub bitrate: i32,
 }
@@ -63,6 +75,8 @@ impl ClientOptions {
             duration: None,
             behaviour: Behaviour::default(),
             record: None,
+            record_mix: false,
+            playback: None,
             bitrate: DEFAULT_BITRATE,
         }
     }
@@ -109,7 +123,7 @@ struct Client {
     remote_set: bool,
     buffered: Vec<CandidateInit>,
     behaviour: Behaviour,
-    record: Option<std::path::PathBuf>,
+    receiving: receive::Receiving,
 }
 
 /// Waits (up to 5 s) for gathering to complete and returns the offer with every candidate.
@@ -146,11 +160,44 @@ pub async fn run(
     rec: Arc<Recorder>,
     shutdown: CancellationToken,
 ) -> Result<(), ClientError> {
-    // The source opens first: a missing device fails before anything goes on the wire.
+    // The devices open first: a missing one fails before anything goes on the wire.
     let source = opts.source.clone();
     let frames = tokio::task::spawn_blocking(move || Frames::open(&source))
         .await
         .map_err(|e| ClientError::Media(e.to_string()))??;
+    if let Frames::Mic(capture) = &frames {
+        rec.record(device_event("input", &capture.negotiated));
+    }
+    let mut mixers = Vec::new();
+    let playback = match opts.playback.clone() {
+        Some(device) => {
+            let mixer = Arc::new(Mixer::new());
+            mixers.push(mixer.clone());
+            let p = tokio::task::spawn_blocking(move || Playback::open(device.as_deref(), mixer))
+                .await
+                .map_err(|e| ClientError::Media(e.to_string()))?
+                .map_err(SourceError::from)?;
+            rec.record(device_event("output", &p.negotiated));
+            Some(p)
+        }
+        None => None,
+    };
+    let stop = shutdown.child_token();
+    let mixdown = match (&opts.record, opts.record_mix) {
+        (Some(path), true) => {
+            let mixer = Arc::new(Mixer::new());
+            mixers.push(mixer.clone());
+            let task = mixdown::spawn(path, mixer, rec.clone(), stop.clone()).map_err(SourceError::from)?;
+            Some(task)
+        }
+        _ => None,
+    };
+    let receiving = receive::Receiving {
+        rec: rec.clone(),
+        record: if opts.record_mix { None } else { opts.record.clone() },
+        mixers,
+        ssrcs: Arc::new(Mutex::new(BTreeMap::new())),
+    };
     let mut ws = SignalingClient::connect(&opts.server).await?;
     rec.record(Event::SignalingConnected { url: opts.server.clone() });
     ws.send(&ClientMessage::JoinRoom { room: opts.room.clone(), token: None }).await?;
@@ -175,7 +222,6 @@ pub async fn run(
     let (peer, mut events) = Peer::new(&peer_opts).await?;
     let local = peer.add_audio_sender(rand::random(), &my_id).await?;
     let sent = Arc::new(AtomicU64::new(0));
-    let stop = shutdown.child_token();
     let sending = send::Sending { track: local, bitrate: opts.bitrate, sent: sent.clone(), rec: rec.clone() };
     send::spawn(frames, sending, stop.clone()).map_err(ClientError::Media)?;
 
@@ -197,8 +243,9 @@ pub async fn run(
         remote_set: false,
         buffered: Vec::new(),
         behaviour: opts.behaviour,
-        record: opts.record.clone(),
+        receiving,
     };
+    let mut stats_tick = tokio::time::interval_at(tokio::time::Instant::now() + STATS_EVERY, STATS_EVERY);
     let deadline = async {
         match opts.duration {
             Some(d) => tokio::time::sleep(d).await,
@@ -225,11 +272,19 @@ pub async fn run(
                     break Err(e);
                 }
             }
+            _ = stats_tick.tick() => client.report_rtp().await,
             () = &mut deadline => break Ok(()),
             () = shutdown.cancelled() => break Ok(()),
         }
     };
+    client.report_rtp().await;
     stop.cancel();
+    if let Some(task) = mixdown {
+        let _ = task.await;
+    }
+    if let Some(p) = playback {
+        let _ = tokio::task::spawn_blocking(move || p.close()).await;
+    }
     if let Some((local, remote, rtt_ms)) = client.peer.selected_pair().await {
         rec.record(Event::SelectedPair { local, remote, rtt_ms });
     }
@@ -286,6 +341,16 @@ async fn wait_joined(
         .unwrap_or_else(|_| Err(ClientError::Join(format!("no joined_room within {JOIN_TIMEOUT:?}"))))
 }
 
+fn device_event(role: &str, n: &Negotiated) -> Event {
+    Event::AudioDevice {
+        role: role.into(),
+        device: n.device.clone(),
+        sample_format: n.sample_format.clone(),
+        channels: n.channels,
+        rate: n.rate,
+    }
+}
+
 fn rejected(e: &crate::sansio::protocol::DecodeError) -> Event {
     Event::SignalRejected {
         code: e.code.as_str().into(),
@@ -295,6 +360,32 @@ fn rejected(e: &crate::sansio::protocol::DecodeError) -> Event {
 }
 
 impl Client {
+    /// Records webrtc-rs' statistics of every stream: what we receive (named by the peer whose
+    /// audio it carries) and what we send.
+    async fn report_rtp(&self) {
+        let (inbound, outbound) = self.peer.rtp_stats().await;
+        let names = self.receiving.ssrcs.lock().expect("ssrc map lock").clone();
+        for s in inbound {
+            if let Some(from_peer) = names.get(&s.ssrc) {
+                self.rec.record(Event::InboundRtp {
+                    from_peer: from_peer.clone(),
+                    packets: s.packets,
+                    lost: s.lost,
+                    jitter_ms: (s.jitter_ms * 10.0).round() / 10.0,
+                });
+            }
+        }
+        if let Some(s) = outbound.into_iter().find(|s| s.packets > 0) {
+            let round = |x: f64| (x * 10.0).round() / 10.0;
+            self.rec.record(Event::OutboundRtp {
+                packets: s.packets,
+                remote_lost: s.remote_lost,
+                remote_jitter_ms: s.remote_jitter_ms.map(round),
+                rtt_ms: s.rtt_ms.map(round),
+            });
+        }
+    }
+
     fn received(&self, kind: &str, detail: Option<String>) {
         self.rec.record(Event::Signal { direction: Direction::Received, kind: kind.into(), detail });
     }
@@ -429,9 +520,7 @@ impl Client {
                     self.rec.record(Event::SelectedPair { local, remote, rtt_ms });
                 }
             }
-            PeerEvent::Track(track) => {
-                receive::spawn(track, self.rec.clone(), self.record.clone(), stop.clone())
-            }
+            PeerEvent::Track(track) => receive::spawn(track, self.receiving.clone(), stop.clone()),
         }
         Ok(())
     }

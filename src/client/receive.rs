@@ -1,9 +1,10 @@
 //! The receiving side: one task per remote track decodes Opus and reports, once a second and
-//! at the end, packets, RMS level and dominant frequency for the peer that sent it; with
-//! `--record`, writes it to a WAV per remote peer.
+//! at the end, packets, RMS level and dominant frequency for the peer that sent it; feeds the
+//! live view, the mixers (speaker, mixed recording) and, with `--record`, a WAV per remote peer.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use tokio_util::sync::CancellationToken;
@@ -11,12 +12,15 @@ use tracing::Instrument;
 
 use crate::media::analysis::Meter;
 use crate::media::codec::OpusDecoder;
+use crate::media::mixer::Mixer;
 use crate::media::wav::WavOut;
 use crate::peer::RemoteAudio;
 use crate::sansio::timeline::Event;
 use crate::ui::{Recorder, short_id};
 
 const REPORT_EVERY: Duration = Duration::from_secs(1);
+/// Packets between updates of the peer's bar in the live view (100 ms).
+const LEVEL_EVERY: u64 = 5;
 /// Longer timestamp jumps are a new stream or a reordering, not a gap to fill (5 s at 48 kHz).
 const MAX_GAP: usize = 240_000;
 
@@ -26,7 +30,20 @@ fn record_path(base: &Path, peer: &str) -> PathBuf {
     base.with_file_name(format!("{stem}-{}.wav", short_id(peer)))
 }
 
-pub fn spawn(track: RemoteAudio, rec: Arc<Recorder>, record: Option<PathBuf>, stop: CancellationToken) {
+/// Where received audio goes, shared by every remote track.
+#[derive(Clone)]
+pub struct Receiving {
+    pub rec: Arc<Recorder>,
+    /// Per-peer recordings beside this path.
+    pub record: Option<PathBuf>,
+    /// Fed with every peer's decoded audio (the speaker, a mixed recording).
+    pub mixers: Vec<Arc<Mixer>>,
+    /// Which SSRC carries which peer's audio (to name the RTP statistics).
+    pub ssrcs: Arc<Mutex<BTreeMap<u32, String>>>,
+}
+
+pub fn spawn(track: RemoteAudio, to: Receiving, stop: CancellationToken) {
+    let Receiving { rec, record, mixers, ssrcs } = to;
     tokio::spawn(
         async move {
             let from_peer = track.stream_id().await;
@@ -70,6 +87,9 @@ pub fn spawn(track: RemoteAudio, rec: Arc<Recorder>, record: Option<PathBuf>, st
                     () = stop.cancelled() => break,
                 };
                 packets += 1;
+                if packets == 1 {
+                    ssrcs.lock().expect("ssrc map lock").insert(pkt.header.ssrc, from_peer.clone());
+                }
                 // A lost stretch (RTP timestamps run at 48 kHz for Opus) is recorded as silence,
                 // so the recording keeps real time.
                 let gap = next_ts.map_or(0, |n: u32| pkt.header.timestamp.wrapping_sub(n) as usize);
@@ -77,6 +97,9 @@ pub fn spawn(track: RemoteAudio, rec: Arc<Recorder>, record: Option<PathBuf>, st
                     match decoder.decode(&pkt.payload) {
                         Ok(samples) => {
                             meter.push(samples);
+                            for m in &mixers {
+                                m.push(&from_peer, samples);
+                            }
                             next_ts = Some(pkt.header.timestamp.wrapping_add(samples.len() as u32));
                             if let Some(w) = out.as_mut() {
                                 let silence = if gap < MAX_GAP { gap } else { 0 };
@@ -90,10 +113,17 @@ pub fn spawn(track: RemoteAudio, rec: Arc<Recorder>, record: Option<PathBuf>, st
                         Err(_) => decode_errors += 1,
                     }
                 }
+                if packets.is_multiple_of(LEVEL_EVERY) {
+                    let hz = meter.dominant_hz().map(|f| format!("{f:.0} Hz")).unwrap_or_default();
+                    rec.level(short_id(&from_peer), meter.rms_dbfs(), &hz);
+                }
                 if last.elapsed() >= REPORT_EVERY {
                     last = Instant::now();
                     rec.record(report(packets, &meter));
                 }
+            }
+            for m in &mixers {
+                m.remove(&from_peer);
             }
             if decode_errors > 0 {
                 rec.record(Event::Error {

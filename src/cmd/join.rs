@@ -11,17 +11,20 @@ use crate::cli::JoinArgs;
 use crate::client::{self, ClientError, ClientOptions};
 use crate::cmd::ice_servers::{as_ice_servers, ice_targets};
 use crate::media::Source;
-use crate::media::capture::InputChoice;
-use crate::media::devices::{self, Direction};
+use crate::media::devices::{self, Direction, Pinned};
 use crate::peer::{PeerOptions, bind_for_url};
 use crate::sansio::summary::Summary;
 use crate::sansio::timeline::Event;
 use crate::ui::{LiveView, Recorder, Style, render_summary};
 
-/// Whether `choice` names an input device that exists and offers its configuration.
-fn input_works(choice: &InputChoice) -> Result<(), devices::DeviceError> {
-    let device = devices::find(Direction::Input, choice.device.as_deref())?;
-    devices::choose_config(&device, Direction::Input, choice.pinned).map(drop)
+/// Whether the device exists and offers its configuration.
+fn device_works(
+    direction: Direction,
+    name: Option<&str>,
+    pinned: Pinned,
+) -> Result<(), devices::DeviceError> {
+    let device = devices::find(direction, name)?;
+    devices::choose_config(&device, direction, pinned).map(drop)
 }
 
 /// The source asked for, or the microphone when an input device works (a tone otherwise).
@@ -32,13 +35,31 @@ fn source(args: &JoinArgs) -> Source {
         Some(Source::Mic(_)) => Source::Mic(choice),
         Some(other) => other.clone(),
         None if choice.device.is_some() => Source::Mic(choice),
-        None => match input_works(&choice) {
+        None => match device_works(Direction::Input, None, choice.pinned) {
             Ok(()) => Source::Mic(choice),
             Err(e) => {
                 eprintln!("note: sending tone:440 ({e})");
                 Source::Tone { hz: 440.0 }
             }
         },
+    }
+}
+
+/// Where received audio plays: the named output device, else the default one when it works
+/// (a note otherwise), never with `--no-playback`.
+fn playback(args: &JoinArgs) -> Option<Option<String>> {
+    if args.no_playback {
+        return None;
+    }
+    if args.output_device.is_some() {
+        return Some(args.output_device.clone());
+    }
+    match device_works(Direction::Output, None, Pinned::default()) {
+        Ok(()) => Some(None),
+        Err(e) => {
+            eprintln!("note: not playing received audio ({e})");
+            None
+        }
     }
 }
 
@@ -52,6 +73,8 @@ pub fn options(args: &JoinArgs) -> anyhow::Result<ClientOptions> {
     Ok(ClientOptions {
         duration: args.duration.map(Duration::from_secs_f64),
         record: args.record.clone(),
+        record_mix: args.record_mix,
+        playback: playback(args),
         bitrate: args.bitrate,
         ..ClientOptions::new(args.server.clone(), args.room.clone(), source(args), peer)
     })

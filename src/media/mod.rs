@@ -6,6 +6,8 @@ pub mod analysis;
 pub mod capture;
 pub mod codec;
 pub mod devices;
+pub mod mixer;
+pub mod playback;
 pub mod resample;
 pub mod tone;
 pub mod wav;

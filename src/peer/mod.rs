@@ -22,6 +22,7 @@ use crate::sansio::protocol::{CandidateInit, IceServer};
 use crate::sansio::sdp::first_mid;
 use crate::sansio::timeline::CandidateInfo;
 
+pub use stats::{InboundStats, OutboundStats};
 pub use tracks::{LocalAudio, OutTrack, RemoteAudio, RtpPacket};
 
 /// How often ICE sends a connectivity check. webrtc-rs' default is 200 ms, which sets the pace
@@ -218,6 +219,11 @@ impl Peer {
     /// The nominated candidate pair and its RTT, from the stats.
     pub async fn selected_pair(&self) -> Option<(CandidateInfo, CandidateInfo, Option<f64>)> {
         stats::selected_pair(&self.pc).await
+    }
+
+    /// RTP statistics of the streams we receive and send.
+    pub async fn rtp_stats(&self) -> (Vec<InboundStats>, Vec<OutboundStats>) {
+        stats::rtp(&self.pc).await
     }
 
     pub async fn close(&self) {

@@ -1,6 +1,6 @@
 //! The closing summary of a peer session, computed from its timeline alone: final states,
-//! candidate counts by type, selected pair, and per-remote-peer audio; plus the
-//! `--expect-audio` verdict.
+//! candidate counts by type, selected pair, per-remote-peer audio with its RTP loss and jitter,
+//! our own stream's far-end report and RTT; plus the `--expect-audio` verdict.
 
 use std::collections::BTreeMap;
 
@@ -20,6 +20,11 @@ pub struct PeerAudio {
     pub packets: u64,
     pub rms_dbfs: Option<f64>,
     pub freq_hz: Option<f64>,
+    /// RTP packets lost and interarrival jitter, as webrtc-rs last counted them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lost: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub jitter_ms: Option<f64>,
     /// When the peer was first seen in the room, and when it left (if it did).
     #[serde(skip)]
     present: (u64, Option<u64>),
@@ -29,6 +34,14 @@ impl PeerAudio {
     fn heard(&self) -> bool {
         self.packets > 0 && self.rms_dbfs.is_some_and(|l| l > SILENCE_DBFS)
     }
+}
+
+/// The far end's RTCP receiver report on our stream.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct SentReport {
+    pub lost: Option<i64>,
+    pub jitter_ms: Option<f64>,
+    pub rtt_ms: Option<f64>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -42,6 +55,8 @@ pub struct Summary {
     pub remote_candidates: BTreeMap<CandidateType, usize>,
     pub selected_pair: Option<(CandidateInfo, CandidateInfo)>,
     pub packets_sent: u64,
+    /// What the far end reported about our stream, and the RTT (RTCP).
+    pub sent_report: Option<SentReport>,
     pub peers: BTreeMap<String, PeerAudio>,
     pub errors: usize,
     /// Candidates already counted (the same candidate reappears in renegotiation SDPs).
@@ -92,6 +107,17 @@ impl Summary {
                     }
                 }
                 Event::MediaSent { packets } => s.packets_sent = *packets,
+                Event::InboundRtp { from_peer, lost, jitter_ms, .. } => {
+                    let p = s.peers.entry(from_peer.clone()).or_default();
+                    p.lost = Some(*lost);
+                    p.jitter_ms = Some(*jitter_ms);
+                }
+                Event::OutboundRtp { remote_lost, remote_jitter_ms, rtt_ms, .. } => {
+                    let r = s.sent_report.get_or_insert_with(SentReport::default);
+                    r.lost = remote_lost.or(r.lost);
+                    r.jitter_ms = remote_jitter_ms.or(r.jitter_ms);
+                    r.rtt_ms = rtt_ms.or(r.rtt_ms);
+                }
                 Event::Error { .. } => s.errors += 1,
                 _ => {}
             }

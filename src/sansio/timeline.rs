@@ -149,6 +149,31 @@ pub enum Event {
     MediaSent {
         packets: u64,
     },
+    /// An audio device was opened (`role` input or output) with this configuration.
+    AudioDevice {
+        role: String,
+        device: String,
+        sample_format: String,
+        channels: u16,
+        rate: u32,
+    },
+    /// webrtc-rs' statistics of the stream we receive from `from_peer`.
+    InboundRtp {
+        from_peer: String,
+        packets: u64,
+        lost: i64,
+        jitter_ms: f64,
+    },
+    /// webrtc-rs' statistics of the stream we send, with the far end's RTCP report.
+    OutboundRtp {
+        packets: u64,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        remote_lost: Option<i64>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        remote_jitter_ms: Option<f64>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        rtt_ms: Option<f64>,
+    },
     Error {
         message: String,
     },
@@ -179,6 +204,9 @@ impl Event {
             Self::TrackReceived { .. } => "track_received",
             Self::AudioLevel { .. } => "audio_level",
             Self::MediaSent { .. } => "media_sent",
+            Self::AudioDevice { .. } => "audio_device",
+            Self::InboundRtp { .. } => "inbound_rtp",
+            Self::OutboundRtp { .. } => "outbound_rtp",
             Self::Error { .. } => "error",
         }
     }

@@ -36,6 +36,7 @@ pub fn render_summary(
             "remote_candidates": s.remote_candidates,
             "selected_pair": s.selected_pair.as_ref().map(|(l, r)| json!({"local": l, "remote": r})),
             "packets_sent": s.packets_sent,
+            "sent_report": s.sent_report,
             "peers": s.peers,
             "unheard_peers": unheard,
         })
@@ -70,11 +71,28 @@ pub fn render_summary(
             l.typ, l.address, l.port, r.typ, r.address, r.port
         );
     }
-    let _ = writeln!(out, "  sent        {} packets", s.packets_sent);
+    let far = s.sent_report.as_ref().map_or(String::new(), |r| {
+        let mut parts = Vec::new();
+        if let Some(l) = r.lost {
+            parts.push(format!("{l} lost"));
+        }
+        if let Some(j) = r.jitter_ms {
+            parts.push(format!("jitter {j:.1} ms"));
+        }
+        if let Some(rtt) = r.rtt_ms {
+            parts.push(format!("RTT {rtt:.1} ms"));
+        }
+        if parts.is_empty() { String::new() } else { format!(" (far end: {})", parts.join(", ")) }
+    });
+    let _ = writeln!(out, "  sent        {} packets{far}", s.packets_sent);
     for (id, p) in &s.peers {
         let level = p.rms_dbfs.map_or("-".into(), |l| format!("{l:.1} dBFS"));
         let freq = p.freq_hz.map_or("-".into(), |f| format!("{f:.1} Hz"));
-        let _ = writeln!(out, "  from {}    {} packets, {level}, {freq}", short_id(id), p.packets);
+        let rtp = match (p.lost, p.jitter_ms) {
+            (Some(l), Some(j)) => format!(", {l} lost, jitter {j:.1} ms"),
+            _ => String::new(),
+        };
+        let _ = writeln!(out, "  from {}    {} packets, {level}, {freq}{rtp}", short_id(id), p.packets);
     }
     for id in unheard {
         let _ = writeln!(out, "  {} no audio from {}", "expectation failed:".red().bold(), short_id(id));

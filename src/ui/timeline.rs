@@ -103,6 +103,21 @@ pub fn human_line(s: &Stamped, label: Option<&str>) -> String {
             format!("audio from {}: {packets} packets, {rms_dbfs:.1} dBFS{f}", short_id(from_peer))
         }
         Event::MediaSent { packets } => format!("sent {packets} audio packets"),
+        Event::AudioDevice { role, device, sample_format, channels, rate } => {
+            format!("{role} device {device}: {sample_format}, {channels} ch, {rate} Hz")
+        }
+        Event::InboundRtp { from_peer, packets, lost, jitter_ms } => format!(
+            "rtp from {}: {packets} packets, {lost} lost, jitter {jitter_ms:.1} ms",
+            short_id(from_peer)
+        ),
+        Event::OutboundRtp { packets, remote_lost, remote_jitter_ms, rtt_ms } => {
+            let far = match (remote_lost, remote_jitter_ms) {
+                (Some(l), Some(j)) => format!(", far end: {l} lost, jitter {j:.1} ms"),
+                _ => ", no receiver report yet".to_owned(),
+            };
+            let rtt = rtt_ms.map(|r| format!(", RTT {r:.1} ms")).unwrap_or_default();
+            format!("rtp sent: {packets} packets{far}{rtt}")
+        }
         Event::Error { message } => format!("{} {message}", "error".red().bold()),
     };
     let stamp = format!("{:>7.3}s", s.t_ms as f64 / 1000.0).dimmed();
