@@ -118,6 +118,13 @@ fn a_wrong_device_name_is_exit_2_naming_the_devices_that_exist() {
         let line = stderr.lines().last().unwrap_or_default();
         assert!(line.contains("\"usb-headset\"") && line.contains("test_mic"), "{args:?}: {stderr}");
     }
+    let speaker =
+        &["join", "r", "--server", "ws://127.0.0.1:9/ws", "--source", "tone", "--output-device", "hdmi"];
+    let out = with_test_devices(speaker, Path::new("/dev/zero"));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    let line = stderr.lines().last().unwrap_or_default();
+    assert!(line.contains("no output device named \"hdmi\"") && line.contains("test_spk"), "{stderr}");
 }
 
 /// A sample format nobody knows: exit 2, listing the ones there are.
