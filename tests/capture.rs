@@ -137,3 +137,19 @@ fn an_unknown_input_format_is_exit_2() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("expected one of"));
 }
+
+/// `devices --json` lists the test devices with their default configuration.
+#[test]
+fn devices_lists_each_device_with_its_default_configuration() {
+    let out = with_test_devices(&["devices", "--json"], Path::new("/dev/zero"));
+    assert_eq!(out.status.code(), Some(0));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let inputs = v["hosts"][0]["inputs"].as_array().cloned().unwrap_or_default();
+    let mic = inputs.iter().find(|d| d["name"] == "test_mic").unwrap_or_else(|| panic!("{v}"));
+    assert_eq!(mic["description"], "test mic");
+    assert_eq!(
+        mic["default_config"],
+        serde_json::json!({"sample_format": "f32", "channels": 2, "rate": 48000})
+    );
+    assert!(mic["configs"].as_array().is_some_and(|c| c.iter().any(|c| c["sample_format"] == "i16")));
+}

@@ -80,3 +80,40 @@ fn the_microphone_reaches_the_other_peers_recording_through_serve() {
     let last = stats.last().expect("RTP statistics every few seconds");
     assert!(last["packets"].as_u64().unwrap_or(0) > 100 && last["lost"].as_i64().is_some(), "{last}");
 }
+
+/// The sound server going away mid-call (an unplugged device): exit 2, the timeline and the
+/// one-line error say which device failed, and the summary is still printed.
+#[test]
+fn a_device_that_fails_mid_call_ends_the_session_with_exit_2() {
+    let mut pulse = Pulse::start("unplug");
+    let tone = pulse.dir.join("tone.wav");
+    tone_wav(&tone, 440.0, 20);
+    let mut voice = pulse.play_into_mic(&tone);
+    std::thread::sleep(Duration::from_secs(2));
+    let serve = Serve::start(&[]);
+    let talker = pulse
+        .command(BIN)
+        .args(["join", "unplug", "--server", &serve.url, "--source", "mic", "--duration", "30", "--json"])
+        .args(["--output-device", "default"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_secs(4));
+    let _ = voice.kill();
+    let _ = voice.wait();
+    pulse.kill();
+    let started = std::time::Instant::now();
+    let talker = finish(talker);
+    assert_eq!(talker.code, 2, "{}", talker.stderr);
+    assert!(started.elapsed() < Duration::from_secs(15), "noticed within the stall limit");
+    let failure = talker.events_named("error");
+    assert!(
+        failure.iter().any(|e| e["message"].as_str().is_some_and(|m| m.contains("audio device failed"))),
+        "{:?}",
+        talker.events
+    );
+    let last = talker.stderr.lines().last().unwrap_or_default();
+    assert!(last.contains("device \"default\""), "{}", talker.stderr);
+    assert!(talker.events_named("summary").len() == 1);
+}

@@ -169,11 +169,13 @@ pub async fn run(
         rec.record(device_event("input", &capture.negotiated));
     }
     let mut mixers = Vec::new();
+    let (failed, mut device_failed) = tokio::sync::mpsc::unbounded_channel();
     let playback = match opts.playback.clone() {
         Some(device) => {
             let mixer = Arc::new(Mixer::new());
             mixers.push(mixer.clone());
-            let p = tokio::task::spawn_blocking(move || Playback::open(device.as_deref(), mixer))
+            let failed = failed.clone();
+            let p = tokio::task::spawn_blocking(move || Playback::open(device.as_deref(), mixer, failed))
                 .await
                 .map_err(|e| ClientError::Media(e.to_string()))?
                 .map_err(SourceError::from)?;
@@ -222,7 +224,8 @@ pub async fn run(
     let (peer, mut events) = Peer::new(&peer_opts).await?;
     let local = peer.add_audio_sender(rand::random(), &my_id).await?;
     let sent = Arc::new(AtomicU64::new(0));
-    let sending = send::Sending { track: local, bitrate: opts.bitrate, sent: sent.clone(), rec: rec.clone() };
+    let sending =
+        send::Sending { track: local, bitrate: opts.bitrate, sent: sent.clone(), rec: rec.clone(), failed };
     send::spawn(frames, sending, stop.clone()).map_err(ClientError::Media)?;
 
     let mut offer = peer.create_offer().await?;
@@ -273,6 +276,10 @@ pub async fn run(
                 }
             }
             _ = stats_tick.tick() => client.report_rtp().await,
+            Some(e) = device_failed.recv() => {
+                rec.record(Event::Error { message: format!("audio device failed: {e}") });
+                break Err(SourceError::from(e).into());
+            }
             () = &mut deadline => break Ok(()),
             () = shutdown.cancelled() => break Ok(()),
         }

@@ -8,8 +8,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
+use crate::media::SourceError;
 use crate::media::analysis::Meter;
 use crate::media::codec::OpusEncoder;
+use crate::media::devices::DeviceError;
 use crate::media::{FRAME, FRAME_SAMPLES, Frames};
 use crate::peer::LocalAudio;
 use crate::sansio::timeline::Event;
@@ -27,6 +29,8 @@ pub struct Sending {
     /// Counts packets that went out.
     pub sent: Arc<AtomicU64>,
     pub rec: Arc<Recorder>,
+    /// Where a failing source device is reported (the session then ends with exit 2).
+    pub failed: tokio::sync::mpsc::UnboundedSender<DeviceError>,
 }
 
 /// Starts sending `frames`; stops with `stop`, at the end of a file or when the device fails.
@@ -46,6 +50,10 @@ pub fn spawn(mut frames: Frames, s: Sending, stop: CancellationToken) -> Result<
                     Ok(Some(_)) => {}
                     Ok(None) => {
                         tracing::info!("source ended");
+                        break;
+                    }
+                    Err(SourceError::Device(e)) => {
+                        let _ = s.failed.send(e);
                         break;
                     }
                     Err(e) => {

@@ -125,6 +125,10 @@ pub async fn run(args: DevicesArgs) -> anyhow::Result<Outcome> {
                     if d.default { " (default)" } else { "" },
                     d.description
                 );
+                if let Some(c) = &d.default_config {
+                    let _ =
+                        writeln!(out, "         default {} {} ch {} Hz", c.sample_format, c.channels, c.rate);
+                }
                 for c in &d.configs {
                     let _ = writeln!(
                         out,

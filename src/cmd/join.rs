@@ -90,18 +90,27 @@ pub async fn run_client(
     let result = client::run(opts, rec.clone(), shutdown).await;
     rec.clear_live();
     let mut failed = false;
+    let mut local_error = None;
     match result {
         Ok(()) => {}
         Err(e @ (ClientError::Signaling(_) | ClientError::Join(_))) => {
             rec.record(Event::Error { message: e.to_string() });
             failed = true;
         }
-        Err(e) => return Err(e.into()),
+        Err(e) => local_error = Some(e),
     }
     let timeline = rec.timeline();
+    let started = timeline.events().iter().any(|e| matches!(e.event, Event::SignalingConnected { .. }));
+    // A local failure before the session started is only its one-line error.
+    if let Some(e) = local_error.take_if(|_| !started) {
+        return Err(e.into());
+    }
     let summary = Summary::from_timeline(&timeline);
     let unheard = if expect_audio { summary.unheard_peers(timeline.end_ms()) } else { Vec::new() };
     println!("{}", render_summary(&summary, rec.style(), rec.elapsed_ms(), &unheard, rec.label()));
+    if let Some(e) = local_error {
+        return Err(e.into());
+    }
     failed |= !summary.ever_connected || !unheard.is_empty();
     Ok(if failed { Outcome::Problem } else { Outcome::Success })
 }

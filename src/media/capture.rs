@@ -15,6 +15,9 @@ use super::devices::{self, DeviceError, Direction, Negotiated, Pinned, with_samp
 use super::resample::Converter;
 use super::{FRAME_SAMPLES, SAMPLE_RATE};
 
+/// A device that delivers nothing for this long has failed (an idle PulseAudio source can take
+/// 2 s to start).
+const STALL: Duration = Duration::from_secs(5);
 /// Device callbacks queued before the oldest are dropped (about 5 s at 20 ms each; an unclocked test device delivers faster than real time).
 const QUEUE: usize = 250;
 
@@ -115,14 +118,19 @@ impl Capture {
     }
 
     /// Fills `frame` with the next 20 ms and returns when its first sample was captured;
-    /// waits for the device. An error is the device failing (unplugged, say).
+    /// waits for the device. An error is the device failing (unplugged, say) or going silent
+    /// for [`STALL`].
     pub async fn next_frame(&mut self, frame: &mut [f32]) -> Result<Instant, DeviceError> {
         debug_assert_eq!(frame.len(), FRAME_SAMPLES);
         while self.pending.len() < FRAME_SAMPLES {
-            let block = match self.blocks.recv().await {
-                Some(Ok(b)) => b,
-                Some(Err(e)) => return Err(stream_error(&self.negotiated, e)),
-                None => return Err(stream_error(&self.negotiated, "the stream stopped")),
+            let block = match tokio::time::timeout(STALL, self.blocks.recv()).await {
+                Ok(Some(Ok(b))) => b,
+                Ok(Some(Err(e))) => return Err(stream_error(&self.negotiated, e)),
+                Ok(None) => return Err(stream_error(&self.negotiated, "the stream stopped")),
+                Err(_) => {
+                    let message = format!("delivered nothing for {} s", STALL.as_secs());
+                    return Err(stream_error(&self.negotiated, message));
+                }
             };
             self.converter
                 .push(&block.samples, &mut self.pending)

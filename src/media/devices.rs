@@ -29,7 +29,16 @@ pub struct Device {
     pub name: String,
     pub description: String,
     pub default: bool,
+    /// The configuration a stream gets unless one is pinned (none when it cannot be opened).
+    pub default_config: Option<DefaultConfig>,
     pub configs: Vec<Config>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DefaultConfig {
+    pub sample_format: String,
+    pub channels: u16,
+    pub rate: u32,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -125,11 +134,22 @@ fn describe(host: &cpal::Host, direction: Direction) -> Vec<Device> {
         .filter_map(|d| {
             let name = name_of(&d)?;
             let description = d.description().map(|x| x.name().to_owned()).unwrap_or_default();
-            let configs = match direction {
-                Direction::Input => configs(d.supported_input_configs()),
-                Direction::Output => configs(d.supported_output_configs()),
+            let (configs, default_config) = match direction {
+                Direction::Input => (configs(d.supported_input_configs()), d.default_input_config()),
+                Direction::Output => (configs(d.supported_output_configs()), d.default_output_config()),
             };
-            Some(Device { default: default.as_deref() == Some(name.as_str()), configs, description, name })
+            let default_config = default_config.ok().map(|c| DefaultConfig {
+                sample_format: c.sample_format().to_string(),
+                channels: c.channels(),
+                rate: c.sample_rate(),
+            });
+            Some(Device {
+                default: default.as_deref() == Some(name.as_str()),
+                default_config,
+                configs,
+                description,
+                name,
+            })
         })
         .collect()
 }

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use cpal::traits::{DeviceTrait, StreamTrait};
 use cpal::{FromSample, SizedSample, StreamConfig};
+use tokio::sync::mpsc;
 
 use super::devices::{self, DeviceError, Direction, Negotiated, Pinned, with_sample_type};
 use super::mixer::Mixer;
@@ -28,6 +29,8 @@ fn build<T>(
     config: &StreamConfig,
     mixer: Arc<Mixer>,
     mut converter: Converter,
+    failed: mpsc::UnboundedSender<DeviceError>,
+    name: String,
 ) -> Result<cpal::Stream, cpal::Error>
 where
     T: SizedSample + FromSample<f32>,
@@ -49,14 +52,21 @@ where
                 slot.fill(T::from_sample(s));
             }
         },
-        |e| tracing::warn!(cause = %e, "playback stream error"),
+        move |e| {
+            let _ = failed.send(devices::stream_error(Direction::Output, &name, e));
+        },
         None,
     )
 }
 
 impl Playback {
-    /// Opens and starts the output stream. Blocking (device probing); call off the runtime.
-    pub fn open(device: Option<&str>, mixer: Arc<Mixer>) -> Result<Self, DeviceError> {
+    /// Opens and starts the output stream; a later failure of the device (unplugged, say) is
+    /// sent to `failed`. Blocking (device probing); call off the runtime.
+    pub fn open(
+        device: Option<&str>,
+        mixer: Arc<Mixer>,
+        failed: mpsc::UnboundedSender<DeviceError>,
+    ) -> Result<Self, DeviceError> {
         let dev = devices::find(Direction::Output, device)?;
         let (config, format, negotiated) =
             devices::choose_config(&dev, Direction::Output, Pinned::default())?;
@@ -65,7 +75,7 @@ impl Playback {
         let converter = Converter::new(SAMPLE_RATE, negotiated.rate).map_err(|e| fail(&e))?;
         let stream = with_sample_type!(
             format,
-            T => build::<T>(&dev, &config, mixer.clone(), converter),
+            T => build::<T>(&dev, &config, mixer.clone(), converter, failed, negotiated.device.clone()),
             return Err(fail(&format!("sample format {format} is not supported")))
         )
         .map_err(|e| fail(&e))?;

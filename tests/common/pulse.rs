@@ -88,6 +88,14 @@ impl Pulse {
     }
 }
 
+impl Pulse {
+    /// Kills the daemon: every device it provides goes away (an unplugged sound card).
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 impl Drop for Pulse {
     fn drop(&mut self) {
         let _ = self.child.kill();
