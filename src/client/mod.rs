@@ -94,8 +94,8 @@ pub enum ClientError {
     Peer(#[from] PeerError),
     #[error("audio: {0}")]
     Media(String),
-    /// The source could not be opened (exit 2): a missing device or an unreadable file.
-    #[error("audio source: {0}")]
+    /// An audio device or file failed (exit 2): missing, unreadable, or gone mid-call.
+    #[error(transparent)]
     Source(#[from] SourceError),
     #[error("TURN shim: {0}")]
     Shim(String),

@@ -11,7 +11,7 @@ use cpal::traits::{DeviceTrait, StreamTrait};
 use cpal::{FromSample, Sample, SizedSample, StreamConfig};
 use tokio::sync::mpsc;
 
-use super::devices::{self, DeviceError, Direction, Negotiated, Pinned, with_sample_type};
+use super::devices::{self, DeviceError, Direction, Failures, Negotiated, Pinned, with_sample_type};
 use super::resample::Converter;
 use super::{FRAME_SAMPLES, SAMPLE_RATE};
 
@@ -37,7 +37,8 @@ struct Block {
 
 /// An open input stream and the conversion of its samples into Opus frames.
 pub struct Capture {
-    _stream: cpal::Stream,
+    /// Always `Some` until dropped.
+    stream: Option<cpal::Stream>,
     blocks: mpsc::Receiver<Result<Block, String>>,
     converter: Converter,
     /// Converted 48 kHz samples not yet handed out as a frame.
@@ -78,8 +79,15 @@ where
                 dropped.fetch_add(1, Ordering::Relaxed);
             }
         },
-        move |e| {
-            let _ = errors.try_send(Err(e.to_string()));
+        {
+            let mut failures = Failures::default();
+            move |e| {
+                if failures.is_fatal(&e) {
+                    let _ = errors.try_send(Err(e.to_string()));
+                } else {
+                    tracing::warn!(cause = %e, "input stream error (continuing)");
+                }
+            }
         },
         None,
     )
@@ -102,7 +110,7 @@ impl Capture {
         let converter =
             Converter::new(negotiated.rate, SAMPLE_RATE).map_err(|e| stream_error(&negotiated, e))?;
         Ok(Self {
-            _stream: stream,
+            stream: Some(stream),
             blocks,
             converter,
             pending: Vec::new(),
@@ -142,5 +150,13 @@ impl Capture {
         frame.copy_from_slice(&self.pending[..FRAME_SAMPLES]);
         self.pending.drain(..FRAME_SAMPLES);
         Ok(newest.checked_sub(age).unwrap_or(newest))
+    }
+}
+
+impl Drop for Capture {
+    fn drop(&mut self) {
+        if let Some(stream) = self.stream.take() {
+            devices::release(stream, Duration::ZERO);
+        }
     }
 }

@@ -112,6 +112,13 @@ fn configs<I: Iterator<Item = cpal::SupportedStreamConfigRange>>(it: Result<I, c
     out
 }
 
+/// The default host, with ALSA's error messages routed into our logs first.
+fn host() -> cpal::Host {
+    #[cfg(target_os = "linux")]
+    super::alsa_log::route_errors();
+    cpal::default_host()
+}
+
 fn devices(host: &cpal::Host, direction: Direction) -> Vec<cpal::Device> {
     let devs = match direction {
         Direction::Input => host.input_devices().map(Iterator::collect),
@@ -156,6 +163,8 @@ fn describe(host: &cpal::Host, direction: Direction) -> Vec<Device> {
 
 /// Every host cpal was built with, and its devices.
 pub fn list() -> Vec<Host> {
+    #[cfg(target_os = "linux")]
+    super::alsa_log::route_errors();
     cpal::available_hosts()
         .into_iter()
         .map(|id| {
@@ -175,7 +184,7 @@ pub fn list() -> Vec<Host> {
 
 /// The device named `name` (its id, full id or description), or the default one.
 pub fn find(direction: Direction, name: Option<&str>) -> Result<cpal::Device, DeviceError> {
-    let host = cpal::default_host();
+    let host = host();
     let dir = direction.as_str();
     let available = || devices(&host, direction).iter().filter_map(name_of).collect::<Vec<_>>();
     let Some(name) = name else {
@@ -198,7 +207,7 @@ pub fn find(direction: Direction, name: Option<&str>) -> Result<cpal::Device, De
 
 /// A device that exists but fails, with the devices there are.
 pub fn stream_error(direction: Direction, name: &str, message: impl std::fmt::Display) -> DeviceError {
-    let available = devices(&cpal::default_host(), direction).iter().filter_map(name_of).collect();
+    let available = devices(&host(), direction).iter().filter_map(name_of).collect();
     DeviceError::Stream {
         direction: direction.as_str(),
         name: name.to_owned(),
@@ -304,6 +313,55 @@ pub fn choose_config(
         rate: config.sample_rate,
     };
     Ok((config, chosen.sample_format(), negotiated))
+}
+
+/// Decides which errors a running stream reports end the session: the device gone or the
+/// stream invalidated at once; an xrun or a change of route never; anything else only when it
+/// keeps coming back (20 within a second: cpal's ALSA worker retries a failing device in a
+/// tight loop, while a sound server starting a stream may fail once or twice).
+#[derive(Debug)]
+pub struct Failures {
+    window_start: std::time::Instant,
+    count: u32,
+}
+
+impl Default for Failures {
+    fn default() -> Self {
+        Self { window_start: std::time::Instant::now(), count: 0 }
+    }
+}
+
+impl Failures {
+    const LIMIT: u32 = 20;
+
+    pub fn is_fatal(&mut self, e: &cpal::Error) -> bool {
+        use cpal::ErrorKind as K;
+        match e.kind() {
+            K::DeviceNotAvailable | K::HostUnavailable | K::StreamInvalidated => true,
+            K::Xrun | K::DeviceChanged | K::RealtimeDenied => false,
+            _ => {
+                if self.window_start.elapsed() > std::time::Duration::from_secs(1) {
+                    *self = Self::default();
+                }
+                self.count += 1;
+                self.count >= Self::LIMIT
+            }
+        }
+    }
+}
+
+/// Stops a stream on a thread of its own, waiting at most `wait` for it: dropping the stream of
+/// a device that died (PulseAudio gone, say) can hang inside the ALSA plugin, and must neither
+/// block the async runtime nor keep the process from exiting.
+pub fn release(stream: cpal::Stream, wait: std::time::Duration) {
+    let (done, finished) = std::sync::mpsc::channel();
+    let spawned = std::thread::Builder::new().name("audio-release".into()).spawn(move || {
+        drop(stream);
+        let _ = done.send(());
+    });
+    if spawned.is_ok() {
+        let _ = finished.recv_timeout(wait);
+    }
 }
 
 /// Parses a sample format as cpal names it (`f32`, `i16`, `u16`, …).

@@ -2,6 +2,8 @@
 //! playback, device listing and the measurements of received audio. Only this module knows
 //! opus and cpal.
 
+#[cfg(target_os = "linux")]
+mod alsa_log;
 pub mod analysis;
 pub mod capture;
 pub mod codec;

@@ -9,7 +9,7 @@ use cpal::traits::{DeviceTrait, StreamTrait};
 use cpal::{FromSample, SizedSample, StreamConfig};
 use tokio::sync::mpsc;
 
-use super::devices::{self, DeviceError, Direction, Negotiated, Pinned, with_sample_type};
+use super::devices::{self, DeviceError, Direction, Failures, Negotiated, Pinned, with_sample_type};
 use super::mixer::Mixer;
 use super::resample::Converter;
 use super::{FRAME_SAMPLES, SAMPLE_RATE};
@@ -52,8 +52,15 @@ where
                 slot.fill(T::from_sample(s));
             }
         },
-        move |e| {
-            let _ = failed.send(devices::stream_error(Direction::Output, &name, e));
+        {
+            let mut failures = Failures::default();
+            move |e| {
+                if failures.is_fatal(&e) {
+                    let _ = failed.send(devices::stream_error(Direction::Output, &name, e));
+                } else {
+                    tracing::warn!(cause = %e, "output stream error (continuing)");
+                }
+            }
         },
         None,
     )
@@ -91,6 +98,6 @@ impl Playback {
         }
         // cpal does not drain on drop: give the device its last buffer.
         std::thread::sleep(Duration::from_millis(100));
-        drop(self.stream);
+        devices::release(self.stream, Duration::from_secs(1));
     }
 }
