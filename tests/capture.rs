@@ -37,6 +37,10 @@ fn f32le(v: f64) -> Vec<u8> {
     (v as f32).to_le_bytes().to_vec()
 }
 
+fn u16le(v: f64) -> Vec<u8> {
+    ((v * 32767.0 + 32768.0) as u16).to_le_bytes().to_vec()
+}
+
 fn i16le(v: f64) -> Vec<u8> {
     ((v * 32767.0) as i16).to_le_bytes().to_vec()
 }
@@ -61,7 +65,8 @@ fn assert_tone(v: &Value) {
     assert_eq!(v["input_check"]["captured_s"].as_f64(), Some(2.0), "{v}");
 }
 
-/// Capture in the device's negotiated formats → conversion and resampling → Opus → decode.
+/// Capture in the device's negotiated formats (float, signed and unsigned integers, 48, 44.1
+/// and 16 kHz, mono and stereo) → conversion and resampling → Opus → decode.
 #[test]
 fn capture_converts_every_negotiated_format_to_48k_mono_opus() {
     let dir = std::env::temp_dir().join(format!("rtc-assist-capture-{}", std::process::id()));
@@ -69,7 +74,7 @@ fn capture_converts_every_negotiated_format_to_48k_mono_opus() {
     // File, its rate, channels and sample encoding; the flags that pin it; what is negotiated.
     type Case =
         (&'static str, u32, usize, fn(f64) -> Vec<u8>, &'static [&'static str], (&'static str, u64, u64));
-    let cases: [Case; 3] = [
+    let cases: [Case; 4] = [
         // cpal's default on this device: f32, stereo, 48 kHz.
         ("f32-stereo-48k.raw", 48_000, 2, f32le, &[], ("f32", 2, 48_000)),
         (
@@ -87,6 +92,14 @@ fn capture_converts_every_negotiated_format_to_48k_mono_opus() {
             i16le,
             &["--input-format", "i16", "--input-channels", "1", "--input-rate", "44100"],
             ("i16", 1, 44_100),
+        ),
+        (
+            "u16-stereo-16k.raw",
+            16_000,
+            2,
+            u16le,
+            &["--input-format", "u16", "--input-channels", "2", "--input-rate", "16000"],
+            ("u16", 2, 16_000),
         ),
     ];
     for (file, rate, channels, sample, pin, (format, ch, hz)) in cases {
