@@ -50,6 +50,10 @@ pub struct ServeArgs {
     pub fault: Faults,
     #[command(flatten)]
     pub turn: TurnArgs,
+    /// WebSocket sessions served at once (each holds a peer connection); more get HTTP 503.
+    #[arg(long, default_value_t = crate::server::DEFAULT_MAX_SESSIONS,
+          value_parser = clap::value_parser!(u16).range(1..=10_000))]
+    pub max_sessions: u16,
     #[command(flatten)]
     pub ice: IceTuning,
 }

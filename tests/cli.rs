@@ -26,6 +26,8 @@ fn usage_errors_exit_2_with_a_message() {
         vec!["devices", "--seconds", "3"],
         vec!["devices", "--check-input", "--seconds", "NaN"],
         vec!["serve", "--listen", "not-an-address"],
+        vec!["serve", "--max-sessions", "0"],
+        vec!["serve", "--max-sessions", "-1"],
         vec!["frobnicate"],
     ] {
         let out = rtc().args(&args).output().unwrap();

@@ -116,3 +116,29 @@ fn every_malformed_frame_gets_an_error_and_other_rooms_keep_their_audio() {
     }
     assert_eq!(serve.stats()["peer_connections"], 0);
 }
+
+/// Sessions beyond `--max-sessions` are refused with 503 before upgrading; a closed session
+/// frees its place.
+#[test]
+fn sessions_beyond_the_limit_get_503_until_one_closes() {
+    let serve = Serve::start(&["--max-sessions", "2"]);
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let connect = || tokio_tungstenite::connect_async(serve.url.as_str());
+        let (first, _) = connect().await.unwrap();
+        let (_second, _) = connect().await.unwrap();
+        match connect().await {
+            Err(tokio_tungstenite::tungstenite::Error::Http(r)) => assert_eq!(r.status(), 503),
+            other => panic!("a third session got {other:?}"),
+        }
+        drop(first);
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            match connect().await {
+                Ok(_) => break,
+                Err(e) => assert!(std::time::Instant::now() < deadline, "place not freed: {e}"),
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    });
+}

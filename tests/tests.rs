@@ -16,7 +16,7 @@ mod cli;
 mod diagnosis;
 /// The SFU's own counters agree with what listeners decode (a silent drop fails here).
 mod forwarding;
-/// Malformed WebSocket frames get `error` replies while another room's audio keeps flowing.
+/// Malformed WebSocket frames get `error` replies while another room's audio keeps flowing; the session limit.
 mod hostile_frames;
 /// Clocked real devices (our own PulseAudio): microphone → serve → recording and speaker.
 mod pulse_audio;

@@ -40,6 +40,7 @@ pub async fn run(args: ServeArgs, shutdown: CancellationToken) -> anyhow::Result
         check_interval: Duration::from_millis(args.ice.ice_check_interval_ms),
         faults: args.fault.clone(),
         turn: turn_options(&args)?,
+        max_sessions: usize::from(args.max_sessions),
     };
     if !config.faults.is_empty() {
         let codes: Vec<&str> = config.faults.iter().map(|f| f.code()).collect();

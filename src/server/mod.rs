@@ -12,9 +12,11 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{State, WebSocketUpgrade};
-use axum::response::{Html, IntoResponse, Json};
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Json, Response};
 use axum::routing::get;
 use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
 pub use hub::{Hub, HubStats, PublisherStats};
@@ -25,6 +27,8 @@ use crate::sansio::faults::Faults;
 
 /// Largest WebSocket message read at all; larger ones close the socket (1009).
 const WS_MAX_MESSAGE: usize = 8 * 1024 * 1024;
+/// Sessions `serve` accepts at once unless told otherwise.
+pub const DEFAULT_MAX_SESSIONS: u16 = 256;
 
 /// How the server's own peer connections are built.
 #[derive(Debug, Clone)]
@@ -35,6 +39,8 @@ pub struct ServerConfig {
     pub faults: Faults,
     /// Run an embedded TURN server and hand out its credentials in `joined_room`.
     pub turn: Option<TurnOptions>,
+    /// WebSocket sessions at once (each holds a peer connection); more are refused with 503.
+    pub max_sessions: usize,
 }
 
 impl ServerConfig {
@@ -45,6 +51,7 @@ impl ServerConfig {
             check_interval: crate::peer::DEFAULT_CHECK_INTERVAL,
             faults: Faults::none(),
             turn: None,
+            max_sessions: usize::from(DEFAULT_MAX_SESSIONS),
         }
     }
 }
@@ -53,12 +60,15 @@ impl ServerConfig {
 pub struct Server {
     listener: TcpListener,
     hub: Arc<Hub>,
+    sessions: Arc<Semaphore>,
 }
 
 #[derive(Clone)]
 struct AppState {
     hub: Arc<Hub>,
     shutdown: CancellationToken,
+    /// One permit per live session.
+    sessions: Arc<Semaphore>,
 }
 
 impl Server {
@@ -68,7 +78,8 @@ impl Server {
             Some(opts) => Some(EmbeddedTurn::start(opts.clone()).await?),
             None => None,
         };
-        Ok(Self { listener, hub: Arc::new(Hub::new(config, turn)) })
+        let sessions = Arc::new(Semaphore::new(config.max_sessions));
+        Ok(Self { listener, hub: Arc::new(Hub::new(config, turn)), sessions })
     }
 
     /// The embedded TURN server's URL, when there is one.
@@ -86,7 +97,7 @@ impl Server {
 
     /// Serves until `shutdown` is cancelled; every session ends with it.
     pub async fn run(self, shutdown: CancellationToken) -> std::io::Result<()> {
-        let state = AppState { hub: self.hub, shutdown: shutdown.clone() };
+        let state = AppState { hub: self.hub, shutdown: shutdown.clone(), sessions: self.sessions };
         let hub_for_close = state.hub.clone();
         let app = Router::new()
             .route("/", get(page))
@@ -100,12 +111,21 @@ impl Server {
     }
 }
 
-async fn websocket(ws: WebSocketUpgrade, State(state): State<AppState>) -> impl IntoResponse {
+async fn websocket(ws: WebSocketUpgrade, State(state): State<AppState>) -> Response {
+    // Each session holds a peer connection (sockets, tasks): beyond the limit, 503 before upgrading.
+    let Ok(permit) = state.sessions.clone().try_acquire_owned() else {
+        tracing::warn!("session refused: the server is at its session limit");
+        return (StatusCode::SERVICE_UNAVAILABLE, "too many sessions; try again later\n").into_response();
+    };
     // Frames up to 8 MiB are read so that they get a `too_large` reply;
     // anything larger closes the socket with 1009 (message too big).
     ws.max_message_size(WS_MAX_MESSAGE)
         .max_frame_size(WS_MAX_MESSAGE)
-        .on_upgrade(move |socket| session::run(socket, state.hub, state.shutdown))
+        .on_upgrade(move |socket| async move {
+            session::run(socket, state.hub, state.shutdown).await;
+            drop(permit);
+        })
+        .into_response()
 }
 
 /// The reference browser client, embedded in the binary.
