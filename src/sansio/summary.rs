@@ -13,6 +13,10 @@ use super::timeline::{CandidateInfo, Event, Timeline};
 pub const EXPECT_AUDIO_GRACE_MS: u64 = 3000;
 /// Quieter than this is silence, not audio.
 pub const SILENCE_DBFS: f64 = -60.0;
+/// Above this share of lost packets speech breaks up audibly (Opus FEC covers isolated losses).
+pub const AUDIBLE_LOSS_PCT: f64 = 3.0;
+/// Above this interarrival jitter a receiver's buffer adds noticeable delay or drops late audio.
+pub const AUDIBLE_JITTER_MS: f64 = 30.0;
 
 /// Audio received from one remote peer.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -33,6 +37,25 @@ pub struct PeerAudio {
 impl PeerAudio {
     fn heard(&self) -> bool {
         self.packets > 0 && self.rms_dbfs.is_some_and(|l| l > SILENCE_DBFS)
+    }
+
+    /// Lost packets as a share of those expected, in percent.
+    pub fn loss_pct(&self) -> Option<f64> {
+        let lost = self.lost?.max(0) as f64;
+        let expected = self.packets as f64 + lost;
+        (expected > 0.0).then(|| lost * 100.0 / expected)
+    }
+
+    /// Why this peer's audio sounds bad, if the RTP statistics say it does.
+    pub fn degraded(&self) -> Option<String> {
+        let mut why = Vec::new();
+        if let Some(p) = self.loss_pct().filter(|&p| p > AUDIBLE_LOSS_PCT) {
+            why.push(format!("{p:.1} % of packets lost (audible above {AUDIBLE_LOSS_PCT} %)"));
+        }
+        if let Some(j) = self.jitter_ms.filter(|&j| j > AUDIBLE_JITTER_MS) {
+            why.push(format!("jitter {j:.1} ms (audible above {AUDIBLE_JITTER_MS} ms)"));
+        }
+        (!why.is_empty()).then(|| why.join(", "))
     }
 }
 
@@ -159,6 +182,24 @@ mod tests {
         assert_eq!(s.connection_state.as_deref(), Some("closed"));
         assert_eq!(s.peers["a"].packets, 50);
         assert_eq!(s.unheard_peers(9000), vec!["b".to_string()]);
+    }
+
+    #[test]
+    fn loss_and_jitter_say_when_audio_is_degraded() {
+        let mut t = Timeline::new();
+        t.push(0, Event::JoinedRoom { room: "r".into(), peer_id: "me".into(), peers: vec![] });
+        for (peer, lost, jitter) in [("clean", 1, 2.0), ("lossy", 10, 2.0), ("jittery", 0, 45.0)] {
+            t.push(10, level(peer, 90, -12.0));
+            t.push(20, Event::InboundRtp { from_peer: peer.into(), packets: 90, lost, jitter_ms: jitter });
+        }
+        let s = Summary::from_timeline(&t);
+        assert_eq!(s.peers["clean"].degraded(), None);
+        assert!((s.peers["lossy"].loss_pct().unwrap() - 10.0).abs() < 1e-9);
+        assert!(s.peers["lossy"].degraded().unwrap().starts_with("10.0 % of packets lost"));
+        assert!(s.peers["jittery"].degraded().unwrap().starts_with("jitter 45.0 ms"));
+        // Duplicates can make webrtc-rs' loss negative: that is no loss.
+        t.push(30, Event::InboundRtp { from_peer: "clean".into(), packets: 95, lost: -3, jitter_ms: 1.0 });
+        assert_eq!(Summary::from_timeline(&t).peers["clean"].loss_pct(), Some(0.0));
     }
 
     #[test]

@@ -37,7 +37,12 @@ pub fn render_summary(
             "selected_pair": s.selected_pair.as_ref().map(|(l, r)| json!({"local": l, "remote": r})),
             "packets_sent": s.packets_sent,
             "sent_report": s.sent_report,
-            "peers": s.peers,
+            "peers": s.peers.iter().map(|(id, p)| {
+                let mut v = json!(p);
+                v["loss_pct"] = json!(p.loss_pct());
+                v["degraded"] = json!(p.degraded());
+                (id.clone(), v)
+            }).collect::<serde_json::Map<_, _>>(),
             "unheard_peers": unheard,
         })
         .to_string();
@@ -88,11 +93,19 @@ pub fn render_summary(
     for (id, p) in &s.peers {
         let level = p.rms_dbfs.map_or("-".into(), |l| format!("{l:.1} dBFS"));
         let freq = p.freq_hz.map_or("-".into(), |f| format!("{f:.1} Hz"));
-        let rtp = match (p.lost, p.jitter_ms) {
-            (Some(l), Some(j)) => format!(", {l} lost, jitter {j:.1} ms"),
+        let rtp = match (p.lost, p.jitter_ms, p.loss_pct()) {
+            (Some(l), Some(j), Some(pct)) => format!(", {l} lost ({pct:.1} %), jitter {j:.1} ms"),
             _ => String::new(),
         };
         let _ = writeln!(out, "  from {}    {} packets, {level}, {freq}{rtp}", short_id(id), p.packets);
+        if let Some(why) = p.degraded() {
+            let _ = writeln!(
+                out,
+                "  {} audio from {} is degraded: {why}",
+                "warning:".yellow().bold(),
+                short_id(id)
+            );
+        }
     }
     for id in unheard {
         let _ = writeln!(out, "  {} no audio from {}", "expectation failed:".red().bold(), short_id(id));
