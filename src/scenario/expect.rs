@@ -80,6 +80,18 @@ pub fn check(s: &Scenario, obs: &Observed) -> Vec<String> {
                     .push(format!("peer {name}: expected no audio from {other}; observed {packets} packets"));
             }
         }
+        if let Some(want_degraded) = want.degraded {
+            let degraded: Vec<String> = summary
+                .peers
+                .iter()
+                .filter_map(|(id, p)| p.degraded().map(|why| format!("{}: {why}", crate::ui::short_id(id))))
+                .collect();
+            if degraded.is_empty() == want_degraded {
+                let seen =
+                    if degraded.is_empty() { "no degraded audio".to_owned() } else { degraded.join("; ") };
+                failures.push(format!("peer {name}: expected degraded = {want_degraded}; observed {seen}"));
+            }
+        }
         if let Some(max) = want.max_connect_ms {
             match connect_ms(t) {
                 Some(ms) if ms <= max => {}
@@ -150,6 +162,31 @@ not_hears = ["a"]
             );
         }
         t
+    }
+
+    #[test]
+    fn degraded_audio_is_expected_or_refused_with_the_reason() {
+        let text = "name = \"t\"\n[server]\nturn = true\n[[peer]]\nname = \"a\"\nrelay_only = true\n\
+                    [peer.network]\nloss_pct = 10\n[[peer]]\nname = \"b\"\n\
+                    [expect.peers.a]\ndegraded = true\n[expect.peers.b]\ndegraded = false\n";
+        let s = Scenario::parse(text).unwrap();
+        let lossy = |me: &str, from: &str| {
+            let mut t = timeline(me, Some(40), Some((from, 440.0)));
+            t.push(3000, Event::InboundRtp { from_peer: from.into(), packets: 90, lost: 10, jitter_ms: 2.0 });
+            t
+        };
+        let obs = |a: Timeline, b: Timeline| Observed {
+            timelines: [("a".into(), a), ("b".into(), b)].into(),
+            probe: None,
+            wall: Duration::from_secs(5),
+        };
+        let both_lossy = check(&s, &obs(lossy("ida", "idb"), lossy("idb", "ida")));
+        assert_eq!(both_lossy.len(), 1, "{both_lossy:?}");
+        assert!(
+            both_lossy[0].contains("peer b: expected degraded = false") && both_lossy[0].contains("10.0 %")
+        );
+        let clean = check(&s, &obs(timeline("ida", Some(40), None), timeline("idb", Some(40), None)));
+        assert_eq!(clean, vec!["peer a: expected degraded = true; observed no degraded audio".to_string()]);
     }
 
     #[test]

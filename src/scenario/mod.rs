@@ -1,9 +1,11 @@
 //! Scenarios: TOML files that name a server setup (faults), the peers (source, offer style,
-//! join delay) and what must be observed (connection, who hears whom, connect-time bounds,
-//! the exact set of diagnosed F-codes). `model` loads and validates them, `expect` judges a
-//! run (pure), `runner` runs one in-process on ephemeral loopback ports, `junit` reports.
+//! join delay, network conditions) and what must be observed (connection, who hears whom,
+//! connect-time bounds, degraded audio, the exact set of diagnosed F-codes). `model` loads and
+//! validates them, `expect` judges a run (pure), `runner` runs one in-process on ephemeral
+//! loopback ports, `netem` impairs a peer's path, `junit` reports.
 
 pub mod expect;
 pub mod junit;
 pub mod model;
+mod netem;
 pub mod runner;

@@ -10,6 +10,7 @@ use serde::Deserialize;
 use crate::cli::parse_source;
 use crate::media::Source;
 use crate::sansio::faults::{Faults, parse_faults};
+use crate::sansio::netem::Conditions;
 
 /// Largest scenario file read.
 const MAX_FILE_BYTES: usize = 64 * 1024;
@@ -61,6 +62,35 @@ struct PeerSpec {
     withhold_checks: bool,
     #[serde(default)]
     relay_only: bool,
+    network: Option<NetworkSpec>,
+}
+
+/// Conditions on the peer's path to the TURN server (media only; see `sansio::netem`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NetworkSpec {
+    #[serde(default)]
+    loss_pct: f64,
+    #[serde(default)]
+    delay_ms: u64,
+    #[serde(default)]
+    jitter_ms: u64,
+}
+
+impl NetworkSpec {
+    fn conditions(&self, peer: &str) -> Result<Conditions, ScenarioError> {
+        if !(self.loss_pct.is_finite() && (0.0..=50.0).contains(&self.loss_pct)) {
+            return Err(bad(format!("peer {peer}: network.loss_pct = {}: must be 0-50", self.loss_pct)));
+        }
+        if self.delay_ms > 1_000 || self.jitter_ms > 500 {
+            return Err(bad(format!("peer {peer}: network delay_ms at most 1000, jitter_ms at most 500")));
+        }
+        Ok(Conditions {
+            loss_pct: self.loss_pct,
+            delay: Duration::from_millis(self.delay_ms),
+            jitter: Duration::from_millis(self.jitter_ms),
+        })
+    }
 }
 
 fn default_source() -> String {
@@ -103,6 +133,8 @@ pub struct PeerExpectation {
     pub not_hears: Vec<String>,
     /// Offer sent → `connected` at most this long.
     pub max_connect_ms: Option<u64>,
+    /// Whether the summary calls the audio this peer hears degraded (loss or jitter).
+    pub degraded: Option<bool>,
 }
 
 /// A validated peer.
@@ -115,6 +147,8 @@ pub struct PeerPlan {
     pub offer: OfferStyle,
     pub withhold_checks: bool,
     pub relay_only: bool,
+    /// Conditions on the path to the TURN server.
+    pub network: Option<Conditions>,
 }
 
 /// A validated scenario.
@@ -191,6 +225,17 @@ impl Scenario {
                 Some(d) => seconds(&format!("peer {} duration_s", p.name), d)?,
                 None => duration,
             };
+            if p.relay_only && !f.server.turn {
+                return Err(bad(format!("peer {}: relay_only needs [server] turn = true", p.name)));
+            }
+            let network = match &p.network {
+                // The conditions sit on the path to the TURN server, so the peer must use it.
+                Some(_) if !p.relay_only => {
+                    return Err(bad(format!("peer {}: network conditions need relay_only = true", p.name)));
+                }
+                Some(n) => Some(n.conditions(&p.name)?),
+                None => None,
+            };
             peers.push(PeerPlan {
                 name: p.name,
                 source,
@@ -199,13 +244,8 @@ impl Scenario {
                 offer: p.offer,
                 withhold_checks: p.withhold_checks,
                 relay_only: p.relay_only,
+                network,
             });
-            if p.relay_only && !f.server.turn {
-                return Err(bad(format!(
-                    "peer {}: relay_only needs [server] turn = true",
-                    peers[peers.len() - 1].name
-                )));
-            }
         }
         for (name, e) in &f.expect.peers {
             for other in std::iter::once(name).chain(&e.hears).chain(&e.not_hears) {
@@ -300,6 +340,23 @@ not_hears = ["b"]
             ),
             ("name = \"x\"\n[[peer]]\nname=\"a\"\n[expect]\nprobe=[\"rm -rf\"]", "not a finding code"),
             ("name = \"x\"\n[[peer]\nname=\"a\"", "unclosed"),
+            ("name = \"x\"\n[[peer]]\nname=\"a\"\n[peer.network]\nloss_pct=5", "need relay_only"),
+            (
+                "name = \"x\"\n[server]\nturn=true\n[[peer]]\nname=\"a\"\nrelay_only=true\n[peer.network]\nloss_pct=90",
+                "must be 0-50",
+            ),
+            (
+                "name = \"x\"\n[server]\nturn=true\n[[peer]]\nname=\"a\"\nrelay_only=true\n[peer.network]\nloss_pct=nan",
+                "must be 0-50",
+            ),
+            (
+                "name = \"x\"\n[server]\nturn=true\n[[peer]]\nname=\"a\"\nrelay_only=true\n[peer.network]\ndelay_ms=99999",
+                "at most 1000",
+            ),
+            (
+                "name = \"x\"\n[server]\nturn=true\n[[peer]]\nname=\"a\"\nrelay_only=true\n[peer.network]\nbandwidth=1",
+                "unknown field",
+            ),
         ];
         for (text, want) in cases {
             let e = Scenario::parse(text).unwrap_err().to_string();

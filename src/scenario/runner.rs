@@ -3,21 +3,28 @@
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use anyhow::Context;
 
 use tokio_util::sync::CancellationToken;
 
 use super::expect::{Observed, check};
 use super::junit::CaseResult;
 use super::model::{OfferStyle, Scenario};
+use super::netem;
 use crate::client::{self, Behaviour, ClientOptions};
 use crate::peer::PeerOptions;
 use crate::probe::{self, ProbeOptions};
 use crate::sansio::faults::Fault;
+use crate::sansio::ice_url::rest_credentials;
+use crate::sansio::protocol::IceServer;
 use crate::server::{Server, ServerConfig, TurnOptions};
 use crate::ui::Recorder;
 
 const LOOPBACK: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
+/// Lifetime of the TURN credentials in a scenario (longer than any scenario runs).
+const TURN_TTL: Duration = Duration::from_secs(600);
 
 pub async fn run(s: &Scenario, shutdown: CancellationToken) -> CaseResult {
     let started = Instant::now();
@@ -43,21 +50,36 @@ async fn run_inner(
     shutdown: CancellationToken,
     failures: &mut Vec<String>,
 ) -> anyhow::Result<Observed> {
+    // The runner knows the TURN secret so that it can give a peer with network conditions
+    // credentials for the impaired path (a relay in front of the same TURN server).
+    let secret = format!("{:032x}", rand::random::<u128>());
     let turn = s.turn.then(|| {
         let listen = SocketAddr::new(LOOPBACK, 0);
-        TurnOptions::new(listen, None, Duration::from_secs(600), true, s.faults.has(Fault::F8))
+        TurnOptions::new(listen, Some(secret.clone()), TURN_TTL, true, s.faults.has(Fault::F8))
     });
     let config = ServerConfig { faults: s.faults.clone(), turn, ..ServerConfig::new(LOOPBACK) };
     let server = Server::bind(SocketAddr::new(LOOPBACK, 0), config).await?;
     let url = format!("ws://{}/ws", server.addr()?);
+    let turn_addr = server.turn_addr();
     let stop_server = CancellationToken::new();
     let server_task = tokio::spawn(server.run(stop_server.clone()));
     let t0 = Instant::now();
     let room = format!("scenario-{}", s.name);
     let mut tasks = Vec::new();
-    for p in &s.peers {
+    for (i, p) in s.peers.iter().enumerate() {
         let mut peer = PeerOptions::new(LOOPBACK);
         peer.relay_only = p.relay_only;
+        if let Some(conditions) = p.network {
+            let turn_addr = turn_addr.context("network conditions need the TURN server")?;
+            let path = netem::start(turn_addr, conditions, i as u64 + 1, stop_server.clone()).await?;
+            let now = SystemTime::now().duration_since(UNIX_EPOCH)?.as_secs();
+            let (username, credential) = rest_credentials(&secret, &p.name, now, TURN_TTL.as_secs());
+            peer.ice_servers = vec![IceServer {
+                urls: vec![format!("turn:{path}?transport=udp")],
+                username: Some(username),
+                credential: Some(credential),
+            }];
+        }
         let mut opts = ClientOptions::new(url.clone(), room.clone(), p.source.clone(), peer);
         opts.duration = Some(p.duration);
         opts.behaviour =

@@ -83,6 +83,10 @@ impl Hub {
         self.turn.as_ref().map(|t| t.url().to_owned())
     }
 
+    pub fn turn_addr(&self) -> Option<std::net::SocketAddr> {
+        self.turn.as_ref().map(EmbeddedTurn::addr)
+    }
+
     /// The ICE servers a joining peer is told to use (F8: time-limited credentials).
     fn ice_servers_for(&self, peer: &str) -> Vec<crate::sansio::protocol::IceServer> {
         self.turn.iter().map(|t| t.ice_server(crate::ui::short_id(peer))).collect()

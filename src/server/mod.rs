@@ -87,6 +87,11 @@ impl Server {
         self.hub.turn_url()
     }
 
+    /// The embedded TURN server's UDP address, when there is one.
+    pub fn turn_addr(&self) -> Option<SocketAddr> {
+        self.hub.turn_addr()
+    }
+
     pub fn addr(&self) -> std::io::Result<SocketAddr> {
         self.listener.local_addr()
     }

@@ -180,6 +180,7 @@ impl Conn for GuardedConn {
 /// A running TURN server.
 pub struct EmbeddedTurn {
     server: turn::server::Server,
+    addr: SocketAddr,
     url: String,
     opts: TurnOptions,
 }
@@ -208,11 +209,15 @@ impl EmbeddedTurn {
         let host = if addr.is_ipv6() { format!("[{}]", addr.ip()) } else { addr.ip().to_string() };
         let url = format!("turn:{host}:{}?transport=udp", addr.port());
         tracing::info!(%url, "embedded TURN server listening");
-        Ok(Self { server, url, opts })
+        Ok(Self { server, addr, url, opts })
     }
 
     pub fn url(&self) -> &str {
         &self.url
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
     }
 
     /// The ICE server entry for `peer`: time-limited REST credentials (or F8's static ones).
