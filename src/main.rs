@@ -4,11 +4,12 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use rtc_assist::{EXIT_USAGE, cli::Cli, cmd, telemetry};
+use rtc_assist::cli::{Cli, Command};
+use rtc_assist::{EXIT_USAGE, cmd, telemetry};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    telemetry::init(cli.verbose);
+    telemetry::init(cli.verbose, matches!(cli.command, Command::Serve(_)));
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(r) => r,
         Err(e) => {

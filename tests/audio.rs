@@ -53,7 +53,7 @@ fn a_wav_source_arrives_in_the_other_peers_recording() {
         .unwrap()
         .map(|e| e.unwrap().path())
         .find(|p| p.file_name().unwrap().to_string_lossy().starts_with("out-"));
-    let out = out.expect("a recording per remote peer: out-<peer8>.wav");
+    let out = out.expect("a recording per received stream: out-<peer8 or streamN>.wav");
     let reader = hound::WavReader::open(&out).unwrap();
     assert_eq!(reader.spec().sample_rate, 48_000);
     let samples: Vec<f32> = reader.into_samples::<i16>().map(|s| f32::from(s.unwrap()) / 32768.0).collect();

@@ -8,10 +8,14 @@ use crate::common::{Serve, finish, join};
 #[test]
 fn forwarded_packets_match_received_times_listeners_and_arrive() {
     let serve = Serve::start(&[]);
-    let peers: Vec<_> = [440, 550, 660].iter().map(|hz| join(&serve.url, "fan", *hz, 6.0)).collect();
+    let tones = [440, 550, 660];
+    let peers: Vec<_> = tones.iter().map(|hz| join(&serve.url, "fan", *hz, 6.0)).collect();
     std::thread::sleep(Duration::from_secs(4));
     let stats = serve.stats();
     let finished: Vec<_> = peers.into_iter().map(finish).collect();
+    let tone_of = |id: &serde_json::Value| {
+        finished.iter().zip(tones).find(|(f, _)| f.my_id() == *id).map(|(_, hz)| f64::from(hz))
+    };
     let publishers = stats["publishers"].as_array().expect("publishers");
     assert_eq!(publishers.len(), 3, "{stats}");
     for p in publishers {
@@ -23,12 +27,9 @@ fn forwarded_packets_match_received_times_listeners_and_arrive() {
         // Forwarding starts once each listener has answered its renegotiation (tens of ms).
         assert!(total as f64 >= 0.9 * (received * 2) as f64, "forwarded {total} of {received} × 2: {p}");
         assert_eq!(p["queue_full"], 0, "{p}");
+        let hz = tone_of(&p["peer_id"]).expect("publisher is one of ours");
         for (listener, n) in forwarded {
-            let heard = finished
-                .iter()
-                .find(|f| f.my_id() == *listener)
-                .and_then(|f| f.heard().into_iter().find(|(id, _, _)| *id == p["peer_id"]))
-                .map_or(0, |(_, packets, _)| packets);
+            let heard = finished.iter().find(|f| f.my_id() == *listener).map_or(0, |f| f.packets_at(hz));
             assert!(
                 heard >= n.as_u64().unwrap() * 95 / 100,
                 "listener {listener} decoded {heard}, server forwarded {n} by then"

@@ -8,8 +8,8 @@ mod mixdown;
 mod receive;
 mod send;
 
-use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -199,6 +199,8 @@ pub async fn run(
         record: if opts.record_mix { None } else { opts.record.clone() },
         mixers,
         ssrcs: Arc::new(Mutex::new(BTreeMap::new())),
+        peers: Arc::new(Mutex::new(BTreeSet::new())),
+        streams: Arc::new(AtomicU32::new(0)),
     };
     let mut ws = SignalingClient::connect(&opts.server).await?;
     rec.record(Event::SignalingConnected { url: opts.server.clone() });
@@ -208,7 +210,8 @@ pub async fn run(
         kind: "join_room".into(),
         detail: Some(opts.room.clone()),
     });
-    let (my_id, offered) = wait_joined(&mut ws, &rec).await?;
+    let (my_id, present, offered) = wait_joined(&mut ws, &rec).await?;
+    receiving.peers.lock().expect("peers lock").extend(present);
     let mut peer_opts = opts.peer.clone();
     if peer_opts.ice_servers.is_empty() {
         peer_opts.ice_servers = offered;
@@ -304,11 +307,12 @@ pub async fn run(
     result
 }
 
-/// Waits for `joined_room`: our peer id and the ICE servers the server hands out.
+/// Waits for `joined_room`: our peer id, the peers already there and the ICE servers the
+/// server hands out.
 async fn wait_joined(
     ws: &mut SignalingClient,
     rec: &Recorder,
-) -> Result<(String, Vec<IceServer>), ClientError> {
+) -> Result<(String, Vec<String>, Vec<IceServer>), ClientError> {
     let wait = async {
         loop {
             match ws.recv().await {
@@ -318,13 +322,13 @@ async fn wait_joined(
                     peers,
                     ice_servers,
                 }))) => {
-                    rec.record(Event::JoinedRoom { room, peer_id: peer_id.clone(), peers });
+                    rec.record(Event::JoinedRoom { room, peer_id: peer_id.clone(), peers: peers.clone() });
                     let now = std::time::SystemTime::now()
                         .duration_since(std::time::UNIX_EPOCH)
                         .map_or(0, |d| d.as_secs());
                     let servers = ice_servers.iter().map(|s| describe_offered(s, now)).collect();
                     rec.record(Event::IceServersOffered { servers });
-                    return Ok((peer_id, ice_servers));
+                    return Ok((peer_id, peers, ice_servers));
                 }
                 Some(Ok(Incoming::Message(ServerMessage::Error { code, message }))) => {
                     rec.record(Event::ServerError { code: code.as_str().into(), message: message.clone() });
@@ -367,15 +371,15 @@ fn rejected(e: &crate::sansio::protocol::DecodeError) -> Event {
 }
 
 impl Client {
-    /// Records webrtc-rs' statistics of every stream: what we receive (named by the peer whose
-    /// audio it carries) and what we send.
+    /// Records webrtc-rs' statistics of every stream: what we receive (by stream) and what we
+    /// send.
     async fn report_rtp(&self) {
         let (inbound, outbound) = self.peer.rtp_stats().await;
         let names = self.receiving.ssrcs.lock().expect("ssrc map lock").clone();
         for s in inbound {
-            if let Some(from_peer) = names.get(&s.ssrc) {
+            if let Some(source) = names.get(&s.ssrc) {
                 self.rec.record(Event::InboundRtp {
-                    from_peer: from_peer.clone(),
+                    source: source.clone(),
                     packets: s.packets,
                     lost: s.lost,
                     jitter_ms: (s.jitter_ms * 10.0).round() / 10.0,
@@ -489,7 +493,10 @@ impl Client {
             ServerMessage::EndOfCandidates => {
                 self.rec.record(Event::EndOfCandidates { direction: Direction::Received })
             }
-            ServerMessage::PeerJoined { peer_id } => self.rec.record(Event::PeerJoined { peer_id }),
+            ServerMessage::PeerJoined { peer_id } => {
+                self.receiving.peers.lock().expect("peers lock").insert(peer_id.clone());
+                self.rec.record(Event::PeerJoined { peer_id });
+            }
             ServerMessage::PeerLeft { peer_id } => self.rec.record(Event::PeerLeft { peer_id }),
             ServerMessage::Error { code, message } => {
                 self.rec.record(Event::ServerError { code: code.as_str().into(), message });

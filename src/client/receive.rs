@@ -1,9 +1,12 @@
 //! The receiving side: one task per remote track decodes Opus and reports, once a second and
-//! at the end, packets, RMS level and dominant frequency for the peer that sent it; feeds the
-//! live view, the mixers (speaker, mixed recording) and, with `--record`, a WAV per remote peer.
+//! at the end, packets, RMS level and dominant frequency of its stream; feeds the live view,
+//! the mixers (speaker, mixed recording) and, with `--record`, a WAV per stream. A stream is
+//! attributed to a peer only when its stream id names a peer of the room: servers need not
+//! follow that convention, and an unnamed stream is reported all the same.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -15,7 +18,7 @@ use crate::media::codec::OpusDecoder;
 use crate::media::mixer::Mixer;
 use crate::media::wav::WavOut;
 use crate::peer::RemoteAudio;
-use crate::sansio::timeline::Event;
+use crate::sansio::timeline::{Event, StreamRef};
 use crate::ui::{Recorder, short_id};
 
 const REPORT_EVERY: Duration = Duration::from_secs(1);
@@ -24,10 +27,22 @@ const LEVEL_EVERY: u64 = 5;
 /// Longer timestamp jumps are a new stream or a reordering, not a gap to fill (5 s at 48 kHz).
 const MAX_GAP: usize = 240_000;
 
-/// `<stem>-<peer8>.wav` beside `base`.
-fn record_path(base: &Path, peer: &str) -> PathBuf {
+/// `<stem>-<peer8>.wav` (or `<stem>-stream<N>.wav` for a stream that names no peer) beside `base`.
+fn record_path(base: &Path, source: &StreamRef) -> PathBuf {
     let stem = base.file_stem().map_or("record".into(), |s| s.to_string_lossy().into_owned());
-    base.with_file_name(format!("{stem}-{}.wav", short_id(peer)))
+    let name = match &source.from_peer {
+        Some(p) => short_id(p).to_owned(),
+        None => format!("stream{}", source.stream),
+    };
+    base.with_file_name(format!("{stem}-{name}.wav"))
+}
+
+/// The short name of a stream in the live view and the mixers.
+fn key(source: &StreamRef) -> String {
+    match &source.from_peer {
+        Some(p) => short_id(p).to_owned(),
+        None => format!("stream {}", source.stream),
+    }
 }
 
 /// Where received audio goes, shared by every remote track.
@@ -38,27 +53,44 @@ pub struct Receiving {
     pub record: Option<PathBuf>,
     /// Fed with every peer's decoded audio (the speaker, a mixed recording).
     pub mixers: Vec<Arc<Mixer>>,
-    /// Which SSRC carries which peer's audio (to name the RTP statistics).
-    pub ssrcs: Arc<Mutex<BTreeMap<u32, String>>>,
+    /// Which SSRC carries which stream (to name the RTP statistics).
+    pub ssrcs: Arc<Mutex<BTreeMap<u32, StreamRef>>>,
+    /// The other peers of the room so far (a stream id may name one of them).
+    pub peers: Arc<Mutex<BTreeSet<String>>>,
+    /// Streams received so far (numbers them).
+    pub streams: Arc<AtomicU32>,
+}
+
+impl Receiving {
+    /// Numbers a new stream and attributes it to the peer its stream id names, if any.
+    fn identify(&self, stream_id: &str) -> StreamRef {
+        let stream = self.streams.fetch_add(1, Ordering::Relaxed) + 1;
+        let named = self.peers.lock().expect("peers lock").contains(stream_id);
+        StreamRef { stream, from_peer: named.then(|| stream_id.to_owned()) }
+    }
 }
 
 pub fn spawn(track: RemoteAudio, to: Receiving, stop: CancellationToken) {
-    let Receiving { rec, record, mixers, ssrcs } = to;
     tokio::spawn(
         async move {
-            let from_peer = track.stream_id().await;
-            rec.record(Event::TrackReceived { from_peer: from_peer.clone(), codec: track.codec().await });
+            let stream_id = track.stream_id().await;
+            let source = to.identify(&stream_id);
+            let Receiving { rec, record, mixers, ssrcs, .. } = to;
+            let name = key(&source);
+            rec.record(Event::TrackReceived {
+                source: source.clone(),
+                stream_id,
+                codec: track.codec().await,
+            });
             let mut decoder = match OpusDecoder::new() {
                 Ok(d) => d,
                 Err(e) => {
-                    rec.record(Event::Error {
-                        message: format!("cannot decode audio from {from_peer}: {e}"),
-                    });
+                    rec.record(Event::Error { message: format!("cannot decode audio of {name}: {e}") });
                     return;
                 }
             };
             let mut meter = Meter::new();
-            let mut out = match record.map(|base| record_path(&base, &from_peer)) {
+            let mut out = match record.map(|base| record_path(&base, &source)) {
                 Some(path) => match WavOut::create(&path) {
                     Ok(w) => Some(w),
                     Err(e) => {
@@ -73,7 +105,7 @@ pub fn spawn(track: RemoteAudio, to: Receiving, stop: CancellationToken) {
             let mut decode_errors = 0u64;
             let mut last = Instant::now();
             let report = |packets: u64, meter: &Meter| Event::AudioLevel {
-                from_peer: from_peer.clone(),
+                source: source.clone(),
                 packets,
                 rms_dbfs: (meter.rms_dbfs() * 10.0).round() / 10.0,
                 freq_hz: meter.dominant_hz().map(|f| (f * 10.0).round() / 10.0),
@@ -88,7 +120,7 @@ pub fn spawn(track: RemoteAudio, to: Receiving, stop: CancellationToken) {
                 };
                 packets += 1;
                 if packets == 1 {
-                    ssrcs.lock().expect("ssrc map lock").insert(pkt.header.ssrc, from_peer.clone());
+                    ssrcs.lock().expect("ssrc map lock").insert(pkt.header.ssrc, source.clone());
                 }
                 // A lost stretch (RTP timestamps run at 48 kHz for Opus) is recorded as silence,
                 // so the recording keeps real time.
@@ -98,7 +130,7 @@ pub fn spawn(track: RemoteAudio, to: Receiving, stop: CancellationToken) {
                         Ok(samples) => {
                             meter.push(samples);
                             for m in &mixers {
-                                m.push(&from_peer, samples);
+                                m.push(&name, samples);
                             }
                             next_ts = Some(pkt.header.timestamp.wrapping_add(samples.len() as u32));
                             if let Some(w) = out.as_mut() {
@@ -115,7 +147,7 @@ pub fn spawn(track: RemoteAudio, to: Receiving, stop: CancellationToken) {
                 }
                 if packets.is_multiple_of(LEVEL_EVERY) {
                     let hz = meter.dominant_hz().map(|f| format!("{f:.0} Hz")).unwrap_or_default();
-                    rec.level(short_id(&from_peer), meter.rms_dbfs(), &hz);
+                    rec.level(&name, meter.rms_dbfs(), &hz);
                 }
                 if last.elapsed() >= REPORT_EVERY {
                     last = Instant::now();
@@ -123,11 +155,11 @@ pub fn spawn(track: RemoteAudio, to: Receiving, stop: CancellationToken) {
                 }
             }
             for m in &mixers {
-                m.remove(&from_peer);
+                m.remove(&name);
             }
             if decode_errors > 0 {
                 rec.record(Event::Error {
-                    message: format!("{decode_errors} undecodable packet(s) from {from_peer}"),
+                    message: format!("{decode_errors} undecodable packet(s) in {name}"),
                 });
             }
             if let Some(mut w) = out

@@ -106,7 +106,7 @@ pub async fn run_client(
         return Err(e.into());
     }
     let summary = Summary::from_timeline(&timeline);
-    let unheard = if expect_audio { summary.unheard_peers(timeline.end_ms()) } else { Vec::new() };
+    let unheard = if expect_audio { summary.unheard(timeline.end_ms()) } else { Default::default() };
     println!("{}", render_summary(&summary, rec.style(), rec.elapsed_ms(), &unheard, rec.label()));
     if let Some(e) = local_error {
         return Err(e.into());

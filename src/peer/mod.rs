@@ -176,8 +176,20 @@ impl Peer {
 
     /// Applies a remote offer and answers it; returns the answer's SDP.
     pub async fn accept_offer(&self, sdp: &str) -> Result<String, PeerError> {
+        self.set_remote_offer(sdp).await?;
+        self.answer().await
+    }
+
+    /// Applies a remote offer. Tracks added before [`Peer::answer`] ride the offer's own
+    /// transceivers (webrtc-rs reuses a transceiver that has no sender): the answer turns
+    /// them `sendrecv`, no renegotiation needed.
+    pub async fn set_remote_offer(&self, sdp: &str) -> Result<(), PeerError> {
         let offer = RTCSessionDescription::offer(sdp.to_owned()).context("parse offer")?;
-        self.pc.set_remote_description(offer).await.context("set remote offer")?;
+        self.pc.set_remote_description(offer).await.context("set remote offer")
+    }
+
+    /// Answers the applied remote offer; returns the answer's SDP.
+    pub async fn answer(&self) -> Result<String, PeerError> {
         let answer = self.pc.create_answer(None).await.context("create answer")?;
         self.remember_mid(&answer.sdp);
         self.pc.set_local_description(answer.clone()).await.context("set local answer")?;

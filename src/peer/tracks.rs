@@ -5,7 +5,7 @@
 //! negotiated for the sender, so both send paths stamp the negotiated values themselves.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -23,6 +23,7 @@ use webrtc::peer_connection::PeerConnection;
 use webrtc::rtp_transceiver::RtpSender;
 
 use super::{Context, PeerError};
+use crate::sansio::restamp::Restamp;
 
 /// An RTP packet as received and forwarded.
 pub type RtpPacket = rtc::rtp::Packet;
@@ -93,7 +94,8 @@ impl LocalAudio {
     }
 }
 
-/// An SFU output: another peer's RTP re-stamped with this track's SSRC and payload type.
+/// An SFU output: another peer's RTP re-stamped with this track's SSRC and payload type, its
+/// sequence numbers and timestamps continuous even when the publisher it carries changes.
 pub struct OutTrack {
     track: Arc<TrackLocalStaticRTP>,
     sender: Arc<dyn RtpSender>,
@@ -102,6 +104,7 @@ pub struct OutTrack {
     /// The listener has answered an offer carrying this track. Packets sent before that
     /// arrive on an SSRC the listener does not know and surface as an anonymous track.
     negotiated: AtomicBool,
+    restamp: Mutex<Restamp>,
 }
 
 impl OutTrack {
@@ -112,7 +115,14 @@ impl OutTrack {
     ) -> Result<Self, PeerError> {
         let track = Arc::new(TrackLocalStaticRTP::new(opus_track(ssrc, stream_id)));
         let sender = pc.add_track(track.clone() as Arc<dyn TrackLocal>).await.context("add track")?;
-        Ok(Self { track, sender, ssrc, pt: OnceLock::new(), negotiated: AtomicBool::new(false) })
+        Ok(Self {
+            track,
+            sender,
+            ssrc,
+            pt: OnceLock::new(),
+            negotiated: AtomicBool::new(false),
+            restamp: Mutex::new(Restamp::default()),
+        })
     }
 
     /// The listener accepted the offer that carries this track: forwarding may start.
@@ -130,6 +140,9 @@ impl OutTrack {
             return Ok(false);
         }
         let Some(pt) = negotiated_pt(&self.sender, &self.pt).await else { return Ok(false) };
+        let h = &mut pkt.header;
+        (h.sequence_number, h.timestamp) =
+            self.restamp.lock().expect("restamp lock").apply(h.ssrc, h.sequence_number, h.timestamp);
         pkt.header.ssrc = self.ssrc;
         pkt.header.payload_type = pt;
         // Extension ids are negotiated per connection; the publisher's mean nothing here.

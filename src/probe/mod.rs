@@ -57,19 +57,12 @@ impl Running {
             .any(|e| matches!(&e.event, Event::ConnectionState { state } if state == "connected"))
     }
 
-    fn id(&self) -> Option<String> {
-        self.timeline().events().iter().find_map(|e| match &e.event {
-            Event::JoinedRoom { peer_id, .. } => Some(peer_id.clone()),
-            _ => None,
-        })
-    }
-
-    /// Heard `hz` from `from` within ±2 %.
-    fn heard(&self, from: &str, hz: f64) -> bool {
-        self.timeline().events().iter().any(|e| {
-            matches!(&e.event, Event::AudioLevel { from_peer, freq_hz: Some(f), .. }
-                if from_peer == from && (f - hz).abs() <= hz * 0.02)
-        })
+    /// Heard `hz` within ±2 % on any stream: the tone says which probe peer it is, whatever
+    /// the server named the stream.
+    fn heard(&self, hz: f64) -> bool {
+        self.timeline().events().iter().any(
+            |e| matches!(&e.event, Event::AudioLevel { freq_hz: Some(f), .. } if (f - hz).abs() <= hz * 0.02),
+        )
     }
 }
 
@@ -128,8 +121,7 @@ pub async fn run(opts: ProbeOptions, shutdown: CancellationToken) -> Result<Prob
         if !withholder.connected() && w_start.elapsed() >= opts.window {
             return true;
         }
-        let (Some(o), Some(w)) = (observer.id(), withholder.id()) else { return false };
-        observer.heard(&w, withholder.hz) && withholder.heard(&o, observer.hz)
+        observer.heard(withholder.hz) && withholder.heard(observer.hz)
     })
     .await;
     let mut peers = vec![observer, withholder];

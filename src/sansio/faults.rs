@@ -64,7 +64,7 @@ impl Fault {
             Self::F3Null => "server candidates with null sdpMid and sdpMLineIndex",
             Self::F4 => "server candidates sent before the answer",
             Self::F5 => "trickled client candidates never added (only relayed to the others)",
-            Self::F7 => "forwarded tracks added without a renegotiation offer",
+            Self::F7 => "later audio added to negotiated connections without a renegotiation offer",
             Self::F8 => "static long-term TURN credentials in joined_room (needs --turn)",
         }
     }

@@ -2,6 +2,12 @@
 //! rule per failure mode of the catalogue (failure-modes.md), each with its evidence (the
 //! offending message or the missing one, with timestamps) and the fix.
 //!
+//! Every rule judges what a browser would experience, not how our own server happens to work:
+//! audio is attributed by the tone each probe peer sends (servers need not name streams after
+//! peers), F7 is a peer that never hears a later one whether or not an offer came, and F1 is a
+//! server candidate that belongs to another probe peer's connection, whether or not the call
+//! still connects.
+//!
 //! The probe runs an *observer* (a browser-like peer), a *withholder* (never uses the server's
 //! candidates, so only the server's checks towards its trickled candidates can connect it) and,
 //! when the observer cannot connect, a *control* (every candidate inside its offer).
@@ -10,6 +16,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use super::candidate::CandidateType;
+use super::summary::SILENCE_DBFS;
 use super::timeline::{Direction, Event, Stamped, Via};
 
 /// What a probe peer was for.
@@ -41,41 +49,54 @@ pub struct Finding {
 
 /// A frequency counts as heard within ±2 %.
 const FREQ_TOLERANCE: f64 = 0.02;
+/// A later peer must have been connected this long before the end for its silence to count.
+const HEARING_WINDOW_MS: u64 = 2000;
+
+/// A server candidate's transport address: what ties it to one server-side connection.
+type Addr = (String, u16);
 
 /// What the rules need from one peer's timeline.
 #[derive(Debug, Default)]
 struct Facts {
     id: Option<String>,
+    /// The tone this probe peer sent.
+    tone_hz: f64,
+    joined_ms: Option<u64>,
     offer_ms: Option<u64>,
     answer_ms: Option<u64>,
     connected_ms: Option<u64>,
     local_trickled: usize,
     server_trickled: Vec<u64>,
+    /// Trickled server candidates: when, where, which type.
+    trickled: Vec<(u64, Addr, CandidateType)>,
+    /// Addresses of this peer's own server-side connection: the candidates of the server's
+    /// answer and the remote end of the selected pair.
+    own: BTreeMap<Addr, &'static str>,
+    /// Audible frequencies heard, on any stream.
+    heard_hz: Vec<f64>,
+    packets_sent: u64,
     /// Candidates inside the server's answer (not its renegotiation offers).
     server_in_sdp: usize,
     /// Valid server candidates that arrived before the answer.
     early: Vec<u64>,
     rejected: Vec<(u64, String, String)>,
     offers_received: Vec<u64>,
-    peer_joined: Vec<(u64, String)>,
-    heard: BTreeMap<String, Option<f64>>,
     /// TURN URLs handed out with a credential that carries no expiry.
     static_turn: Vec<(u64, String)>,
     end_ms: u64,
 }
 
 fn facts(run: &PeerRun) -> Facts {
-    let mut f = Facts::default();
+    let mut f = Facts { tone_hz: run.tone_hz, ..Facts::default() };
     let mut last_received = "";
     for s in &run.events {
         let t = s.t_ms;
         f.end_ms = f.end_ms.max(t);
         match &s.event {
-            Event::JoinedRoom { peer_id, peers, .. } => {
+            Event::JoinedRoom { peer_id, .. } => {
                 f.id = Some(peer_id.clone());
-                f.peer_joined.extend(peers.iter().map(|p| (t, p.clone())));
+                f.joined_ms.get_or_insert(t);
             }
-            Event::PeerJoined { peer_id } => f.peer_joined.push((t, peer_id.clone())),
             Event::IceServersOffered { servers } => {
                 for s in servers.iter().filter(|s| s.credential && s.expires_in_s.is_none()) {
                     f.static_turn
@@ -94,29 +115,41 @@ fn facts(run: &PeerRun) -> Facts {
                 }
             }
             Event::LocalCandidate { via: Via::Trickle, .. } => f.local_trickled += 1,
-            Event::RemoteCandidate { via: Via::Trickle, .. } => {
+            Event::RemoteCandidate { via: Via::Trickle, candidate, .. } => {
                 f.server_trickled.push(t);
+                f.trickled.push((t, (candidate.address.clone(), candidate.port), candidate.typ));
                 if f.answer_ms.is_none() {
                     f.early.push(t);
                 }
             }
-            Event::RemoteCandidate { via: Via::Sdp, .. } if last_received == "answer" => f.server_in_sdp += 1,
+            Event::RemoteCandidate { via: Via::Sdp, candidate, .. } if last_received == "answer" => {
+                f.server_in_sdp += 1;
+                f.own.insert((candidate.address.clone(), candidate.port), "in its answer");
+            }
+            Event::SelectedPair { remote, .. } => {
+                f.own.entry((remote.address.clone(), remote.port)).or_insert("its selected pair");
+            }
+            Event::MediaSent { packets } => f.packets_sent = *packets,
             Event::SignalRejected { violation: Some(v), message, .. } => {
                 f.rejected.push((t, v.clone(), message.clone()))
             }
             Event::ConnectionState { state } if state == "connected" => {
                 f.connected_ms.get_or_insert(t);
             }
-            Event::AudioLevel { from_peer, freq_hz, .. } => {
-                let e = f.heard.entry(from_peer.clone()).or_default();
-                if freq_hz.is_some() {
-                    *e = *freq_hz;
-                }
+            Event::AudioLevel { freq_hz: Some(hz), rms_dbfs, .. } if *rms_dbfs > SILENCE_DBFS => {
+                f.heard_hz.push(*hz)
             }
             _ => {}
         }
     }
     f
+}
+
+impl Facts {
+    /// Heard `hz` (within ±2 %) on any stream.
+    fn heard(&self, hz: f64) -> bool {
+        self.heard_hz.iter().any(|f| (f - hz).abs() <= hz * FREQ_TOLERANCE)
+    }
 }
 
 fn name(role: Role) -> &'static str {
@@ -183,49 +216,70 @@ fn early_candidates(runs: &[(Role, Facts)]) -> Option<Finding> {
     })
 }
 
-/// F1 / F2: where the server's own candidates went.
-fn candidate_delivery(runs: &[(Role, Facts)]) -> Option<Finding> {
+/// F2: no server candidate reaches anyone, neither in the answer nor trickled.
+fn candidates_missing(runs: &[(Role, Facts)]) -> Option<Finding> {
     let answered: Vec<&(Role, Facts)> = runs.iter().filter(|(_, f)| f.answer_ms.is_some()).collect();
     if answered.is_empty() || answered.iter().any(|(_, f)| !f.rejected.is_empty()) {
         return None;
     }
-    let got = |f: &Facts| f.server_trickled.len() + f.server_in_sdp;
-    let starved: Vec<&&(Role, Facts)> = answered.iter().filter(|(_, f)| got(f) == 0).collect();
-    if starved.is_empty() {
+    if answered.iter().any(|(_, f)| f.server_trickled.len() + f.server_in_sdp > 0) {
         return None;
     }
-    if starved.len() == answered.len() {
-        let ev = answered
-            .iter()
-            .map(|(role, f)| {
-                format!(
-                    "{} offered at {} ms: 0 candidates in the answer, 0 trickled in {} ms",
-                    name(*role),
-                    f.offer_ms.unwrap_or(0),
-                    f.end_ms.saturating_sub(f.answer_ms.unwrap_or(0))
-                )
-            })
-            .collect();
-        return Some(finding(
-            "F2",
-            "the server's candidates never arrive: none in the answer, none trickled",
-            ev,
-            "wait for gathering (TURN allocation) before answering, or trickle the late candidates",
-        ));
-    }
-    let mut ev: Vec<String> = starved
+    let ev = answered
         .iter()
         .map(|(role, f)| {
             format!(
-                "{} offered at {} ms and received 0 server candidates",
+                "{} offered at {} ms: 0 candidates in the answer, 0 trickled in {} ms",
                 name(*role),
-                f.offer_ms.unwrap_or(0)
+                f.offer_ms.unwrap_or(0),
+                f.end_ms.saturating_sub(f.answer_ms.unwrap_or(0))
             )
         })
         .collect();
-    ev.extend(answered.iter().filter(|(_, f)| got(f) > 0).map(|(role, f)| {
-        format!("{} received {} — candidates of other peers' connections", name(*role), got(f))
-    }));
+    Some(finding(
+        "F2",
+        "the server's candidates never arrive: none in the answer, none trickled",
+        ev,
+        "wait for gathering (TURN allocation) before answering, or trickle the late candidates",
+    ))
+}
+
+/// F1: a trickled server candidate that belongs to another probe peer's connection (it is in
+/// that peer's answer, or the far end of its selected pair) and not to the receiver's own.
+fn candidates_misdelivered(runs: &[(Role, Facts)]) -> Option<Finding> {
+    let mut ev = Vec::new();
+    for (role, f) in runs {
+        for (t, addr, typ) in &f.trickled {
+            if f.own.contains_key(addr) {
+                continue;
+            }
+            let owner =
+                runs.iter().find_map(|(r, o)| Some((*r, o.own.get(addr)?)).filter(|(r, _)| r != role));
+            if let Some((owner, how)) = owner {
+                ev.push(format!(
+                    "{} received the server candidate {}:{} ({typ}) at {t} ms: it belongs to the {}'s \
+                     connection ({how})",
+                    name(*role),
+                    addr.0,
+                    addr.1,
+                    name(owner)
+                ));
+            }
+        }
+    }
+    if ev.is_empty() {
+        return None;
+    }
+    ev.truncate(4);
+    ev.extend(runs.iter().filter(|(_, f)| f.answer_ms.is_some() && f.server_trickled.is_empty()).map(
+        |(role, f)| {
+            format!(
+                "{} offered at {} ms and was trickled 0 server candidates of its own",
+                name(*role),
+                f.offer_ms.unwrap_or(0)
+            )
+        },
+    ));
     Some(finding(
         "F1",
         "server candidates go to the wrong peer",
@@ -285,35 +339,36 @@ fn connectivity(runs: &[(Role, Facts)]) -> Option<Finding> {
     None
 }
 
-/// F7: both connected, audio missing, no re-offer after the other peer arrived.
-fn renegotiation(runs: &[(Role, Facts)], tones: &BTreeMap<String, f64>) -> Option<Finding> {
-    let pair: Vec<&(Role, Facts)> =
-        runs.iter().filter(|(r, f)| *r != Role::Control && f.connected_ms.is_some()).collect();
-    if pair.len() < 2 {
-        return None;
-    }
+/// F7: a peer that was in the room first never hears a peer that came later and sent audio
+/// (judged by the later peer's tone); whether a renegotiation offer came is evidence.
+fn later_peer_unheard(runs: &[(Role, Facts)]) -> Option<Finding> {
     let mut ev = Vec::new();
-    for (role, f) in &pair {
-        for (other_id, other_hz) in tones {
-            if Some(other_id) == f.id.as_ref() {
+    for (first_role, first) in runs {
+        let (Some(first_joined), Some(_)) = (first.joined_ms, first.connected_ms) else { continue };
+        for (later_role, later) in runs {
+            let (hz, first_hz) = (later.tone_hz, first.tone_hz);
+            let Some(later_joined) = later.joined_ms.filter(|t| *t > first_joined) else { continue };
+            let Some(connected) = later.connected_ms else { continue };
+            if later.packets_sent == 0
+                || first.end_ms.saturating_sub(connected) < HEARING_WINDOW_MS
+                || first.heard(hz)
+            {
                 continue;
             }
-            let heard = f
-                .heard
-                .get(other_id)
-                .copied()
-                .flatten()
-                .is_some_and(|hz| (hz - other_hz).abs() <= other_hz * FREQ_TOLERANCE);
-            if heard {
-                continue;
-            }
-            let joined = f.peer_joined.iter().find(|(_, p)| p == other_id).map_or(0, |(t, _)| *t);
-            if !f.offers_received.iter().any(|t| *t >= joined) {
-                ev.push(format!(
-                    "{} never heard the other peer's {other_hz} Hz and got no server offer after it joined at {joined} ms",
-                    name(*role)
-                ));
-            }
+            let offers = first.offers_received.iter().filter(|t| **t >= later_joined).count();
+            let back = if later.heard(first_hz) { "heard" } else { "did not hear either" };
+            ev.push(format!(
+                "{} never heard the {}'s {hz} Hz ({} packets sent from {connected} ms); the {} {back} \
+                 the {}'s {first_hz} Hz; server offers to the {} after the {} joined at {later_joined} ms: \
+                 {offers}",
+                name(*first_role),
+                name(*later_role),
+                later.packets_sent,
+                name(*later_role),
+                name(*first_role),
+                name(*first_role),
+                name(*later_role),
+            ));
         }
     }
     (!ev.is_empty()).then(|| {
@@ -321,7 +376,8 @@ fn renegotiation(runs: &[(Role, Facts)], tones: &BTreeMap<String, f64>) -> Optio
             "F7",
             "tracks added without renegotiation",
             ev,
-            "after adding a forwarded track, send the peer a new offer and apply its answer",
+            "after adding a forwarded track, send the peer a new offer and apply its answer — or carry \
+             the later peer's audio on a track the peer has already negotiated",
         )
     })
 }
@@ -345,14 +401,13 @@ fn static_credentials(runs: &[(Role, Facts)]) -> Option<Finding> {
 /// Every finding the timelines support, most fundamental first.
 pub fn diagnose(runs: &[PeerRun]) -> Vec<Finding> {
     let facts: Vec<(Role, Facts)> = runs.iter().map(|r| (r.role, facts(r))).collect();
-    let tones: BTreeMap<String, f64> =
-        runs.iter().zip(&facts).filter_map(|(r, (_, f))| Some((f.id.clone()?, r.tone_hz))).collect();
     let mut out = Vec::new();
     out.extend(connectivity(&facts));
-    out.extend(candidate_delivery(&facts));
+    out.extend(candidates_missing(&facts));
+    out.extend(candidates_misdelivered(&facts));
     out.extend(malformed(&facts));
     out.extend(early_candidates(&facts));
-    out.extend(renegotiation(&facts, &tones));
+    out.extend(later_peer_unheard(&facts));
     out.extend(static_credentials(&facts));
     out
 }

@@ -36,6 +36,15 @@ pub struct CandidateInfo {
     pub url: Option<String>,
 }
 
+/// Which received audio stream an event is about: its number in arrival order and, when the
+/// stream id in the SDP names a peer of the room, that peer. Servers need not name streams
+/// after peers (aiortc's ids are random), so an unnamed stream is still a stream.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StreamRef {
+    pub stream: u32,
+    pub from_peer: Option<String>,
+}
+
 /// An ICE server a signaling server handed out, without its secrets.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OfferedIceServer {
@@ -134,13 +143,17 @@ pub enum Event {
         #[serde(skip_serializing_if = "Option::is_none")]
         rtt_ms: Option<f64>,
     },
+    /// A remote audio track; `stream_id` is what the far end's SDP calls its stream.
     TrackReceived {
-        from_peer: String,
+        #[serde(flatten)]
+        source: StreamRef,
+        stream_id: String,
         codec: String,
     },
-    /// Packets so far and the audio measured over the last window of one remote peer.
+    /// Packets so far and the audio measured over the last window of one received stream.
     AudioLevel {
-        from_peer: String,
+        #[serde(flatten)]
+        source: StreamRef,
         packets: u64,
         rms_dbfs: f64,
         freq_hz: Option<f64>,
@@ -157,9 +170,10 @@ pub enum Event {
         channels: u16,
         rate: u32,
     },
-    /// webrtc-rs' statistics of the stream we receive from `from_peer`.
+    /// webrtc-rs' statistics of one stream we receive.
     InboundRtp {
-        from_peer: String,
+        #[serde(flatten)]
+        source: StreamRef,
         packets: u64,
         lost: i64,
         jitter_ms: f64,

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use super::model::Scenario;
-use crate::sansio::summary::Summary;
+use crate::sansio::summary::{StreamAudio, Summary};
 use crate::sansio::timeline::{Direction, Event, Timeline};
 
 /// What a run produced.
@@ -37,6 +37,21 @@ fn connect_ms(t: &Timeline) -> Option<u64> {
     Some(connected.saturating_sub(offer))
 }
 
+/// The streams that carry `other`'s audio: those named after its peer id and, for a tone
+/// peer, those whose dominant frequency is its tone (a server need not name streams after
+/// peers). When neither can tell, every stream that names no peer.
+fn from_peer<'s>(summary: &'s Summary, id: Option<&str>, tone: Option<f64>) -> Vec<&'s StreamAudio> {
+    summary
+        .streams
+        .values()
+        .filter(|p| match (&p.from_peer, tone) {
+            (Some(named), _) => Some(named.as_str()) == id,
+            (None, Some(hz)) => p.carries_tone(hz),
+            (None, None) => true,
+        })
+        .collect()
+}
+
 /// Every failed expectation, as "which expectation: what was observed".
 pub fn check(s: &Scenario, obs: &Observed) -> Vec<String> {
     let mut failures = Vec::new();
@@ -58,23 +73,25 @@ pub fn check(s: &Scenario, obs: &Observed) -> Vec<String> {
         }
         for other in &want.hears {
             let hz = s.tone_of(other).unwrap_or_default();
-            let got = ids.get(other.as_str()).and_then(|id| summary.peers.get(*id));
-            let ok = got.and_then(|p| p.freq_hz).is_some_and(|f| (f - hz).abs() <= hz * 0.02);
-            if !ok {
-                let seen = match got {
-                    Some(p) => format!(
-                        "{} packets, {}",
-                        p.packets,
-                        p.freq_hz.map_or("no tone".into(), |f| format!("{f:.1} Hz"))
-                    ),
-                    None => "nothing".into(),
+            let got = from_peer(&summary, ids.get(other.as_str()).copied(), s.tone_of(other));
+            if !got.iter().any(|p| p.carries_tone(hz)) {
+                let seen = if got.is_empty() {
+                    "nothing".to_owned()
+                } else {
+                    got.iter()
+                        .map(|p| {
+                            let f = p.freq_hz.map_or("no tone".into(), |f| format!("{f:.1} Hz"));
+                            format!("{} packets, {f}", p.packets)
+                        })
+                        .collect::<Vec<_>>()
+                        .join("; ")
                 };
                 failures.push(format!("peer {name}: expected to hear {other} ({hz} Hz); observed {seen}"));
             }
         }
         for other in &want.not_hears {
-            let packets =
-                ids.get(other.as_str()).and_then(|id| summary.peers.get(*id)).map_or(0, |p| p.packets);
+            let got = from_peer(&summary, ids.get(other.as_str()).copied(), s.tone_of(other));
+            let packets: u64 = got.iter().map(|p| p.packets).sum();
             if packets > 0 {
                 failures
                     .push(format!("peer {name}: expected no audio from {other}; observed {packets} packets"));
@@ -82,9 +99,12 @@ pub fn check(s: &Scenario, obs: &Observed) -> Vec<String> {
         }
         if let Some(want_degraded) = want.degraded {
             let degraded: Vec<String> = summary
-                .peers
-                .iter()
-                .filter_map(|(id, p)| p.degraded().map(|why| format!("{}: {why}", crate::ui::short_id(id))))
+                .streams
+                .values()
+                .filter_map(|p| {
+                    let why = p.degraded()?;
+                    Some(format!("{}: {why}", crate::ui::stream_label(p.stream, p.from_peer.as_deref())))
+                })
                 .collect();
             if degraded.is_empty() == want_degraded {
                 let seen =
@@ -128,6 +148,7 @@ pub fn check(s: &Scenario, obs: &Observed) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sansio::timeline::StreamRef;
 
     const SCENARIO: &str = r#"
 name = "t"
@@ -156,10 +177,8 @@ not_hears = ["a"]
             t.push(ms, Event::ConnectionState { state: "connected".into() });
         }
         if let Some((from, hz)) = heard {
-            t.push(
-                2000,
-                Event::AudioLevel { from_peer: from.into(), packets: 90, rms_dbfs: -13.0, freq_hz: Some(hz) },
-            );
+            let source = StreamRef { stream: 1, from_peer: Some(from.into()) };
+            t.push(2000, Event::AudioLevel { source, packets: 90, rms_dbfs: -13.0, freq_hz: Some(hz) });
         }
         t
     }
@@ -172,7 +191,8 @@ not_hears = ["a"]
         let s = Scenario::parse(text).unwrap();
         let lossy = |me: &str, from: &str| {
             let mut t = timeline(me, Some(40), Some((from, 440.0)));
-            t.push(3000, Event::InboundRtp { from_peer: from.into(), packets: 90, lost: 10, jitter_ms: 2.0 });
+            let source = StreamRef { stream: 1, from_peer: Some(from.into()) };
+            t.push(3000, Event::InboundRtp { source, packets: 90, lost: 10, jitter_ms: 2.0 });
             t
         };
         let obs = |a: Timeline, b: Timeline| Observed {

@@ -3,7 +3,7 @@
 //! queueing [`Command`]s. Its lock is never held across an await.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use serde::Serialize;
@@ -53,6 +53,7 @@ pub struct Hub {
     turn: Option<EmbeddedTurn>,
     state: Mutex<State>,
     peer_connections: AtomicUsize,
+    unanswered_offers: AtomicU64,
 }
 
 /// Forwarding counters of one publishing peer.
@@ -71,12 +72,20 @@ pub struct HubStats {
     pub sessions: usize,
     pub peer_connections: usize,
     pub rooms: usize,
+    /// Renegotiation offers a client left unanswered (it hears only its own transceiver).
+    pub unanswered_offers: u64,
     pub publishers: Vec<PublisherStats>,
 }
 
 impl Hub {
     pub fn new(config: ServerConfig, turn: Option<EmbeddedTurn>) -> Self {
-        Self { config, turn, state: Mutex::new(State::default()), peer_connections: AtomicUsize::new(0) }
+        Self {
+            config,
+            turn,
+            state: Mutex::new(State::default()),
+            peer_connections: AtomicUsize::new(0),
+            unanswered_offers: AtomicU64::new(0),
+        }
     }
 
     pub fn turn_url(&self) -> Option<String> {
@@ -109,18 +118,19 @@ impl Hub {
     }
 
     /// Joins a room: `joined_room`/`peer_joined` go out, and the joiner is subscribed to the
-    /// room's existing publishers.
-    pub fn join(&self, peer: &str, room: &str) -> Result<(), JoinError> {
+    /// room's existing publishers. Returns how many others are in the room.
+    pub fn join(&self, peer: &str, room: &str) -> Result<usize, JoinError> {
         let ice_servers = self.ice_servers_for(peer);
         let mut st = self.state();
         let out = st.rooms.join(peer, room, ice_servers)?;
         st.deliver(out);
-        for other in st.rooms.others(peer) {
-            if let Some(p) = st.publishers.get(&other) {
+        let others = st.rooms.others(peer);
+        for other in &others {
+            if let Some(p) = st.publishers.get(other) {
                 st.tell(peer, Command::Subscribe(p.clone()));
             }
         }
-        Ok(())
+        Ok(others.len())
     }
 
     /// Delivers `msg` to every other member of `peer`'s room (the buggy fan-out of F1/F5).
@@ -169,6 +179,10 @@ impl Hub {
         self.state().sessions.remove(peer);
     }
 
+    pub fn offer_unanswered(&self) {
+        self.unanswered_offers.fetch_add(1, Ordering::Relaxed);
+    }
+
     pub fn peer_connection_opened(&self) {
         self.peer_connections.fetch_add(1, Ordering::Relaxed);
     }
@@ -198,6 +212,7 @@ impl Hub {
             sessions: st.sessions.len(),
             peer_connections: self.peer_connections.load(Ordering::Relaxed),
             rooms: st.rooms.room_count(),
+            unanswered_offers: self.unanswered_offers.load(Ordering::Relaxed),
             publishers,
         }
     }

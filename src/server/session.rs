@@ -1,8 +1,11 @@
 //! One task per WebSocket: decodes each frame (an `error` reply for every bad one), owns the
 //! client's server-side peer connection, answers its offers, trickles the server's candidates
 //! to this client only (after the answer), adds every trickled client candidate to this
-//! connection (buffered until the offer is applied), and renegotiates when forwarded tracks
-//! come and go. Everything of the peer is freed when the socket closes.
+//! connection (buffered until the offer is applied), and forwards the others' audio: the
+//! first other peer on the client's own transceiver (its answer is `sendrecv`, so even a
+//! client that never answers a server offer hears it), the second and later on tracks of
+//! their own with a renegotiation offer. Everything of the peer is freed when the socket
+//! closes. Each milestone is one `info` line.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -25,6 +28,11 @@ use crate::ui::short_id;
 
 /// Trickled candidates held per client before its offer arrives.
 const MAX_PENDING_CANDIDATES: usize = 64;
+/// A server offer unanswered for this long is reported (the client ignores server offers).
+const OFFER_ANSWER_WAIT: Duration = Duration::from_secs(5);
+/// The stream id of a downlink created before any other peer published: it names no peer,
+/// so it may carry whichever comes first.
+const DOWNLINK_STREAM: &str = "rtc-assist-sfu";
 
 pub async fn run(socket: WebSocket, hub: Arc<Hub>, shutdown: CancellationToken) {
     let id = uuid::Uuid::new_v4().simple().to_string();
@@ -70,6 +78,36 @@ struct Call {
     offered: Vec<Arc<OutTrack>>,
     deferred: Vec<Arc<Publisher>>,
     publishing: bool,
+    /// The forwarding track on the client's own transceiver.
+    downlink: Option<Downlink>,
+    /// When the outstanding server offer went out, until it is answered or reported.
+    offer_sent: Option<tokio::time::Instant>,
+    end_of_candidates_sent: bool,
+}
+
+/// The track answered on the client's own audio transceiver: it carries one other peer's
+/// audio at a time without any renegotiation.
+struct Downlink {
+    out: Arc<OutTrack>,
+    /// The peer its stream id names, if any: then it may carry only that peer.
+    named: Option<String>,
+    /// The publisher it carries now.
+    source: Option<String>,
+}
+
+impl Downlink {
+    fn can_carry(&self, publisher: &str) -> bool {
+        self.source.is_none() && self.named.as_deref().is_none_or(|n| n == publisher)
+    }
+}
+
+/// Whether a subscription may use the client's own transceiver. With F7 (as in the guide's
+/// server) only audio present before the client's offer rides it; later audio gets a track
+/// of its own and, F7's bug, no offer.
+#[derive(Clone, Copy, PartialEq)]
+enum Via {
+    AtAnswer,
+    Later,
 }
 
 enum Flow {
@@ -95,6 +133,7 @@ impl Session {
                 },
                 Some(cmd) = commands.recv() => self.on_command(cmd).await,
                 Some(ev) = next_event(&mut self.call.peer_events) => self.on_peer_event(ev).await,
+                () = overdue(self.call.offer_sent) => self.on_offer_unanswered(),
                 () = shutdown.cancelled() => Flow::Stop,
             };
             if let Flow::Stop = flow {
@@ -166,9 +205,9 @@ impl Session {
 
     async fn on_join(&mut self, room: String) -> Flow {
         match self.hub.join(&self.id, &room) {
-            Ok(()) => {
+            Ok(others) => {
                 self.span.record("room", room.as_str());
-                tracing::info!("joined room");
+                tracing::info!(others, "joined room");
                 self.call.room = Some(room);
                 Flow::Continue
             }
@@ -203,7 +242,14 @@ impl Session {
                     .await;
             }
         };
-        let mut answer = match peer.accept_offer(&sdp).await {
+        if let Err(e) = peer.set_remote_offer(&sdp).await {
+            return self.reply_error(ErrorCode::BadSdp, e.to_string()).await;
+        }
+        if self.call.downlink.is_none() {
+            let named = self.call.deferred.first().map(|p| p.peer_id.clone());
+            self.call.downlink = Self::open_downlink(&peer, named).await;
+        }
+        let mut answer = match peer.answer().await {
             Ok(a) => a,
             Err(e) => return self.reply_error(ErrorCode::BadSdp, e.to_string()).await,
         };
@@ -213,10 +259,19 @@ impl Session {
         }
         let held =
             if self.faults().has(Fault::F4) { self.candidates_before_answer().await } else { Vec::new() };
+        tracing::info!(
+            offer_candidates = sdp::candidates(&sdp).len(),
+            answer_candidates = sdp::candidates(&answer).len(),
+            sendrecv = self.call.downlink.is_some(),
+            "offer answered"
+        );
         if let Flow::Stop = self.send(ServerMessage::Answer { sdp: answer }).await {
             return Flow::Stop;
         }
         self.call.answered = true;
+        if let Some(d) = &self.call.downlink {
+            d.out.mark_negotiated();
+        }
         for c in std::mem::take(&mut self.call.pending_remote) {
             if let Err(e) = peer.add_remote_candidate(&c).await {
                 tracing::warn!(cause = %e, "buffered candidate rejected");
@@ -233,16 +288,47 @@ impl Session {
             }
         }
         if self.call.gathering_complete
-            && let Flow::Stop = self.send(ServerMessage::EndOfCandidates).await
+            && let Flow::Stop = self.end_of_candidates().await
         {
             return Flow::Stop;
         }
-        let deferred = std::mem::take(&mut self.call.deferred);
-        let added = !deferred.is_empty();
-        for p in deferred {
-            self.subscribe(p).await;
+        let mut added = false;
+        for p in std::mem::take(&mut self.call.deferred) {
+            added |= self.subscribe(p, Via::AtAnswer).await;
         }
         if added { self.renegotiate().await } else { Flow::Continue }
+    }
+
+    /// Puts a forwarding track on the client's own audio transceiver (before the answer, so
+    /// the answer is `sendrecv`), named after the first peer already publishing, if any.
+    async fn open_downlink(peer: &Peer, named: Option<String>) -> Option<Downlink> {
+        let stream_id = named.clone().unwrap_or_else(|| DOWNLINK_STREAM.to_owned());
+        match peer.add_forward_track(rand::random(), &stream_id).await {
+            Ok(out) => Some(Downlink { out: Arc::new(out), named, source: None }),
+            Err(e) => {
+                tracing::warn!(cause = %e, "no downlink on the client's own transceiver");
+                None
+            }
+        }
+    }
+
+    /// One end-of-candidates per connection.
+    async fn end_of_candidates(&mut self) -> Flow {
+        if std::mem::replace(&mut self.call.end_of_candidates_sent, true) {
+            return Flow::Continue;
+        }
+        self.send(ServerMessage::EndOfCandidates).await
+    }
+
+    /// The outstanding server offer went unanswered: say so once and count it.
+    fn on_offer_unanswered(&mut self) -> Flow {
+        self.call.offer_sent = None;
+        self.hub.offer_unanswered();
+        tracing::warn!(
+            after_s = OFFER_ANSWER_WAIT.as_secs(),
+            "renegotiation offer unanswered: the client hears only the audio on its own transceiver"
+        );
+        Flow::Continue
     }
 
     async fn on_answer(&mut self, sdp: String) -> Flow {
@@ -255,6 +341,8 @@ impl Session {
             return self.reply_error(ErrorCode::BadSdp, e.to_string()).await;
         }
         self.call.offering = false;
+        self.call.offer_sent = None;
+        tracing::info!("renegotiation answered");
         for out in std::mem::take(&mut self.call.offered) {
             out.mark_negotiated();
         }
@@ -343,7 +431,7 @@ impl Session {
                 Flow::Continue
             }
             Command::Subscribe(p) => {
-                if self.subscribe(p).await {
+                if self.subscribe(p, Via::Later).await {
                     self.renegotiate().await
                 } else {
                     Flow::Continue
@@ -351,6 +439,12 @@ impl Session {
             }
             Command::Unsubscribe(publisher) => {
                 self.call.deferred.retain(|p| p.peer_id != publisher);
+                if let Some(d) = self.call.downlink.as_mut().filter(|d| d.source.as_ref() == Some(&publisher))
+                {
+                    // The publisher's fan-out already ended; the transceiver stays negotiated.
+                    d.source = None;
+                    return Flow::Continue;
+                }
                 let (Some(out), Some(peer)) =
                     (self.call.subscriptions.remove(&publisher), self.call.peer.clone())
                 else {
@@ -364,10 +458,21 @@ impl Session {
         }
     }
 
-    /// Adds a forwarding track for `publisher`; true if the connection changed.
-    async fn subscribe(&mut self, publisher: Arc<Publisher>) -> bool {
+    /// Forwards `publisher`'s audio: on the client's own transceiver when that is free, else
+    /// on a track of its own; true if the connection changed (a renegotiation is due).
+    async fn subscribe(&mut self, publisher: Arc<Publisher>, via: Via) -> bool {
         let Some(peer) = self.call.peer.clone() else { return false };
-        if self.call.subscriptions.contains_key(&publisher.peer_id) {
+        let id = &publisher.peer_id;
+        if self.call.subscriptions.contains_key(id)
+            || self.call.downlink.as_ref().is_some_and(|d| d.source.as_ref() == Some(id))
+        {
+            return false;
+        }
+        let own_ok = via == Via::AtAnswer || !self.faults().has(Fault::F7);
+        if let Some(d) = self.call.downlink.as_mut().filter(|d| own_ok && d.can_carry(id)) {
+            d.source = Some(id.clone());
+            publisher.subscribe(&self.id, d.out.clone());
+            tracing::info!(from = %short_id(id), "forwarding audio to this peer on its own transceiver");
             return false;
         }
         match peer.add_forward_track(rand::random(), &publisher.peer_id).await {
@@ -399,6 +504,7 @@ impl Session {
         match peer.create_offer().await {
             Ok(sdp) => {
                 self.call.offering = true;
+                self.call.offer_sent = Some(tokio::time::Instant::now());
                 self.call.offered = self.call.subscriptions.values().cloned().collect();
                 tracing::info!("renegotiating");
                 self.send(ServerMessage::Offer { sdp }).await
@@ -423,12 +529,20 @@ impl Session {
                 if s == "complete" {
                     self.call.gathering_complete = true;
                     if self.call.answered {
-                        return self.send(ServerMessage::EndOfCandidates).await;
+                        return self.end_of_candidates().await;
                     }
                 }
             }
-            PeerEvent::ConnectionState(s) => tracing::info!(state = %s, "peer connection"),
-            PeerEvent::IceState(s) => tracing::debug!(state = %s, "ICE"),
+            PeerEvent::ConnectionState(s) => {
+                tracing::info!(state = %s, "peer connection");
+                if s == "connected"
+                    && let Some(peer) = &self.call.peer
+                    && let Some((local, remote, _)) = peer.selected_pair().await
+                {
+                    tracing::info!(local = %local.typ, remote = %remote.typ, "selected pair");
+                }
+            }
+            PeerEvent::IceState(s) => tracing::info!(state = %s, "ICE"),
             PeerEvent::SignalingState(_) => {}
             PeerEvent::Track(track) => {
                 if !self.call.publishing {
@@ -460,6 +574,14 @@ impl Session {
     async fn cleanup(&mut self) {
         self.hub.unregister(&self.id);
         self.close_peer().await;
+    }
+}
+
+/// Fires [`OFFER_ANSWER_WAIT`] after `sent`; never without an outstanding offer.
+async fn overdue(sent: Option<tokio::time::Instant>) {
+    match sent {
+        Some(t) => tokio::time::sleep_until(t + OFFER_ANSWER_WAIT).await,
+        None => std::future::pending().await,
     }
 }
 

@@ -49,3 +49,11 @@ impl Style {
 pub fn short_id(id: &str) -> &str {
     id.char_indices().nth(8).map_or(id, |(i, _)| &id[..i])
 }
+
+/// How a received stream is named: after its peer when its stream id names one.
+pub fn stream_label(stream: u32, from_peer: Option<&str>) -> String {
+    match from_peer {
+        Some(p) => format!("from {} (stream {stream})", short_id(p)),
+        None => format!("stream {stream}, peer unknown"),
+    }
+}

@@ -33,7 +33,7 @@ pub fn render_probe(report: &ProbeReport, json: bool) -> String {
         let s = Summary::from_timeline(&t);
         let remote: usize = s.remote_candidates.values().sum();
         let heard: Vec<String> =
-            s.peers.values().filter_map(|p| p.freq_hz).map(|f| format!("{f:.0} Hz")).collect();
+            s.streams.values().filter_map(|p| p.freq_hz).map(|f| format!("{f:.0} Hz")).collect();
         let state = if s.ever_connected { "connected".green() } else { "not connected".red() };
         let _ = writeln!(
             out,

@@ -5,8 +5,8 @@ use std::fmt::Write;
 use colored::Colorize;
 use serde_json::json;
 
-use super::{Style, short_id};
-use crate::sansio::summary::Summary;
+use super::{Style, stream_label};
+use crate::sansio::summary::{Summary, Unheard};
 
 fn counts(m: &std::collections::BTreeMap<crate::sansio::candidate::CandidateType, usize>) -> String {
     if m.is_empty() {
@@ -15,12 +15,12 @@ fn counts(m: &std::collections::BTreeMap<crate::sansio::candidate::CandidateType
     m.iter().map(|(t, n)| format!("{n} {t}")).collect::<Vec<_>>().join(", ")
 }
 
-/// Renders the summary; `t_ms` stamps the JSON line, `unheard` lists peers not heard.
+/// Renders the summary; `t_ms` stamps the JSON line, `unheard` is the `--expect-audio` verdict.
 pub fn render_summary(
     s: &Summary,
     style: Style,
     t_ms: u64,
-    unheard: &[String],
+    unheard: &Unheard,
     label: Option<&str>,
 ) -> String {
     if style.json {
@@ -37,13 +37,13 @@ pub fn render_summary(
             "selected_pair": s.selected_pair.as_ref().map(|(l, r)| json!({"local": l, "remote": r})),
             "packets_sent": s.packets_sent,
             "sent_report": s.sent_report,
-            "peers": s.peers.iter().map(|(id, p)| {
+            "streams": s.streams.values().map(|p| {
                 let mut v = json!(p);
                 v["loss_pct"] = json!(p.loss_pct());
                 v["degraded"] = json!(p.degraded());
-                (id.clone(), v)
-            }).collect::<serde_json::Map<_, _>>(),
-            "unheard_peers": unheard,
+                v
+            }).collect::<Vec<_>>(),
+            "unheard_peers": unheard.peers,
         })
         .to_string();
     }
@@ -90,25 +90,30 @@ pub fn render_summary(
         if parts.is_empty() { String::new() } else { format!(" (far end: {})", parts.join(", ")) }
     });
     let _ = writeln!(out, "  sent        {} packets{far}", s.packets_sent);
-    for (id, p) in &s.peers {
+    for p in s.streams.values() {
+        let name = stream_label(p.stream, p.from_peer.as_deref());
         let level = p.rms_dbfs.map_or("-".into(), |l| format!("{l:.1} dBFS"));
         let freq = p.freq_hz.map_or("-".into(), |f| format!("{f:.1} Hz"));
         let rtp = match (p.lost, p.jitter_ms, p.loss_pct()) {
             (Some(l), Some(j), Some(pct)) => format!(", {l} lost ({pct:.1} %), jitter {j:.1} ms"),
             _ => String::new(),
         };
-        let _ = writeln!(out, "  from {}    {} packets, {level}, {freq}{rtp}", short_id(id), p.packets);
+        let _ = writeln!(out, "  {name:<26} {} packets, {level}, {freq}{rtp}", p.packets);
         if let Some(why) = p.degraded() {
-            let _ = writeln!(
-                out,
-                "  {} audio from {} is degraded: {why}",
-                "warning:".yellow().bold(),
-                short_id(id)
-            );
+            let _ = writeln!(out, "  {} audio of {name} is degraded: {why}", "warning:".yellow().bold(),);
         }
     }
-    for id in unheard {
-        let _ = writeln!(out, "  {} no audio from {}", "expectation failed:".red().bold(), short_id(id));
+    for id in &unheard.peers {
+        let _ =
+            writeln!(out, "  {} no audio from {}", "expectation failed:".red().bold(), super::short_id(id));
+    }
+    if !unheard.is_empty() && unheard.anonymous_audible > 0 {
+        let _ = writeln!(
+            out,
+            "  ({} audible stream(s) name no peer: too few for {} peer(s))",
+            unheard.anonymous_audible,
+            unheard.peers.len()
+        );
     }
     out.trim_end().to_owned()
 }

@@ -2,7 +2,7 @@
 
 use colored::Colorize;
 
-use super::short_id;
+use super::{short_id, stream_label};
 use crate::sansio::candidate::CandidateType;
 use crate::sansio::timeline::{CandidateInfo, Direction, Event, Stamped, Via};
 
@@ -97,18 +97,25 @@ pub fn human_line(s: &Stamped, label: Option<&str>) -> String {
             let rtt = rtt_ms.map(|r| format!(", RTT {r:.1} ms")).unwrap_or_default();
             format!("selected pair {} ⇄ {}{rtt}", candidate(local), candidate(remote))
         }
-        Event::TrackReceived { from_peer, codec } => format!("track from {} ({codec})", short_id(from_peer)),
-        Event::AudioLevel { from_peer, packets, rms_dbfs, freq_hz } => {
+        Event::TrackReceived { source, stream_id, codec } => format!(
+            "track {} ({codec}, stream id {})",
+            stream_label(source.stream, source.from_peer.as_deref()),
+            short_id(stream_id)
+        ),
+        Event::AudioLevel { source, packets, rms_dbfs, freq_hz } => {
             let f = freq_hz.map(|f| format!(", {f:.1} Hz")).unwrap_or_default();
-            format!("audio from {}: {packets} packets, {rms_dbfs:.1} dBFS{f}", short_id(from_peer))
+            format!(
+                "audio {}: {packets} packets, {rms_dbfs:.1} dBFS{f}",
+                stream_label(source.stream, source.from_peer.as_deref())
+            )
         }
         Event::MediaSent { packets } => format!("sent {packets} audio packets"),
         Event::AudioDevice { role, device, sample_format, channels, rate } => {
             format!("{role} device {device}: {sample_format}, {channels} ch, {rate} Hz")
         }
-        Event::InboundRtp { from_peer, packets, lost, jitter_ms } => format!(
-            "rtp from {}: {packets} packets, {lost} lost, jitter {jitter_ms:.1} ms",
-            short_id(from_peer)
+        Event::InboundRtp { source, packets, lost, jitter_ms } => format!(
+            "rtp {}: {packets} packets, {lost} lost, jitter {jitter_ms:.1} ms",
+            stream_label(source.stream, source.from_peer.as_deref())
         ),
         Event::OutboundRtp { packets, remote_lost, remote_jitter_ms, rtt_ms } => {
             let far = match (remote_lost, remote_jitter_ms) {

@@ -127,17 +127,30 @@ impl Finished {
         self.events.iter().rev().find(|e| e["event"] == "summary").expect("summary line")
     }
 
-    /// (peer id, packets, frequency) of every remote peer in the summary.
-    pub fn heard(&self) -> Vec<(String, u64, Option<f64>)> {
-        let peers = self.summary()["peers"].as_object().cloned().unwrap_or_default();
-        peers
+    /// (the peer its stream id names, packets, frequency) of every received stream in the summary.
+    pub fn heard(&self) -> Vec<(Option<String>, u64, Option<f64>)> {
+        let streams = self.summary()["streams"].as_array().cloned().unwrap_or_default();
+        streams
             .into_iter()
-            .map(|(id, p)| (id, p["packets"].as_u64().unwrap_or(0), p["freq_hz"].as_f64()))
+            .map(|s| {
+                let from = s["from_peer"].as_str().map(str::to_owned);
+                (from, s["packets"].as_u64().unwrap_or(0), s["freq_hz"].as_f64())
+            })
             .collect()
     }
 
     pub fn heard_freq(&self, hz: f64) -> bool {
-        self.heard().iter().any(|(_, _, f)| f.is_some_and(|f| (f - hz).abs() <= hz * 0.02))
+        self.packets_at(hz) > 0
+    }
+
+    /// Packets of the streams whose dominant frequency is `hz` (±2 %): a tone names its sender
+    /// whatever the server called the stream.
+    pub fn packets_at(&self, hz: f64) -> u64 {
+        self.heard()
+            .iter()
+            .filter(|(_, _, f)| f.is_some_and(|f| (f - hz).abs() <= hz * 0.02))
+            .map(|(_, p, _)| *p)
+            .sum()
     }
 
     pub fn my_id(&self) -> String {
