@@ -60,7 +60,14 @@ fn the_microphone_reaches_the_other_peers_recording_through_serve() {
     // SIGINT lets parecord finish its WAV header.
     let _ = Command::new("kill").args(["-INT", &speaker_rec.id().to_string()]).status();
     let _ = speaker_rec.wait();
-    assert_eq!((talker.code, listener.code), (0, 0), "{}\n{}", talker.stderr, listener.stderr);
+    assert_eq!(
+        (talker.code, listener.code),
+        (0, 0),
+        "{}\n{}\nPulseAudio log:\n{}",
+        talker.stderr,
+        listener.stderr,
+        pulse.log_tail()
+    );
     let sent = talker.summary()["packets_sent"].as_u64().unwrap_or(0);
     // The device paced the sender: about 50 packets a second once the track was negotiated.
     assert!(sent >= 250, "the microphone sent only {sent} packets in 8 s");

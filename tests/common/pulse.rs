@@ -3,20 +3,27 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 fn fixture(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(rel)
 }
 
+/// One PulseAudio test at a time: a daemon killed by one test must not be in doubt as the
+/// cause of another's device error.
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
 /// A running PulseAudio daemon, killed on drop.
 pub struct Pulse {
     child: Child,
     pub dir: PathBuf,
+    _turn: MutexGuard<'static, ()>,
 }
 
 impl Pulse {
     pub fn start(name: &str) -> Self {
+        let turn = ONE_AT_A_TIME.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let dir = std::env::temp_dir().join(format!("rtc-assist-pulse-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
@@ -26,10 +33,11 @@ impl Pulse {
             .arg("-F")
             .arg(fixture("pulse/test.pa"))
             .arg(format!("--log-target=file:{}", dir.join("pulse.log").display()))
+            .arg("--log-level=info")
             .stdout(Stdio::null())
             .stderr(Stdio::null());
         let child = Self::env(&dir, &mut pulse).spawn().expect("pulseaudio (scripts/deps.sh installs it)");
-        let me = Self { child, dir };
+        let me = Self { child, dir, _turn: turn };
         let deadline = Instant::now() + Duration::from_secs(10);
         while !me
             .command("pactl")
@@ -89,6 +97,13 @@ impl Pulse {
 }
 
 impl Pulse {
+    /// The end of the daemon's log, for failure messages.
+    pub fn log_tail(&self) -> String {
+        let log = std::fs::read_to_string(self.dir.join("pulse.log")).unwrap_or_default();
+        let lines: Vec<&str> = log.lines().collect();
+        lines[lines.len().saturating_sub(15)..].join("\n")
+    }
+
     /// Kills the daemon: every device it provides goes away (an unplugged sound card).
     pub fn kill(&mut self) {
         let _ = self.child.kill();
@@ -100,7 +115,10 @@ impl Drop for Pulse {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
+        // A failing test keeps the daemon's log for the report.
+        if !std::thread::panicking() {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
     }
 }
 
