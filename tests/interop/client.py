@@ -300,7 +300,8 @@ class Client:
     async def add(self, init):
         value, mid, mline = init.get("candidate", ""), init.get("sdpMid"), init.get("sdpMLineIndex")
         mids = [t.mid for t in self.pc.getTransceivers()]
-        if (mid is not None and mid not in mids) or (mid is None and not (0 <= mline < len(mids))):
+        known = mid in mids if mid is not None else isinstance(mline, int) and 0 <= mline < len(mids)
+        if not known:
             self.errors.append(ADD + f"Error processing ICE candidate (no m-line for mid {mid!r} / index {mline!r})")
             return
         if not value:
