@@ -100,8 +100,9 @@ class DownlinkTrack(MediaStreamTrack):
                 frame = await asyncio.wait_for(self.proxy.recv(), timeout)
             except asyncio.TimeoutError:
                 pass
-            except MediaStreamError:
+            except MediaStreamError:  # that peer left
                 self.proxy, self.source = None, None
+                log.info("downlink %s <- silence (source ended)", self.peer.short)
         if frame is not None:
             # The relayed frame is shared with other consumers: copy it with our own pts.
             out = av.AudioFrame.from_ndarray(
