@@ -18,6 +18,19 @@ _interop_main() {
   want="$(sha256sum "$req" | cut -d' ' -f1)"
   if [ ! -x "$venv/bin/python" ] || [ "$(cat "$stamp" 2>/dev/null || true)" != "$want" ]; then
     command -v python3 >/dev/null || { echo "interop-venv: python3 not found" >&2; return 2; }
+    # Concurrent test processes: one builds, the others wait and then find it up to date.
+    mkdir -p "$(dirname "$venv")"
+    local lock
+    exec {lock}>"$venv.lock"
+    flock "$lock"
+    _interop_build "$venv" "$req" "$stamp" "$want" # a failure exits (set -e), lock released
+    exec {lock}>&-
+  fi
+  export RTC_ASSIST_INTEROP_PYTHON="$venv/bin/python"
+}
+_interop_build() {
+  local venv="$1" req="$2" stamp="$3" want="$4"
+  if [ ! -x "$venv/bin/python" ] || [ "$(cat "$stamp" 2>/dev/null || true)" != "$want" ]; then
     if [ ! -x "$venv/bin/python" ]; then
       echo "interop-venv: creating $venv" >&2
       rm -rf "$venv"
@@ -36,7 +49,6 @@ _interop_main() {
       -r "$req" >&2
     echo "$want" >"$stamp"
   fi
-  export RTC_ASSIST_INTEROP_PYTHON="$venv/bin/python"
 }
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then
   _interop_main
@@ -44,4 +56,4 @@ if [ "${BASH_SOURCE[0]}" = "$0" ]; then
 else
   _interop_main
 fi
-unset -f _interop_main
+unset -f _interop_main _interop_build
