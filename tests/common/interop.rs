@@ -1,0 +1,214 @@
+//! The interop test double (tests/interop/): an aiortc SFU of the guide's design
+//! (`sfu_server.py`, healthy or with a catalogue `--fault`) and its browser-like client
+//! (`client.py`), run as processes on loopback from the virtualenv `scripts/interop-venv.sh` makes.
+
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex, OnceLock, mpsc};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+fn repo(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)
+}
+
+/// The virtualenv's python, made (once per process) by `scripts/interop-venv.sh`.
+pub fn venv_python() -> PathBuf {
+    static PYTHON: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    let made = PYTHON.get_or_init(|| {
+        let out = Command::new("bash")
+            .arg(repo("scripts/interop-venv.sh"))
+            .stdin(Stdio::null())
+            .output()
+            .map_err(|e| format!("cannot run bash scripts/interop-venv.sh: {e}"))?;
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        match stdout.lines().last().map(str::trim) {
+            Some(path) if out.status.success() && !path.is_empty() => Ok(PathBuf::from(path)),
+            _ => Err(format!(
+                "scripts/interop-venv.sh failed ({}): {}{}",
+                out.status,
+                stdout,
+                String::from_utf8_lossy(&out.stderr)
+            )),
+        }
+    });
+    made.clone().unwrap_or_else(|e| panic!("interop virtualenv (aiortc) unavailable: {e}"))
+}
+
+fn python(script: &str) -> Command {
+    let mut cmd = Command::new(venv_python());
+    cmd.arg(repo("tests/interop").join(script))
+        .env("PYTHONUNBUFFERED", "1")
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    cmd
+}
+
+/// Collects everything a reader yields into a shared string, on its own thread (done at EOF).
+fn drain(from: impl Read + Send + 'static) -> (Arc<Mutex<String>>, JoinHandle<()>) {
+    let sink = Arc::new(Mutex::new(String::new()));
+    let to = sink.clone();
+    let done = std::thread::spawn(move || {
+        for line in BufReader::new(from).lines().map_while(Result::ok) {
+            let mut all = to.lock().unwrap();
+            all.push_str(&line);
+            all.push('\n');
+        }
+    });
+    (sink, done)
+}
+
+/// A running `sfu_server.py`, killed on drop.
+pub struct InteropServer {
+    child: Child,
+    /// `ws://127.0.0.1:PORT/ws`, or `wss://localhost:PORT/ws` with TLS.
+    pub url: String,
+    logs: Arc<Mutex<String>>,
+}
+
+impl InteropServer {
+    /// Starts the double server: `fault` is a catalogue switch ("F1", "F3-null", "F7", …) or
+    /// None for the healthy server; `tls` is (certificate, key) for wss://.
+    pub fn start(fault: Option<&str>, tls: Option<(&Path, &Path)>) -> Self {
+        let mut cmd = python("sfu_server.py");
+        cmd.args(["--host", "127.0.0.1", "--port", "0"]);
+        if let Some(f) = fault {
+            cmd.args(["--fault", f]);
+        }
+        if let Some((cert, key)) = tls {
+            cmd.arg("--tls-cert").arg(cert).arg("--tls-key").arg(key);
+        }
+        let mut child = cmd.spawn().expect("spawn tests/interop/sfu_server.py");
+        let (logs, _) = drain(child.stderr.take().unwrap());
+        let (tx, rx) = mpsc::channel();
+        let stdout = child.stdout.take().unwrap();
+        std::thread::spawn(move || {
+            let mut lines = BufReader::new(stdout).lines();
+            let _ = tx.send(lines.next());
+            lines.for_each(drop);
+        });
+        let line = match rx.recv_timeout(Duration::from_secs(60)) {
+            Ok(Some(Ok(line))) if line.starts_with("listening ") => line,
+            other => {
+                let _ = child.kill();
+                let _ = child.wait();
+                std::thread::sleep(Duration::from_millis(100));
+                panic!("interop server did not start ({other:?}):\n{}", logs.lock().unwrap());
+            }
+        };
+        let url = line.split_whitespace().nth(1).expect("url in listening line").to_owned();
+        Self { child, url, logs }
+    }
+
+    /// Everything the server logged so far (one line per milestone, 8-character peer ids).
+    pub fn logs(&self) -> String {
+        self.logs.lock().unwrap().clone()
+    }
+
+    /// Stops the server and returns what it logged.
+    pub fn stop(mut self) -> String {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        std::thread::sleep(Duration::from_millis(100));
+        self.logs()
+    }
+}
+
+impl Drop for InteropServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A running `client.py`; `finish` waits for its JSON report.
+pub struct InteropClient {
+    child: Child,
+    stdout: Arc<Mutex<String>>,
+    stderr: Arc<Mutex<String>>,
+    drains: Vec<JoinHandle<()>>,
+    bound: Duration,
+}
+
+/// Starts the browser-like client: joins `room`, sends a `hz` tone for `secs` seconds after its
+/// offer; `trickle` sends the offer without candidates and trickles them (nested form); `ca`
+/// is the CA certificate for a wss:// url.
+pub fn spawn_client(
+    url: &str,
+    room: &str,
+    hz: f64,
+    secs: f64,
+    trickle: bool,
+    ca: Option<&Path>,
+) -> InteropClient {
+    let mut cmd = python("client.py");
+    cmd.args(["--url", url, "--room", room, "--tone", &hz.to_string(), "--duration", &secs.to_string()]);
+    if trickle {
+        cmd.arg("--trickle");
+    }
+    if let Some(ca) = ca {
+        cmd.arg("--ca").arg(ca);
+    }
+    let mut child = cmd.spawn().expect("spawn tests/interop/client.py");
+    let (stdout, out_done) = drain(child.stdout.take().unwrap());
+    let (stderr, err_done) = drain(child.stderr.take().unwrap());
+    let bound = Duration::from_secs_f64(secs + 60.0);
+    InteropClient { child, stdout, stderr, drains: vec![out_done, err_done], bound }
+}
+
+impl InteropClient {
+    /// Waits (bounded) and returns the client's JSON report with `exit_code` added (0, or 2 when
+    /// signaling was unreachable). Panics when it hangs, crashes or prints no JSON.
+    pub fn finish(mut self) -> Value {
+        let deadline = Instant::now() + self.bound;
+        let status = loop {
+            if let Some(status) = self.child.try_wait().expect("wait for client.py") {
+                break status;
+            }
+            if Instant::now() > deadline {
+                let _ = self.child.kill();
+                let _ = self.child.wait();
+                panic!("client.py still running after {:?}:\n{}", self.bound, self.stderr.lock().unwrap());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        for done in std::mem::take(&mut self.drains) {
+            let _ = done.join(); // its pipes are at EOF once it exited
+        }
+        let (stdout, stderr) = (self.stdout.lock().unwrap().clone(), self.stderr.lock().unwrap().clone());
+        let code = status.code().unwrap_or(-1);
+        let json = stdout.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("");
+        let mut report: Value = match serde_json::from_str(json) {
+            Ok(v) if code == 0 || code == 2 => v,
+            _ => panic!("client.py exited {code} without a JSON report:\n{stdout}\n{stderr}"),
+        };
+        report["exit_code"] = code.into();
+        report
+    }
+}
+
+impl Drop for InteropClient {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `spawn_client(…).finish()`: runs one client to the end. Run several at once with `spawn_client`.
+pub fn run_client(url: &str, room: &str, hz: f64, secs: f64, trickle: bool, ca: Option<&Path>) -> Value {
+    spawn_client(url, room, hz, secs, trickle, ca).finish()
+}
+
+/// Whether a client report heard `hz` (within 2 %) on any received track.
+pub fn client_heard(report: &Value, hz: f64) -> bool {
+    report["tracks"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .any(|t| t["freq_hz"].as_f64().is_some_and(|f| (f - hz).abs() <= hz * 0.02))
+}
