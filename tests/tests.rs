@@ -18,6 +18,8 @@ mod diagnosis;
 mod forwarding;
 /// Malformed WebSocket frames get `error` replies while another room's audio keeps flowing; the session limit.
 mod hostile_frames;
+/// Against the aiortc double of the guide's stack: probe codes, join through it, its clients through serve.
+mod interop;
 /// Clocked real devices (our own PulseAudio): microphone → serve → recording and speaker.
 mod pulse_audio;
 /// Two and three tone peers through `serve`: connection, decoded frequencies, renegotiation, leave.

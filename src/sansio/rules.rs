@@ -434,6 +434,24 @@ mod tests {
         serde_json::from_str(text).expect("fixture parses")
     }
 
+    /// The same probe against the aiortc double of the guide's server (tests/interop/):
+    /// random stream ids, no server offers, every candidate in the answer.
+    fn aiortc_fixture(name: &str) -> Vec<PeerRun> {
+        let text = match name {
+            "healthy" => include_str!("../../tests/fixtures/rules/aiortc/healthy.json"),
+            "F1" => include_str!("../../tests/fixtures/rules/aiortc/F1.json"),
+            "F2" => include_str!("../../tests/fixtures/rules/aiortc/F2.json"),
+            "F3-prefix" => include_str!("../../tests/fixtures/rules/aiortc/F3-prefix.json"),
+            "F3-nested" => include_str!("../../tests/fixtures/rules/aiortc/F3-nested.json"),
+            "F3-null" => include_str!("../../tests/fixtures/rules/aiortc/F3-null.json"),
+            "F4" => include_str!("../../tests/fixtures/rules/aiortc/F4.json"),
+            "F5" => include_str!("../../tests/fixtures/rules/aiortc/F5.json"),
+            "F7" => include_str!("../../tests/fixtures/rules/aiortc/F7.json"),
+            other => panic!("no fixture {other}"),
+        };
+        serde_json::from_str(text).expect("fixture parses")
+    }
+
     fn codes(runs: &[PeerRun]) -> Vec<String> {
         diagnose(runs).into_iter().map(|f| f.code).collect()
     }
@@ -448,6 +466,40 @@ mod tests {
         for code in ["F1", "F2", "F3-prefix", "F3-nested", "F3-null", "F4", "F5", "F7", "F8"] {
             assert_eq!(codes(&fixture(code)), vec![code.to_string()], "fixture {code}");
         }
+    }
+
+    #[test]
+    fn the_same_rules_name_each_fault_of_an_aiortc_server_exactly() {
+        assert_eq!(codes(&aiortc_fixture("healthy")), Vec::<String>::new());
+        for code in ["F1", "F2", "F3-prefix", "F3-nested", "F3-null", "F4", "F5", "F7"] {
+            assert_eq!(codes(&aiortc_fixture(code)), vec![code.to_string()], "aiortc fixture {code}");
+        }
+    }
+
+    #[test]
+    fn f1_is_a_candidate_of_another_connection_even_when_the_call_connects() {
+        let f = diagnose(&aiortc_fixture("F1"));
+        assert!(f[0].evidence[0].contains("belongs to the withholder's connection (in its answer)"), "{f:?}");
+        // Every probe peer still connected: the misdelivery is the finding, not a failure.
+        assert!(aiortc_fixture("F1").iter().all(|r| facts(r).connected_ms.is_some()));
+    }
+
+    #[test]
+    fn f7_is_judged_by_audio_and_an_offer_is_only_evidence() {
+        // The observer got a renegotiation offer after the withholder joined, and still never
+        // heard it: F7 all the same (what a browser experiences is silence).
+        let mut runs = fixture("F7");
+        let joined = facts(&runs[1]).joined_ms.unwrap();
+        let offer = Event::Signal { direction: Direction::Received, kind: "offer".into(), detail: None };
+        runs[0].events.push(Stamped { t_ms: joined + 100, event: offer });
+        let f = diagnose(&runs);
+        assert_eq!(f.iter().map(|f| f.code.as_str()).collect::<Vec<_>>(), vec!["F7"]);
+        assert!(f[0].evidence[0].ends_with(&format!("joined at {joined} ms: 1")), "{f:?}");
+        // A later peer that had only just connected when the run ended is not judged.
+        let mut short = fixture("F7");
+        let connected = facts(&short[1]).connected_ms.unwrap();
+        short[0].events.retain(|e| e.t_ms < connected + 500);
+        assert!(codes(&short).is_empty(), "{:?}", codes(&short));
     }
 
     #[test]

@@ -27,6 +27,7 @@ pub struct StreamAudio {
     /// The peer it comes from, when its stream id names one.
     pub from_peer: Option<String>,
     pub packets: u64,
+    /// The loudest one-second window, and the dominant frequency of the last audible one.
     pub rms_dbfs: Option<f64>,
     pub freq_hz: Option<f64>,
     /// RTP packets lost and interarrival jitter, as webrtc-rs last counted them.
@@ -154,8 +155,9 @@ impl Summary {
                 Event::AudioLevel { source, packets, rms_dbfs, freq_hz } => {
                     let p = s.stream(source);
                     p.packets = *packets;
-                    p.rms_dbfs = Some(*rms_dbfs);
-                    if freq_hz.is_some() {
+                    // The loudest window: a stream that went quiet (its peer left) was heard.
+                    p.rms_dbfs = Some(p.rms_dbfs.map_or(*rms_dbfs, |l| l.max(*rms_dbfs)));
+                    if freq_hz.is_some() && *rms_dbfs > SILENCE_DBFS {
                         p.freq_hz = *freq_hz;
                     }
                 }
@@ -286,6 +288,19 @@ mod tests {
         // Duplicates can make webrtc-rs' loss negative: that is no loss.
         t.push(30, Event::InboundRtp { source: from(1, None), packets: 95, lost: -3, jitter_ms: 1.0 });
         assert_eq!(Summary::from_timeline(&t).streams[&1].loss_pct(), Some(0.0));
+    }
+
+    #[test]
+    fn a_stream_that_fell_silent_at_the_end_was_heard() {
+        let mut t = Timeline::new();
+        t.push(0, joined(&["a"]));
+        t.push(1000, level(1, None, 50, -13.0));
+        let quiet =
+            Event::AudioLevel { source: from(1, None), packets: 300, rms_dbfs: -120.0, freq_hz: None };
+        t.push(6000, quiet);
+        let s = Summary::from_timeline(&t);
+        assert_eq!((s.streams[&1].rms_dbfs, s.streams[&1].freq_hz), (Some(-13.0), Some(440.0)));
+        assert!(s.unheard(6000).is_empty());
     }
 
     #[test]

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod coturn;
+pub mod interop;
 pub mod pulse;
 
 use std::io::{BufRead, BufReader, Read, Write};
