@@ -28,6 +28,8 @@ pub struct ProbeOptions {
     pub peer: PeerOptions,
     /// How long a probe peer may take to connect.
     pub window: Duration,
+    /// Who verifies a `wss://` server (`--ca`); `None`: the system roots.
+    pub trust: Option<Arc<tokio_rustls::rustls::ClientConfig>>,
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -84,6 +86,7 @@ fn start(
     let mut copts =
         ClientOptions::new(opts.url.clone(), opts.room.clone(), Source::Tone { hz }, opts.peer.clone());
     copts.behaviour = behaviour;
+    copts.trust = opts.trust.clone();
     let rec = Arc::new(Recorder::silent(t0));
     let task = tokio::spawn(client::run(copts, rec.clone(), stop.clone()));
     Running { role, hz, rec, task }
