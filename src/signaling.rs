@@ -20,6 +20,8 @@ use crate::tls::{self, HandshakeError, Stream};
 
 /// How long each connection phase (TCP connect, TLS handshake, WebSocket upgrade) may take.
 const PHASE_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long [`SignalingClient::connect`] may take in all (its three phases).
+pub const CONNECT_LIMIT: Duration = PHASE_TIMEOUT.saturating_mul(3);
 
 #[derive(Debug, thiserror::Error)]
 pub enum SignalingError {
