@@ -162,9 +162,10 @@ pub fn classify(e: &io::Error, host: &str) -> HandshakeError {
             CertificateError::NotValidForName => {
                 HandshakeError::NameMismatch { asked: name, presented: vec![] }
             }
-            CertificateError::NotValidForNameContext { presented, .. } => {
-                HandshakeError::NameMismatch { asked: name, presented: presented.clone() }
-            }
+            CertificateError::NotValidForNameContext { presented, .. } => HandshakeError::NameMismatch {
+                asked: name,
+                presented: presented.iter().map(|n| plain_name(n)).collect(),
+            },
             CertificateError::Expired => HandshakeError::Expired { name, seconds: None },
             CertificateError::ExpiredContext { time, not_after } => {
                 HandshakeError::Expired { name, seconds: Some(elapsed(*not_after, *time)) }
@@ -178,6 +179,14 @@ pub fn classify(e: &io::Error, host: &str) -> HandshakeError {
             HandshakeError::NotTls
         }
         other => HandshakeError::Other { name, cause: other.to_string() },
+    }
+}
+
+/// `otherhost` from webpki's `DnsName("otherhost")`, `127.0.0.1` from `IpAddress(127.0.0.1)`.
+fn plain_name(presented: &str) -> String {
+    match presented.strip_suffix(')').and_then(|r| r.split_once('(')) {
+        Some((_, inner)) => inner.trim_matches('"').to_owned(),
+        None => presented.to_owned(),
     }
 }
 
@@ -236,7 +245,8 @@ mod tests {
             "localhost",
         );
         assert!(matches!(&mismatch, HandshakeError::NameMismatch { asked, .. } if asked == "localhost"));
-        assert!(mismatch.to_string().contains("otherhost"), "{mismatch}");
+        assert_eq!(mismatch.to_string(), "the certificate is not valid for localhost (it names otherhost)");
+        assert_eq!(plain_name("IpAddress(10.0.0.1)"), "10.0.0.1");
         let expired = classify(
             &wrapped(
                 CertificateError::ExpiredContext {
