@@ -54,6 +54,12 @@ pub struct ServeArgs {
     #[arg(long, default_value_t = crate::server::DEFAULT_MAX_SESSIONS,
           value_parser = clap::value_parser!(u16).range(1..=10_000))]
     pub max_sessions: u16,
+    /// Serve everything (page, /ws, /stats) over TLS with this certificate chain (PEM).
+    #[arg(long, requires = "tls_key")]
+    pub tls_cert: Option<std::path::PathBuf>,
+    /// The private key (PEM) of --tls-cert.
+    #[arg(long, requires = "tls_cert")]
+    pub tls_key: Option<std::path::PathBuf>,
     #[command(flatten)]
     pub ice: IceTuning,
 }
@@ -136,6 +142,10 @@ pub struct JoinArgs {
     #[arg(long)]
     pub output_device: Option<String>,
     /// ICE servers to use instead of the ones joined_room hands out.
+    /// Extra trusted CA certificate (PEM) for a wss:// server (repeatable); the system roots
+    /// stay trusted and the server's name is always verified.
+    #[arg(long)]
+    pub ca: Vec<std::path::PathBuf>,
     #[command(flatten)]
     pub servers: IceServerArgs,
     /// Extra trusted CA certificate (PEM) for turns: servers; the system roots stay trusted.
@@ -153,6 +163,10 @@ pub struct ProbeArgs {
     /// Signaling server to check end to end, e.g. ws://127.0.0.1:8765/ws.
     #[arg(value_parser = parse_ws_url, required_unless_present_any = ["turn", "ice_servers", "stun"])]
     pub url: Option<String>,
+    /// Extra trusted CA certificate (PEM) for a wss:// server (repeatable); the system roots
+    /// stay trusted and the server's name is always verified.
+    #[arg(long)]
+    pub ca: Vec<std::path::PathBuf>,
     #[command(flatten)]
     pub servers: IceServerArgs,
     /// Gather candidates with a real webrtc-rs peer using the given ICE servers (also done

@@ -21,6 +21,7 @@ pub mod shutdown;
 pub mod signaling;
 pub mod stun_turn;
 pub mod telemetry;
+pub mod tls;
 pub mod ui;
 
 /// How a command ended, mapped to the process exit code by `main`.

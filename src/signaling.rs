@@ -1,19 +1,66 @@
-//! The WebSocket signaling client: typed send and receive over tokio-tungstenite.
+//! The WebSocket signaling client: connects over `ws://` or `wss://` (TLS from `crate::tls`,
+//! each phase bounded and its failure named in one line), then typed send and receive over
+//! tokio-tungstenite.
+
+use std::io;
+use std::sync::Arc;
+use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use tokio::net::TcpStream;
-use tokio_tungstenite::tungstenite::Message;
+use tokio_rustls::rustls::ClientConfig;
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::error::ProtocolError;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+use tokio_tungstenite::tungstenite::{self, Message};
 
 use crate::sansio::protocol::{ClientMessage, DecodeError, MAX_FRAME_BYTES, ServerMessage};
+use crate::tls::{self, HandshakeError, Stream};
+
+/// How long each connection phase (TCP connect, TLS handshake, WebSocket upgrade) may take.
+const PHASE_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long [`SignalingClient::connect`] may take in all (its three phases).
+pub const CONNECT_LIMIT: Duration = PHASE_TIMEOUT.saturating_mul(3);
 
 #[derive(Debug, thiserror::Error)]
 pub enum SignalingError {
-    #[error("cannot connect to {url}: {source}")]
-    Connect { url: String, source: tokio_tungstenite::tungstenite::Error },
+    #[error("{url} is not a WebSocket URL: {cause}")]
+    Url { url: String, cause: tungstenite::Error },
+    #[error("cannot connect to {url}: connection refused (is the server running on that port?)")]
+    Refused { url: String },
+    #[error("cannot connect to {url}: {cause}")]
+    Tcp { url: String, cause: io::Error },
+    #[error("cannot connect to {url}: no {phase} within {} s", PHASE_TIMEOUT.as_secs())]
+    Timeout { url: String, phase: &'static str },
+    #[error("cannot connect to {url}: {cause}{}", ca_hint(cause))]
+    Tls { url: String, cause: HandshakeError },
+    #[error(
+        "cannot connect to {url}: the server did not answer the WebSocket upgrade over plain HTTP (a TLS server? try wss://)"
+    )]
+    NotPlain { url: String },
+    #[error("cannot connect to {url}: {cause}")]
+    Connect { url: String, cause: tungstenite::Error },
     #[error("signaling socket: {0}")]
-    Socket(#[from] tokio_tungstenite::tungstenite::Error),
+    Socket(#[from] tungstenite::Error),
+}
+
+fn ca_hint(e: &HandshakeError) -> &'static str {
+    match e {
+        HandshakeError::UnknownIssuer { .. } => "; pass --ca FILE",
+        _ => "",
+    }
+}
+
+/// Bounds one connection phase.
+async fn phase<T>(
+    url: &str,
+    name: &'static str,
+    fut: impl Future<Output = Result<T, SignalingError>>,
+) -> Result<T, SignalingError> {
+    tokio::time::timeout(PHASE_TIMEOUT, fut)
+        .await
+        .unwrap_or_else(|_| Err(SignalingError::Timeout { url: url.to_owned(), phase: name }))
 }
 
 /// What came in on the socket.
@@ -25,15 +72,54 @@ pub enum Incoming {
 }
 
 pub struct SignalingClient {
-    ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
+    ws: WebSocketStream<Box<dyn Stream>>,
 }
 
 impl SignalingClient {
-    pub async fn connect(url: &str) -> Result<Self, SignalingError> {
+    /// Connects to a `ws://` or `wss://` URL; `trust` verifies `wss://` servers (`None`: the
+    /// system roots only).
+    pub async fn connect(url: &str, trust: Option<Arc<ClientConfig>>) -> Result<Self, SignalingError> {
+        let request =
+            url.into_client_request().map_err(|cause| SignalingError::Url { url: url.to_owned(), cause })?;
+        let mode = tungstenite::client::uri_mode(request.uri())
+            .map_err(|cause| SignalingError::Url { url: url.to_owned(), cause })?;
+        let secure = matches!(mode, tungstenite::stream::Mode::Tls);
+        let host = request.uri().host().unwrap_or_default().to_owned();
+        let port = request.uri().port_u16().unwrap_or(if secure { 443 } else { 80 });
+        let tcp = phase(url, "TCP connection", async {
+            let addr = host.trim_start_matches('[').trim_end_matches(']');
+            TcpStream::connect((addr, port)).await.map_err(|cause| match cause.kind() {
+                io::ErrorKind::ConnectionRefused => SignalingError::Refused { url: url.to_owned() },
+                _ => SignalingError::Tcp { url: url.to_owned(), cause },
+            })
+        })
+        .await?;
+        let stream: Box<dyn Stream> = if secure {
+            let trust = trust.unwrap_or_else(tls::system_trust);
+            let handshake = async {
+                tls::connect(tcp, &host, trust)
+                    .await
+                    .map_err(|cause| SignalingError::Tls { url: url.to_owned(), cause })
+            };
+            Box::new(phase(url, "TLS handshake", handshake).await?)
+        } else {
+            Box::new(tcp)
+        };
         let config = WebSocketConfig::default().max_message_size(Some(4 * MAX_FRAME_BYTES));
-        let (ws, _) = tokio_tungstenite::connect_async_with_config(url, Some(config), false)
-            .await
-            .map_err(|source| SignalingError::Connect { url: url.to_owned(), source })?;
+        let upgrade = async {
+            tokio_tungstenite::client_async_with_config(request, stream, Some(config)).await.map_err(
+                |cause| {
+                    match cause {
+                        // Not an HTTP answer at all: a TLS server answering a plain request, most likely.
+                        tungstenite::Error::Protocol(
+                            ProtocolError::HttparseError(_) | ProtocolError::HandshakeIncomplete,
+                        ) if !secure => SignalingError::NotPlain { url: url.to_owned() },
+                        cause => SignalingError::Connect { url: url.to_owned(), cause },
+                    }
+                },
+            )
+        };
+        let (ws, _) = phase(url, "WebSocket upgrade", upgrade).await?;
         Ok(Self { ws })
     }
 

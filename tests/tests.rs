@@ -32,3 +32,5 @@ mod turn;
 mod turn_probe;
 /// TURN over TCP and TLS for our own peers through the shim (coturn with UDP off).
 mod turn_shim;
+/// Signaling over TLS: join and probe over wss:// with --ca, each TLS failure named, the page over https.
+mod wss;

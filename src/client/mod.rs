@@ -51,6 +51,8 @@ pub struct ClientOptions {
     pub playback: Option<Option<String>>,
     /// Opus bitrate in bits per second.
     pub bitrate: i32,
+    /// Who verifies a `wss://` server (`--ca`); `None`: the system roots.
+    pub trust: Option<Arc<tokio_rustls::rustls::ClientConfig>>,
 }
 
 /// Deliberate deviations from browser behaviour, used by `probe` to test a server.
@@ -78,6 +80,7 @@ impl ClientOptions {
             record_mix: false,
             playback: None,
             bitrate: DEFAULT_BITRATE,
+            trust: None,
         }
     }
 }
@@ -202,7 +205,7 @@ pub async fn run(
         peers: Arc::new(Mutex::new(BTreeSet::new())),
         streams: Arc::new(AtomicU32::new(0)),
     };
-    let mut ws = SignalingClient::connect(&opts.server).await?;
+    let mut ws = SignalingClient::connect(&opts.server, opts.trust.clone()).await?;
     rec.record(Event::SignalingConnected { url: opts.server.clone() });
     ws.send(&ClientMessage::JoinRoom { room: opts.room.clone(), token: None }).await?;
     rec.record(Event::Signal {

@@ -15,6 +15,7 @@ use crate::media::devices::{self, Direction, Pinned};
 use crate::peer::{PeerOptions, bind_for_url};
 use crate::sansio::summary::Summary;
 use crate::sansio::timeline::Event;
+use crate::tls;
 use crate::ui::{LiveView, Recorder, Style, render_summary};
 
 /// Whether the device exists and offers its configuration.
@@ -64,6 +65,7 @@ fn playback(args: &JoinArgs) -> Option<Option<String>> {
 }
 
 pub fn options(args: &JoinArgs) -> anyhow::Result<ClientOptions> {
+    let trust = tls::extra_trust(&args.ca).map_err(|e| anyhow::anyhow!("--ca {e}"))?;
     let mut peer = PeerOptions::new(args.bind.unwrap_or_else(|| bind_for_url(&args.server)));
     peer.check_interval = Duration::from_millis(args.ice.ice_check_interval_ms);
     peer.relay_only = args.relay_only;
@@ -76,6 +78,7 @@ pub fn options(args: &JoinArgs) -> anyhow::Result<ClientOptions> {
         record_mix: args.record_mix,
         playback: playback(args),
         bitrate: args.bitrate,
+        trust,
         ..ClientOptions::new(args.server.clone(), args.room.clone(), source(args), peer)
     })
 }

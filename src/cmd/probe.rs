@@ -18,6 +18,7 @@ use std::collections::BTreeMap;
 use crate::probe::gather::gather;
 use crate::sansio::gather::{Allocation, GatherReport, analyse};
 use crate::stun_turn::{TurnReport, TurnTarget, probe_stun, probe_turn};
+use crate::tls;
 use crate::ui::{Spinners, Style, render_gather, render_probe, render_stun, render_turn, spinner_done};
 
 /// Gathers with every configured server and reads the result against the TURN tests.
@@ -43,6 +44,7 @@ async fn gather_report(
 
 pub async fn run(args: ProbeArgs, shutdown: CancellationToken) -> anyhow::Result<Outcome> {
     let style = Style::detect(args.json);
+    let trust = tls::extra_trust(&args.ca).map_err(|e| anyhow::anyhow!("--ca {e}"))?;
     let (targets, stuns) = ice_targets(&args.servers)?;
     let bind = args.bind.unwrap_or_else(|| match &args.url {
         Some(u) => bind_for_url(u),
@@ -87,6 +89,7 @@ pub async fn run(args: ProbeArgs, shutdown: CancellationToken) -> anyhow::Result
                 room: args.room.clone().unwrap_or_else(probe::fresh_room),
                 peer,
                 window: Duration::from_secs_f64(args.window),
+                trust,
             };
             let bar = spinners.start(&format!("signaling {url}"));
             let report = probe::run(opts, shutdown).await;

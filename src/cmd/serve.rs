@@ -12,6 +12,7 @@ use crate::Outcome;
 use crate::cli::ServeArgs;
 use crate::sansio::faults::Fault;
 use crate::server::{Server, ServerConfig, TurnOptions};
+use crate::tls;
 
 fn turn_options(args: &ServeArgs) -> anyhow::Result<Option<TurnOptions>> {
     if !args.turn.turn {
@@ -41,6 +42,10 @@ pub async fn run(args: ServeArgs, shutdown: CancellationToken) -> anyhow::Result
         faults: args.fault.clone(),
         turn: turn_options(&args)?,
         max_sessions: usize::from(args.max_sessions),
+        tls: match (&args.tls_cert, &args.tls_key) {
+            (Some(cert), Some(key)) => Some(tls::server_config(cert, key)?),
+            _ => None,
+        },
     };
     if !config.faults.is_empty() {
         let codes: Vec<&str> = config.faults.iter().map(|f| f.code()).collect();
@@ -50,10 +55,13 @@ pub async fn run(args: ServeArgs, shutdown: CancellationToken) -> anyhow::Result
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
     let addr = server.addr()?;
-    println!("rtc-assist serve: signaling on ws://{addr}/ws (stats at http://{addr}/stats); Ctrl-C stops");
+    let (ws, http) = if server.is_tls() { ("wss", "https") } else { ("ws", "http") };
+    println!(
+        "rtc-assist serve: signaling on {ws}://{addr}/ws (stats at {http}://{addr}/stats); Ctrl-C stops"
+    );
     if let Some(url) = server.turn_url() {
         println!("rtc-assist serve: TURN on {url}");
     }
-    server.run(shutdown).await.context("server stopped")?;
+    server.run(shutdown).await;
     Ok(Outcome::Success)
 }

@@ -16,6 +16,7 @@ use crate::media::Source;
 use crate::peer::PeerOptions;
 use crate::sansio::rules::{self, Finding, PeerRun, Role};
 use crate::sansio::timeline::{Event, Timeline};
+use crate::signaling::CONNECT_LIMIT;
 use crate::ui::Recorder;
 
 /// Tones of the probe peers, far apart so each is recognisable.
@@ -28,6 +29,8 @@ pub struct ProbeOptions {
     pub peer: PeerOptions,
     /// How long a probe peer may take to connect.
     pub window: Duration,
+    /// Who verifies a `wss://` server (`--ca`); `None`: the system roots.
+    pub trust: Option<Arc<tokio_rustls::rustls::ClientConfig>>,
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -48,6 +51,10 @@ struct Running {
 impl Running {
     fn timeline(&self) -> Timeline {
         self.rec.timeline()
+    }
+
+    fn signaling_connected(&self) -> bool {
+        self.timeline().events().iter().any(|e| matches!(&e.event, Event::SignalingConnected { .. }))
     }
 
     fn connected(&self) -> bool {
@@ -77,6 +84,7 @@ fn start(
     let mut copts =
         ClientOptions::new(opts.url.clone(), opts.room.clone(), Source::Tone { hz }, opts.peer.clone());
     copts.behaviour = behaviour;
+    copts.trust = opts.trust.clone();
     let rec = Arc::new(Recorder::silent(t0));
     let task = tokio::spawn(client::run(copts, rec.clone(), stop.clone()));
     Running { role, hz, rec, task }
@@ -109,6 +117,9 @@ pub async fn run(opts: ProbeOptions, shutdown: CancellationToken) -> Result<Prob
     let t0 = Instant::now();
     let stop = shutdown.child_token();
     let mut observer = start(&opts, Role::Observer, Behaviour::default(), t0, &stop);
+    // Reaching the server has its own bounds (a slow TLS handshake is a signaling failure, not
+    // ICE's): the window starts once the socket is up.
+    wait_until(CONNECT_LIMIT, || observer.signaling_connected() || observer.task.is_finished()).await;
     wait_until(opts.window, || observer.connected() || observer.task.is_finished()).await;
     if let Some(e) = failed_early(&mut observer).await {
         stop.cancel();

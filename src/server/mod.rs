@@ -1,6 +1,8 @@
-//! `serve`'s drivers: the HTTP/WebSocket front (axum: the browser client at `/`, `/ws`, `/stats`), one session task per socket, the hub
-//! that owns rooms and routes messages between sessions, and the SFU fan-out.
+//! `serve`'s drivers: the HTTP/WebSocket front (axum: the browser client at `/`, `/ws`, `/stats`,
+//! over plain HTTP or TLS), one session task per socket, the hub that owns rooms and routes
+//! messages between sessions, and the SFU fan-out.
 
+mod accept;
 mod hub;
 mod session;
 mod sfu;
@@ -41,6 +43,8 @@ pub struct ServerConfig {
     pub turn: Option<TurnOptions>,
     /// WebSocket sessions at once (each holds a peer connection); more are refused with 503.
     pub max_sessions: usize,
+    /// Serve over TLS (`wss://`, `https://`) with this certificate.
+    pub tls: Option<Arc<tokio_rustls::rustls::ServerConfig>>,
 }
 
 impl ServerConfig {
@@ -52,6 +56,7 @@ impl ServerConfig {
             faults: Faults::none(),
             turn: None,
             max_sessions: usize::from(DEFAULT_MAX_SESSIONS),
+            tls: None,
         }
     }
 }
@@ -61,6 +66,7 @@ pub struct Server {
     listener: TcpListener,
     hub: Arc<Hub>,
     sessions: Arc<Semaphore>,
+    tls: Option<Arc<tokio_rustls::rustls::ServerConfig>>,
 }
 
 #[derive(Clone)]
@@ -79,7 +85,8 @@ impl Server {
             None => None,
         };
         let sessions = Arc::new(Semaphore::new(config.max_sessions));
-        Ok(Self { listener, hub: Arc::new(Hub::new(config, turn)), sessions })
+        let tls = config.tls.clone();
+        Ok(Self { listener, hub: Arc::new(Hub::new(config, turn)), sessions, tls })
     }
 
     /// The embedded TURN server's URL, when there is one.
@@ -100,8 +107,13 @@ impl Server {
         self.hub.clone()
     }
 
+    /// Whether it serves over TLS (`wss://`, `https://`).
+    pub fn is_tls(&self) -> bool {
+        self.tls.is_some()
+    }
+
     /// Serves until `shutdown` is cancelled; every session ends with it.
-    pub async fn run(self, shutdown: CancellationToken) -> std::io::Result<()> {
+    pub async fn run(self, shutdown: CancellationToken) {
         let state = AppState { hub: self.hub, shutdown: shutdown.clone(), sessions: self.sessions };
         let hub_for_close = state.hub.clone();
         let app = Router::new()
@@ -110,9 +122,8 @@ impl Server {
             .route("/stats", get(stats))
             .with_state(state);
         let hub = hub_for_close;
-        let result = axum::serve(self.listener, app).with_graceful_shutdown(shutdown.cancelled_owned()).await;
+        accept::serve(self.listener, self.tls, app, shutdown).await;
         hub.close().await;
-        result
     }
 }
 

@@ -6,46 +6,16 @@ use std::io;
 use std::net::SocketAddr;
 
 use std::path::Path;
-use std::sync::Arc;
 
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpStream, UdpSocket};
-use tokio_rustls::TlsConnector;
-use tokio_rustls::rustls::pki_types::pem::PemObject;
-use tokio_rustls::rustls::pki_types::{CertificateDer, ServerName};
-use tokio_rustls::rustls::{ClientConfig, RootCertStore};
 
 use crate::sansio::stun_framing::{next_frame_len, padded, unpadded};
-
-/// A byte stream (plain TCP or TLS over TCP).
-pub trait Stream: AsyncRead + AsyncWrite + Unpin + Send {}
-impl<T: AsyncRead + AsyncWrite + Unpin + Send> Stream for T {}
+use crate::tls::{self, Stream};
 
 pub enum Link {
     Udp { socket: UdpSocket, server: SocketAddr },
     Stream { io: Box<dyn Stream>, local: SocketAddr, buf: Vec<u8> },
-}
-
-/// Trusted roots: the system's, plus `extra_ca` (PEM) when given.
-fn tls_config(extra_ca: Option<&Path>) -> Result<ClientConfig, String> {
-    let mut roots = RootCertStore::empty();
-    for cert in rustls_native_certs::load_native_certs().certs {
-        let _ = roots.add(cert);
-    }
-    if let Some(path) = extra_ca {
-        let certs =
-            CertificateDer::pem_file_iter(path).map_err(|e| format!("--turn-ca {}: {e}", path.display()))?;
-        for cert in certs {
-            let cert = cert.map_err(|e| format!("--turn-ca {}: {e}", path.display()))?;
-            roots.add(cert).map_err(|e| format!("--turn-ca {}: {e}", path.display()))?;
-        }
-    }
-    let provider = Arc::new(tokio_rustls::rustls::crypto::ring::default_provider());
-    Ok(ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| e.to_string())?
-        .with_root_certificates(roots)
-        .with_no_client_auth())
 }
 
 /// Why a TLS link could not be set up.
@@ -63,13 +33,10 @@ impl Link {
     /// TLS over an established TCP connection, verifying `host`'s certificate.
     pub async fn tls(stream: TcpStream, host: &str, extra_ca: Option<&Path>) -> Result<Self, TlsFailure> {
         let local = stream.local_addr().map_err(|e| TlsFailure::Handshake(e.to_string()))?;
-        let config = tls_config(extra_ca).map_err(TlsFailure::Config)?;
-        let name = ServerName::try_from(host.to_owned())
-            .map_err(|e| TlsFailure::Config(format!("server name {host:?}: {e}")))?;
-        let tls = TlsConnector::from(Arc::new(config))
-            .connect(name, stream)
-            .await
-            .map_err(|e| TlsFailure::Handshake(e.to_string()))?;
+        let config = tls::client_config(extra_ca.map(Path::to_path_buf).as_slice())
+            .map_err(|e| TlsFailure::Config(format!("--turn-ca {e}")))?;
+        let tls =
+            tls::connect(stream, host, config).await.map_err(|e| TlsFailure::Handshake(e.to_string()))?;
         Ok(Self::Stream { io: Box::new(tls), local, buf: Vec::new() })
     }
 }

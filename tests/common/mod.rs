@@ -2,6 +2,7 @@
 
 #![allow(dead_code)]
 
+pub mod certs;
 pub mod coturn;
 pub mod interop;
 pub mod pulse;
@@ -19,7 +20,9 @@ pub const BIN: &str = env!("CARGO_BIN_EXE_rtc-assist");
 /// A running `serve`, killed on drop.
 pub struct Serve {
     child: Child,
+    /// `ws://ADDR/ws`, or `wss://ADDR/ws` when serve runs with --tls-cert.
     pub url: String,
+    /// ADDR (host:port).
     pub http: String,
     /// The embedded TURN server's URL when serve runs with --turn.
     pub turn_url: Option<String>,
@@ -52,9 +55,12 @@ impl Serve {
         } else {
             None
         };
-        let url =
-            line.split_whitespace().find(|w| w.starts_with("ws://")).expect("ws url in banner").to_owned();
-        let http = url.trim_start_matches("ws://").trim_end_matches("/ws").to_owned();
+        let url = line
+            .split_whitespace()
+            .find(|w| w.starts_with("ws://") || w.starts_with("wss://"))
+            .expect("ws:// or wss:// url in banner")
+            .to_owned();
+        let http = url.split_once("://").unwrap().1.trim_end_matches("/ws").to_owned();
         let logs = Arc::new(Mutex::new(String::new()));
         let (stderr, sink) = (child.stderr.take().unwrap(), logs.clone());
         std::thread::spawn(move || {
@@ -98,6 +104,11 @@ impl Drop for Serve {
 
 /// Starts `join ROOM --server URL --source tone:HZ --duration SECS --json --expect-audio`.
 pub fn join(url: &str, room: &str, hz: u32, secs: f64) -> Child {
+    join_with(url, room, hz, secs, &[])
+}
+
+/// [`join`] with extra arguments.
+pub fn join_with(url: &str, room: &str, hz: u32, secs: f64, extra: &[&str]) -> Child {
     Command::new(BIN)
         .args([
             "join",
@@ -110,6 +121,7 @@ pub fn join(url: &str, room: &str, hz: u32, secs: f64) -> Child {
             &secs.to_string(),
         ])
         .args(["--json", "--expect-audio"])
+        .args(extra)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
