@@ -3,6 +3,7 @@
 //! when it is healthy), `join` peers hear each other through it, and the double's clients —
 //! which never answer a server offer — hear each other through `serve`.
 
+use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
@@ -97,4 +98,28 @@ fn an_offer_left_unanswered_is_counted_and_the_client_keeps_its_own_transceiver(
     assert!(a["server_offers_ignored"].as_u64().unwrap_or(0) >= 1, "a was offered c's audio: {a}");
     let stats = serve.stats();
     assert!(stats["unanswered_offers"].as_u64().unwrap_or(0) >= 1, "{stats}");
+}
+
+/// wss:// against a server that is not ours: the aiortc double behind TLS with a private CA.
+#[test]
+fn probe_and_join_reach_the_aiortc_server_over_wss_with_a_private_ca() {
+    let pki = crate::common::certs::Pki::new();
+    let cert = pki.server("double", &["localhost", "127.0.0.1"]);
+    let server = InteropServer::start(None, Some((Path::new(&cert.cert), Path::new(&cert.key))));
+    assert!(server.url.starts_with("wss://localhost:"), "{}", server.url);
+    let out = Command::new(BIN).args(["probe", &server.url, "--ca", &pki.ca()]).output().expect("probe");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(text.contains("healthy"), "{text}");
+    let join = Command::new(BIN)
+        .args(["join", "tls", "--server", &server.url, "--ca", &pki.ca(), "--source", "tone:440"])
+        .args(["--duration", "3", "--no-playback", "--json"])
+        .output()
+        .expect("join");
+    assert_eq!(join.status.code(), Some(0), "{}", String::from_utf8_lossy(&join.stderr));
+    // Without the CA the certificate is named and the probe could not run.
+    let out = Command::new(BIN).args(["probe", &server.url]).output().expect("probe");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("not trusted"), "{err}");
 }
