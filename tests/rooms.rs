@@ -21,7 +21,24 @@ fn two_peers_connect_and_decode_each_others_tone() {
         .find(|e| e["event"] == "signal" && e["kind"] == "offer" && e["direction"] == "sent")
         .unwrap();
     assert_eq!(offer["detail"], "0 candidate(s) in SDP");
-    assert!(!a.events_named("end_of_candidates").is_empty());
+    for (name, peer) in [("a", &a), ("b", &b)] {
+        let received =
+            peer.events_named("end_of_candidates").iter().filter(|e| e["direction"] == "received").count();
+        assert_eq!(received, 1, "{name}: one end-of-candidates per connection");
+    }
+    // Without -v, serve still says what it does: one line per session milestone.
+    let logs = serve.stop();
+    for milestone in [
+        "client connected",
+        "joined room",
+        "offer answered",
+        "state=connected",
+        "selected pair local=host",
+        "forwarding audio to this peer",
+        "client gone",
+    ] {
+        assert!(logs.contains(milestone), "serve's default log lacks {milestone:?}:\n{logs}");
+    }
 }
 
 #[test]
