@@ -62,6 +62,8 @@ pub struct ServeArgs {
     pub tls_key: Option<std::path::PathBuf>,
     #[command(flatten)]
     pub ice: IceTuning,
+    #[command(flatten)]
+    pub limits: LimitArgs,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -89,6 +91,51 @@ fn fault_help() -> String {
         help.push_str(&format!("\n  {:<10} {}", f.code(), f.describe()));
     }
     help
+}
+
+/// What one client may do, and for how long (README "Security model").
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Limits")]
+pub struct LimitArgs {
+    /// Seconds a client may take to send its request headers (slowloris).
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub header_timeout_s: u64,
+    /// Seconds a TLS client may take for its handshake.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=600))]
+    pub tls_handshake_timeout_s: u64,
+    /// Largest WebSocket message in bytes; larger ones close the socket with 1009.
+    #[arg(long, default_value_t = 2 * 1024 * 1024, value_parser = clap::value_parser!(u64).range(1024..=64 * 1024 * 1024))]
+    pub ws_max_message: u64,
+    /// Largest protocol frame in bytes (at most 256 KiB); larger ones get a `too_large` error.
+    #[arg(long, default_value_t = 256 * 1024, value_parser = clap::value_parser!(u64).range(1024..=256 * 1024))]
+    pub max_frame: u64,
+    /// Seconds between pings to each client.
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=600))]
+    pub ping_interval_s: u64,
+    /// Seconds without a pong before a client is closed.
+    #[arg(long, default_value_t = 15, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub pong_timeout_s: u64,
+    /// Seconds a client that joined may take to offer.
+    #[arg(long, default_value_t = 15, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub join_timeout_s: u64,
+    /// Seconds from a client's offer until its peer connection must be up.
+    #[arg(long, default_value_t = 15, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub connect_timeout_s: u64,
+    /// Messages per second a client may send (then `rate_limited` errors, then a close).
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub message_rate: u32,
+    /// Messages a client may send at once beyond the rate.
+    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub message_burst: u32,
+    /// Remote candidates one session may add.
+    #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub max_candidates: u32,
+    /// Seconds a client may take to accept a message before it is dropped (it does not read).
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=600))]
+    pub send_timeout_s: u64,
+    /// WebSocket upgrades per second from one source address (burst 3×); more get 429.
+    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub upgrades_per_ip: u32,
 }
 
 #[derive(Debug, Clone, Args)]

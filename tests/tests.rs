@@ -20,6 +20,8 @@ mod forwarding;
 mod hostile_frames;
 /// Against the aiortc double of the guide's stack: probe codes, join through it, its clients through serve.
 mod interop;
+/// serve's limits with low settings: frame sizes, pings, join timeout, message and candidate floods, upgrades per address.
+mod limits;
 /// Clocked real devices (our own PulseAudio): microphone → serve → recording and speaker.
 mod pulse_audio;
 /// Two and three tone peers through `serve`: connection, decoded frequencies, renegotiation, leave.

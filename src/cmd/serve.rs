@@ -9,9 +9,9 @@ use anyhow::{Context, bail};
 use tokio_util::sync::CancellationToken;
 
 use crate::Outcome;
-use crate::cli::ServeArgs;
+use crate::cli::{LimitArgs, ServeArgs};
 use crate::sansio::faults::Fault;
-use crate::server::{Server, ServerConfig, TurnOptions};
+use crate::server::{Limits, Server, ServerConfig, TurnOptions};
 use crate::tls;
 
 fn turn_options(args: &ServeArgs) -> anyhow::Result<Option<TurnOptions>> {
@@ -31,6 +31,25 @@ fn turn_options(args: &ServeArgs) -> anyhow::Result<Option<TurnOptions>> {
     )))
 }
 
+fn limits(l: &LimitArgs) -> Limits {
+    Limits {
+        header_read: Duration::from_secs(l.header_timeout_s),
+        tls_handshake: Duration::from_secs(l.tls_handshake_timeout_s),
+        ws_message_bytes: l.ws_max_message as usize,
+        frame_bytes: l.max_frame as usize,
+        ping_interval: Duration::from_secs(l.ping_interval_s),
+        pong_timeout: Duration::from_secs(l.pong_timeout_s),
+        join_timeout: Duration::from_secs(l.join_timeout_s),
+        connect_timeout: Duration::from_secs(l.connect_timeout_s),
+        message_rate: f64::from(l.message_rate),
+        message_burst: l.message_burst,
+        max_candidates: l.max_candidates as usize,
+        send_timeout: Duration::from_secs(l.send_timeout_s),
+        upgrades_per_ip: f64::from(l.upgrades_per_ip),
+        ..Limits::default()
+    }
+}
+
 pub async fn run(args: ServeArgs, shutdown: CancellationToken) -> anyhow::Result<Outcome> {
     let rtc_ip = args.rtc_ip.unwrap_or(match args.listen.ip() {
         ip if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
@@ -46,6 +65,7 @@ pub async fn run(args: ServeArgs, shutdown: CancellationToken) -> anyhow::Result
             (Some(cert), Some(key)) => Some(tls::server_config(cert, key)?),
             _ => None,
         },
+        limits: limits(&args.limits),
     };
     if !config.faults.is_empty() {
         let codes: Vec<&str> = config.faults.iter().map(|f| f.code()).collect();

@@ -7,6 +7,7 @@ pub mod gather;
 pub mod ice_url;
 pub mod netem;
 pub mod protocol;
+pub mod ratelimit;
 pub mod restamp;
 pub mod room;
 pub mod rules;

@@ -90,6 +90,10 @@ pub enum ErrorCode {
     TooLarge,
     NotInRoom,
     AlreadyInRoom,
+    /// Too many messages: the client must slow down.
+    RateLimited,
+    /// A step of the call did not happen in time (an offer after joining, a connection).
+    Timeout,
     Internal,
 }
 
@@ -105,6 +109,8 @@ impl ErrorCode {
             Self::TooLarge => "too_large",
             Self::NotInRoom => "not_in_room",
             Self::AlreadyInRoom => "already_in_room",
+            Self::RateLimited => "rate_limited",
+            Self::Timeout => "timeout",
             Self::Internal => "internal",
         }
     }
@@ -120,6 +126,8 @@ impl ErrorCode {
             Self::TooLarge,
             Self::NotInRoom,
             Self::AlreadyInRoom,
+            Self::RateLimited,
+            Self::Timeout,
         ]
         .into_iter()
         .find(|c| c.as_str() == s)

@@ -18,12 +18,13 @@ use tokio_rustls::TlsAcceptor;
 use tokio_rustls::rustls::ServerConfig as TlsConfig;
 use tokio_util::sync::CancellationToken;
 
+use super::limits::Limits;
 use crate::tls::Stream;
 
-/// How long a client may take for its TLS handshake.
-const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
-/// How long a client may take to send a request's headers.
-const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
+/// The client's address, in every request's extensions (per-address limits).
+#[derive(Debug, Clone, Copy)]
+pub struct ClientAddr(pub SocketAddr);
+
 /// Pause after a failed accept (e.g. out of file descriptors) before trying again.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(200);
 
@@ -33,9 +34,11 @@ pub async fn serve(
     listener: TcpListener,
     tls: Option<Arc<TlsConfig>>,
     app: Router,
+    limits: &Limits,
     shutdown: CancellationToken,
 ) {
     let tls = tls.map(TlsAcceptor::from);
+    let times = (limits.tls_handshake, limits.header_read);
     let mut connections = JoinSet::new();
     loop {
         let accepted = tokio::select! {
@@ -45,7 +48,8 @@ pub async fn serve(
         match accepted {
             Ok((tcp, peer)) => {
                 while connections.try_join_next().is_some() {}
-                connections.spawn(connection(tcp, peer, tls.clone(), app.clone(), shutdown.clone()));
+                let app = app.clone().layer(axum::Extension(ClientAddr(peer)));
+                connections.spawn(connection(tcp, peer, tls.clone(), app, times, shutdown.clone()));
             }
             Err(e) => {
                 tracing::warn!(cause = %e, "accept failed");
@@ -61,6 +65,7 @@ async fn connection(
     peer: SocketAddr,
     tls: Option<TlsAcceptor>,
     app: Router,
+    (tls_handshake, header_read): (Duration, Duration),
     shutdown: CancellationToken,
 ) {
     let io: Box<dyn Stream> = match tls {
@@ -68,7 +73,7 @@ async fn connection(
         Some(acceptor) => {
             let handshake = tokio::select! {
                 () = shutdown.cancelled() => return,
-                r = tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(tcp)) => r,
+                r = tokio::time::timeout(tls_handshake, acceptor.accept(tcp)) => r,
             };
             match handshake {
                 Ok(Ok(stream)) => Box::new(stream),
@@ -77,14 +82,14 @@ async fn connection(
                     return;
                 }
                 Err(_) => {
-                    tracing::debug!(%peer, "no TLS handshake within {} s", TLS_HANDSHAKE_TIMEOUT.as_secs());
+                    tracing::debug!(%peer, "no TLS handshake within {} s", tls_handshake.as_secs());
                     return;
                 }
             }
         }
     };
     let mut builder = http1::Builder::new();
-    builder.timer(TokioTimer::new()).header_read_timeout(HEADER_READ_TIMEOUT);
+    builder.timer(TokioTimer::new()).header_read_timeout(header_read);
     let conn = builder.serve_connection(TokioIo::new(io), TowerToHyperService::new(app)).with_upgrades();
     tokio::pin!(conn);
     let result = tokio::select! {

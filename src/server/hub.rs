@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex};
 
 use serde::Serialize;
 use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
 
 use super::ServerConfig;
 use super::sfu::Publisher;
@@ -25,25 +26,34 @@ pub enum Command {
     Unsubscribe(String),
 }
 
+/// A session as the hub reaches it: its bounded command queue, and the token that drops it
+/// when that queue is full (it does not keep up: a client that does not read).
+struct Mailbox {
+    tx: mpsc::Sender<Command>,
+    kick: CancellationToken,
+}
+
 #[derive(Default)]
 struct State {
     rooms: Rooms,
-    sessions: HashMap<String, mpsc::UnboundedSender<Command>>,
+    sessions: HashMap<String, Mailbox>,
     publishers: HashMap<String, Arc<Publisher>>,
 }
 
 impl State {
     fn deliver(&self, out: Vec<Outgoing>) {
         for o in out {
-            if let Some(tx) = self.sessions.get(&o.to) {
-                let _ = tx.send(Command::Send(o.msg));
-            }
+            self.tell(&o.to, Command::Send(o.msg));
         }
     }
 
     fn tell(&self, peer: &str, cmd: Command) {
-        if let Some(tx) = self.sessions.get(peer) {
-            let _ = tx.send(cmd);
+        let Some(m) = self.sessions.get(peer) else { return };
+        if let Err(mpsc::error::TrySendError::Full(_)) = m.tx.try_send(cmd) {
+            if !m.kick.is_cancelled() {
+                tracing::warn!(peer = %crate::ui::short_id(peer), "session dropped: its queue is full");
+            }
+            m.kick.cancel();
         }
     }
 }
@@ -111,10 +121,13 @@ impl Hub {
         self.state.lock().expect("hub lock")
     }
 
-    pub fn register(&self, peer: &str) -> mpsc::UnboundedReceiver<Command> {
-        let (tx, rx) = mpsc::unbounded_channel();
-        self.state().sessions.insert(peer.to_owned(), tx);
-        rx
+    /// A new session's command queue (bounded by the limits) and the token that fires when
+    /// the hub drops it for not keeping up.
+    pub fn register(&self, peer: &str) -> (mpsc::Receiver<Command>, CancellationToken) {
+        let (tx, rx) = mpsc::channel(self.config.limits.outbound_queue.max(1));
+        let kick = CancellationToken::new();
+        self.state().sessions.insert(peer.to_owned(), Mailbox { tx, kick: kick.clone() });
+        (rx, kick)
     }
 
     /// Joins a room: `joined_room`/`peer_joined` go out, and the joiner is subscribed to the

@@ -3,32 +3,36 @@
 //! messages between sessions, and the SFU fan-out.
 
 mod accept;
+mod guard;
 mod hub;
+mod limits;
 mod session;
 mod sfu;
 mod turn;
 
+use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
-use axum::Router;
+use accept::ClientAddr;
 use axum::extract::{State, WebSocketUpgrade};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Json, Response};
 use axum::routing::get;
+use axum::{Extension, Router};
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
 pub use hub::{Hub, HubStats, PublisherStats};
+pub use limits::Limits;
 use turn::EmbeddedTurn;
 pub use turn::TurnOptions;
 
 use crate::sansio::faults::Faults;
+use crate::sansio::ratelimit::TokenBucket;
 
-/// Largest WebSocket message read at all; larger ones close the socket (1009).
-const WS_MAX_MESSAGE: usize = 8 * 1024 * 1024;
 /// Sessions `serve` accepts at once unless told otherwise.
 pub const DEFAULT_MAX_SESSIONS: u16 = 256;
 
@@ -45,6 +49,8 @@ pub struct ServerConfig {
     pub max_sessions: usize,
     /// Serve over TLS (`wss://`, `https://`) with this certificate.
     pub tls: Option<Arc<tokio_rustls::rustls::ServerConfig>>,
+    /// What one client may do, and for how long.
+    pub limits: Limits,
 }
 
 impl ServerConfig {
@@ -57,6 +63,7 @@ impl ServerConfig {
             turn: None,
             max_sessions: usize::from(DEFAULT_MAX_SESSIONS),
             tls: None,
+            limits: Limits::default(),
         }
     }
 }
@@ -75,6 +82,28 @@ struct AppState {
     shutdown: CancellationToken,
     /// One permit per live session.
     sessions: Arc<Semaphore>,
+    /// WebSocket upgrades per source address.
+    upgrades: Arc<Mutex<Upgrades>>,
+}
+
+/// A token bucket of upgrades per source address; full buckets are forgotten.
+struct Upgrades {
+    started: Instant,
+    buckets: HashMap<IpAddr, TokenBucket>,
+}
+
+impl Upgrades {
+    /// Buckets kept before the full ones are swept.
+    const SWEEP_AT: usize = 4096;
+
+    fn allow(&mut self, ip: IpAddr, per_s: f64) -> bool {
+        let now = self.started.elapsed().as_millis() as u64;
+        if self.buckets.len() >= Self::SWEEP_AT {
+            self.buckets.retain(|_, b| !b.is_full(now));
+        }
+        let burst = (per_s * 3.0).ceil() as u32;
+        self.buckets.entry(ip).or_insert_with(|| TokenBucket::new(per_s, burst, now)).take(now)
+    }
 }
 
 impl Server {
@@ -114,7 +143,13 @@ impl Server {
 
     /// Serves until `shutdown` is cancelled; every session ends with it.
     pub async fn run(self, shutdown: CancellationToken) {
-        let state = AppState { hub: self.hub, shutdown: shutdown.clone(), sessions: self.sessions };
+        let upgrades = Upgrades { started: Instant::now(), buckets: HashMap::new() };
+        let state = AppState {
+            hub: self.hub,
+            shutdown: shutdown.clone(),
+            sessions: self.sessions,
+            upgrades: Arc::new(Mutex::new(upgrades)),
+        };
         let hub_for_close = state.hub.clone();
         let app = Router::new()
             .route("/", get(page))
@@ -122,21 +157,33 @@ impl Server {
             .route("/stats", get(stats))
             .with_state(state);
         let hub = hub_for_close;
-        accept::serve(self.listener, self.tls, app, shutdown).await;
+        let limits = hub.config.limits.clone();
+        accept::serve(self.listener, self.tls, app, &limits, shutdown).await;
         hub.close().await;
     }
 }
 
-async fn websocket(ws: WebSocketUpgrade, State(state): State<AppState>) -> Response {
+async fn websocket(
+    ws: WebSocketUpgrade,
+    State(state): State<AppState>,
+    Extension(ClientAddr(client)): Extension<ClientAddr>,
+) -> Response {
+    let per_s = state.hub.config.limits.upgrades_per_ip;
+    if !state.upgrades.lock().expect("upgrades lock").allow(client.ip(), per_s) {
+        tracing::warn!(ip = %client.ip(), "upgrade refused: too many from this address");
+        return (StatusCode::TOO_MANY_REQUESTS, "too many connections from your address; slow down\n")
+            .into_response();
+    }
     // Each session holds a peer connection (sockets, tasks): beyond the limit, 503 before upgrading.
     let Ok(permit) = state.sessions.clone().try_acquire_owned() else {
         tracing::warn!("session refused: the server is at its session limit");
         return (StatusCode::SERVICE_UNAVAILABLE, "too many sessions; try again later\n").into_response();
     };
-    // Frames up to 8 MiB are read so that they get a `too_large` reply;
-    // anything larger closes the socket with 1009 (message too big).
-    ws.max_message_size(WS_MAX_MESSAGE)
-        .max_frame_size(WS_MAX_MESSAGE)
+    // Messages up to the transport cap are read so that an oversized protocol frame gets a
+    // `too_large` reply; anything larger closes the socket with 1009 (message too big).
+    let cap = state.hub.config.limits.ws_message_bytes;
+    ws.max_message_size(cap)
+        .max_frame_size(cap)
         .on_upgrade(move |socket| async move {
             session::run(socket, state.hub, state.shutdown).await;
             drop(permit);

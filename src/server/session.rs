@@ -17,6 +17,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tracing::{Instrument, field};
 
+use super::guard::{Guard, Verdict};
 use super::hub::{Command, Hub};
 use super::sfu::Publisher;
 use crate::peer::{OutTrack, Peer, PeerEvent, PeerOptions};
@@ -26,8 +27,6 @@ use crate::sansio::protocol::{CandidateInit, ClientMessage, ErrorCode, ServerMes
 use crate::sansio::sdp;
 use crate::ui::short_id;
 
-/// Trickled candidates held per client before its offer arrives.
-const MAX_PENDING_CANDIDATES: usize = 64;
 /// A server offer unanswered for this long is reported (the client ignores server offers).
 const OFFER_ANSWER_WAIT: Duration = Duration::from_secs(5);
 /// The stream id of a downlink created before any other peer published: it names no peer,
@@ -37,11 +36,11 @@ const DOWNLINK_STREAM: &str = "rtc-assist-sfu";
 pub async fn run(socket: WebSocket, hub: Arc<Hub>, shutdown: CancellationToken) {
     let id = uuid::Uuid::new_v4().simple().to_string();
     let span = tracing::info_span!("session", peer = %short_id(&id), room = field::Empty);
-    let commands = hub.register(&id);
+    let (commands, kicked) = hub.register(&id);
     let mut session = Session::new(id.clone(), hub.clone(), socket, span.clone());
     async {
         tracing::info!("client connected");
-        session.run(commands, shutdown).await;
+        session.run(commands, kicked, shutdown).await;
         session.cleanup().await;
         tracing::info!("client gone");
     }
@@ -54,6 +53,7 @@ struct Session {
     hub: Arc<Hub>,
     socket: WebSocket,
     span: tracing::Span,
+    guard: Guard,
     call: Call,
 }
 
@@ -117,23 +117,31 @@ enum Flow {
 
 impl Session {
     fn new(id: String, hub: Arc<Hub>, socket: WebSocket, span: tracing::Span) -> Self {
-        Self { id, hub, socket, span, call: Call::default() }
+        let guard = Guard::new(&hub.config.limits);
+        Self { id, hub, socket, span, guard, call: Call::default() }
     }
 
-    async fn run(&mut self, mut commands: mpsc::UnboundedReceiver<Command>, shutdown: CancellationToken) {
+    async fn run(
+        &mut self,
+        mut commands: mpsc::Receiver<Command>,
+        kicked: CancellationToken,
+        shutdown: CancellationToken,
+    ) {
+        let every = self.guard.ping_interval();
+        let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
         loop {
             let flow = tokio::select! {
                 frame = self.socket.next() => match frame {
                     Some(Ok(msg)) => self.on_frame(msg).await,
-                    Some(Err(e)) => {
-                        tracing::info!(cause = %e, "socket error");
-                        Flow::Stop
-                    }
+                    Some(Err(e)) => self.on_socket_error(e).await,
                     None => Flow::Stop,
                 },
                 Some(cmd) = commands.recv() => self.on_command(cmd).await,
                 Some(ev) = next_event(&mut self.call.peer_events) => self.on_peer_event(ev).await,
                 () = overdue(self.call.offer_sent) => self.on_offer_unanswered(),
+                _ = ping.tick() => self.on_ping_tick().await,
+                () = due(self.guard.deadline().map(|d| d.0)) => self.on_deadline().await,
+                () = kicked.cancelled() => Flow::Stop,
                 () = shutdown.cancelled() => Flow::Stop,
             };
             if let Flow::Stop = flow {
@@ -147,14 +155,67 @@ impl Session {
         self.send_text(msg.encode()).await
     }
 
-    async fn send_text(&mut self, text: String) -> Flow {
-        match self.socket.send(Message::Text(text.into())).await {
-            Ok(()) => Flow::Continue,
-            Err(e) => {
+    /// Sends one WebSocket message; a client that does not take it in time (it does not read)
+    /// is dropped.
+    async fn send_message(&mut self, msg: Message) -> Flow {
+        let limit = self.hub.config.limits.send_timeout;
+        match tokio::time::timeout(limit, self.socket.send(msg)).await {
+            Ok(Ok(())) => Flow::Continue,
+            Ok(Err(e)) => {
                 tracing::info!(cause = %e, "send failed");
                 Flow::Stop
             }
+            Err(_) => {
+                tracing::warn!(after_s = limit.as_secs_f64(), "client dropped: it does not read");
+                Flow::Stop
+            }
         }
+    }
+
+    async fn send_text(&mut self, text: String) -> Flow {
+        self.send_message(Message::Text(text.into())).await
+    }
+
+    /// Closes the socket with `code` and why (RFC 6455 §7.4).
+    async fn close_with(&mut self, code: u16, reason: &'static str) -> Flow {
+        tracing::warn!(code, reason, "closing the session");
+        let frame = axum::extract::ws::CloseFrame { code, reason: reason.into() };
+        let _ = self.send_message(Message::Close(Some(frame))).await;
+        Flow::Stop
+    }
+
+    /// The socket failed. A message larger than the transport cap (`--ws-max-message`) is
+    /// answered with a close 1009 (RFC 6455 §7.4.1), not just a dropped connection (axum wraps
+    /// tungstenite's error; one version of tungstenite serves both).
+    async fn on_socket_error(&mut self, e: axum::Error) -> Flow {
+        let inner = e.into_inner();
+        let too_big = matches!(
+            inner.downcast_ref::<tokio_tungstenite::tungstenite::Error>(),
+            Some(tokio_tungstenite::tungstenite::Error::Capacity(_))
+        );
+        if too_big {
+            return self.close_with(1009, "message too big").await;
+        }
+        tracing::info!(cause = %inner, "socket error");
+        Flow::Stop
+    }
+
+    /// Pings the client, or closes a client whose pongs stopped.
+    async fn on_ping_tick(&mut self) -> Flow {
+        if self.guard.pong_overdue() {
+            return self.close_with(1001, "no pong: the client is gone").await;
+        }
+        self.send_message(Message::Ping(Default::default())).await
+    }
+
+    /// A step of the call did not happen in time: say which, and close.
+    async fn on_deadline(&mut self) -> Flow {
+        let Some((_, what)) = self.guard.deadline() else { return Flow::Continue };
+        self.guard.settled();
+        if let Flow::Stop = self.reply_error(ErrorCode::Timeout, what.describe()).await {
+            return Flow::Stop;
+        }
+        self.close_with(1008, "timeout").await
     }
 
     async fn reply_error(&mut self, code: ErrorCode, message: impl Into<String>) -> Flow {
@@ -164,6 +225,21 @@ impl Session {
     }
 
     async fn on_frame(&mut self, frame: Message) -> Flow {
+        if matches!(frame, Message::Text(_) | Message::Binary(_)) {
+            match self.guard.message() {
+                Verdict::Accept => {}
+                Verdict::Refuse { reply: false } => return Flow::Continue,
+                Verdict::Refuse { reply: true } => {
+                    let l = &self.hub.config.limits;
+                    let why = format!(
+                        "too many messages: at most {}/s (burst {}); this one and the next are dropped",
+                        l.message_rate, l.message_burst
+                    );
+                    return self.reply_error(ErrorCode::RateLimited, why).await;
+                }
+                Verdict::Close => return self.close_with(1008, "message rate abuse").await,
+            }
+        }
         let text = match frame {
             Message::Text(t) => t,
             Message::Binary(_) => {
@@ -172,8 +248,18 @@ impl Session {
                     .await;
             }
             Message::Close(_) => return Flow::Stop,
-            Message::Ping(_) | Message::Pong(_) => return Flow::Continue,
+            Message::Pong(_) => {
+                self.guard.pong();
+                return Flow::Continue;
+            }
+            Message::Ping(_) => return Flow::Continue,
         };
+        if text.len() > self.hub.config.limits.frame_bytes {
+            let limit = self.hub.config.limits.frame_bytes;
+            return self
+                .reply_error(ErrorCode::TooLarge, format!("frame of {} bytes exceeds {limit}", text.len()))
+                .await;
+        }
         let msg = match ClientMessage::decode(text.as_str()) {
             Ok(m) => m,
             Err(e) => {
@@ -208,6 +294,7 @@ impl Session {
             Ok(others) => {
                 self.span.record("room", room.as_str());
                 tracing::info!(others, "joined room");
+                self.guard.joined();
                 self.call.room = Some(room);
                 Flow::Continue
             }
@@ -245,6 +332,7 @@ impl Session {
         if let Err(e) = peer.set_remote_offer(&sdp).await {
             return self.reply_error(ErrorCode::BadSdp, e.to_string()).await;
         }
+        self.guard.offered();
         if self.call.downlink.is_none() {
             let named = self.call.deferred.first().map(|p| p.peer_id.clone());
             self.call.downlink = Self::open_downlink(&peer, named).await;
@@ -353,6 +441,12 @@ impl Session {
     }
 
     async fn on_candidate(&mut self, c: CandidateInit) -> Flow {
+        if !self.guard.candidate() {
+            let max = self.guard.max_candidates();
+            return self
+                .reply_error(ErrorCode::BadCandidate, format!("more than {max} candidates in one session"))
+                .await;
+        }
         if self.faults().has(Fault::F5) {
             self.hub.send_to_others(&self.id, ServerMessage::Candidate(c));
             return Flow::Continue;
@@ -364,9 +458,6 @@ impl Session {
                     Ok(()) => Flow::Continue,
                     Err(e) => self.reply_error(ErrorCode::BadCandidate, e.to_string()).await,
                 }
-            }
-            _ if self.call.pending_remote.len() >= MAX_PENDING_CANDIDATES => {
-                self.reply_error(ErrorCode::BadCandidate, "too many candidates before the offer").await
             }
             _ => {
                 self.call.pending_remote.push(c);
@@ -535,6 +626,9 @@ impl Session {
             }
             PeerEvent::ConnectionState(s) => {
                 tracing::info!(state = %s, "peer connection");
+                if s == "connected" {
+                    self.guard.settled();
+                }
                 if s == "connected"
                     && let Some(peer) = &self.call.peer
                     && let Some((local, remote, _)) = peer.selected_pair().await
@@ -559,6 +653,7 @@ impl Session {
 
     /// Leaves the room and frees the peer connection; the socket stays open.
     async fn leave(&mut self) {
+        self.guard.settled();
         self.hub.leave(&self.id);
         self.close_peer().await;
         self.call = Call::default();
@@ -574,6 +669,14 @@ impl Session {
     async fn cleanup(&mut self) {
         self.hub.unregister(&self.id);
         self.close_peer().await;
+    }
+}
+
+/// Fires at `at`; never without one.
+async fn due(at: Option<std::time::Instant>) {
+    match at {
+        Some(t) => tokio::time::sleep_until(t.into()).await,
+        None => std::future::pending().await,
     }
 }
 
