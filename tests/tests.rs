@@ -24,6 +24,8 @@ mod interop;
 mod limits;
 /// Clocked real devices (our own PulseAudio): microphone → serve → recording and speaker.
 mod pulse_audio;
+/// Churn and abrupt departures: nothing left behind, others keep their audio.
+mod resilience;
 /// Two and three tone peers through `serve`: connection, decoded frequencies, renegotiation, leave.
 mod rooms;
 /// `scenario run`: a wrong expectation fails with what was observed; bad files are usage errors.

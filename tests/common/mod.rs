@@ -73,6 +73,11 @@ impl Serve {
         Self { child, url, http, turn_url, logs }
     }
 
+    /// The server process's id (for /proc figures).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// GET /stats as JSON.
     pub fn stats(&self) -> Value {
         let mut s = TcpStream::connect(&self.http).expect("connect stats");
