@@ -5,6 +5,7 @@ pub mod candidate;
 pub mod faults;
 pub mod gather;
 pub mod ice_url;
+pub mod internal_addr;
 pub mod netem;
 pub mod protocol;
 pub mod restamp;

@@ -15,7 +15,8 @@ use turn::relay::RelayAddressGenerator;
 use turn::server::config::{ConnConfig, ServerConfig as TurnServerConfig};
 use webrtc_util::Conn;
 
-use crate::sansio::ice_url::{is_internal_address, rest_credentials, rest_expiry, rest_password};
+use crate::sansio::ice_url::{rest_credentials, rest_expiry, rest_password};
+use crate::sansio::internal_addr::{internal_range, is_internal_address};
 use crate::sansio::protocol::IceServer;
 
 const REALM: &str = "rtc-assist";
@@ -152,7 +153,8 @@ impl Conn for GuardedConn {
 
     async fn send_to(&self, buf: &[u8], target: SocketAddr) -> webrtc_util::Result<usize> {
         if !self.allowed(target) {
-            tracing::info!(%target, "relay refused to send to an internal address");
+            let range = internal_range(target.ip()).unwrap_or_default();
+            tracing::info!(%target, range, "relay refused to send to an internal address");
             return Err(webrtc_util::Error::Other(format!(
                 "relaying to internal address {target} is not allowed"
             )));
