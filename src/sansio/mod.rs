@@ -15,3 +15,4 @@ pub mod sdp;
 pub mod stun_framing;
 pub mod summary;
 pub mod timeline;
+pub mod turn_limits;
