@@ -111,6 +111,10 @@ impl Gate {
         let (grant, verdict) = if m.typ.method == METHOD_ALLOCATE {
             let Ok(username) = TextAttribute::get_from_as(&m, ATTR_USERNAME) else { return Verdict::Pass };
             let ledger = self.ledger();
+            if ledger.holds(from, &username.text) {
+                // A second Allocate on this 5-tuple: the crate's 437, not a quota refusal.
+                return Verdict::Pass;
+            }
             let verdict = ledger.may_allocate(&username.text);
             if let Err(refusal) = verdict {
                 let (held, total) = (ledger.held_by(&username.text), ledger.allocation_count());
