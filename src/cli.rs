@@ -83,6 +83,14 @@ pub struct TurnArgs {
     /// Also relay to loopback, private and link-local peers (off by default, RFC 8656 §21).
     #[arg(long, requires = "turn")]
     pub turn_allow_internal_peers: bool,
+    /// Concurrent TURN allocations per username; beyond it an Allocate gets 486.
+    #[arg(long, requires = "turn", default_value_t = crate::sansio::turn_limits::DEFAULT_USER_QUOTA,
+          value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub turn_user_quota: u32,
+    /// Concurrent TURN allocations on the whole server; beyond it an Allocate gets 486.
+    #[arg(long, requires = "turn", default_value_t = crate::sansio::turn_limits::DEFAULT_TOTAL_QUOTA,
+          value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub turn_total_quota: u32,
 }
 
 fn fault_help() -> String {

@@ -32,6 +32,9 @@ mod rooms;
 mod scenarios;
 /// `serve --turn`: relay-only peers, the internal-peer guard, time-limited credentials, no leaks.
 mod turn;
+/// The embedded TURN server's limits: per-username and total allocation quotas (486), the
+/// permission cap (508), credential expiry checked at Allocate only.
+mod turn_limits;
 /// `probe --turn` against Debian's coturn (UDP, TCP, TLS, REST) and our own TURN server.
 mod turn_probe;
 /// TURN over TCP and TLS for our own peers through the shim (coturn with UDP off).

@@ -11,6 +11,7 @@ use tokio_util::sync::CancellationToken;
 use crate::Outcome;
 use crate::cli::{LimitArgs, ServeArgs};
 use crate::sansio::faults::Fault;
+use crate::sansio::turn_limits::TurnLimits;
 use crate::server::{Limits, Server, ServerConfig, TurnOptions};
 use crate::tls;
 
@@ -22,13 +23,17 @@ fn turn_options(args: &ServeArgs) -> anyhow::Result<Option<TurnOptions>> {
         return Ok(None);
     }
     let listen = args.turn.turn_listen.unwrap_or(SocketAddr::new(args.listen.ip(), 3478));
-    Ok(Some(TurnOptions::new(
-        listen,
-        args.turn.turn_secret.clone(),
-        Duration::from_secs(args.turn.turn_ttl),
-        args.turn.turn_allow_internal_peers,
-        args.fault.has(Fault::F8),
-    )))
+    let limits = TurnLimits { user_quota: args.turn.turn_user_quota, total_quota: args.turn.turn_total_quota };
+    Ok(Some(TurnOptions {
+        limits,
+        ..TurnOptions::new(
+            listen,
+            args.turn.turn_secret.clone(),
+            Duration::from_secs(args.turn.turn_ttl),
+            args.turn.turn_allow_internal_peers,
+            args.fault.has(Fault::F8),
+        )
+    }))
 }
 
 fn limits(l: &LimitArgs) -> Limits {

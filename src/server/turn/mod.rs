@@ -1,11 +1,14 @@
 //! The embedded TURN server (`turn` 0.17.2, UDP; RFC 8656) that `serve --turn` runs: REST
 //! shared-secret credentials in the coturn form `expiry:user` (the crate's own handler only
-//! takes a bare expiry), and relaying refused towards loopback, private and link-local peers
-//! unless allowed (RFC 8656 §21) — enforced on the relay socket itself, since the crate has no
-//! permission hook.
+//! takes a bare expiry), checked for expiry only when an allocation is created, so a call
+//! outlives its credential; relaying refused towards internal peers unless allowed (RFC 8656
+//! §21) — enforced on the relay socket itself, since the crate has no permission hook; and the
+//! allocation quotas, permission cap and nonce lifetime of `gate.rs`.
+
+mod gate;
 
 use std::net::{IpAddr, SocketAddr};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
@@ -15,8 +18,11 @@ use turn::relay::RelayAddressGenerator;
 use turn::server::config::{ConnConfig, ServerConfig as TurnServerConfig};
 use webrtc_util::Conn;
 
-use crate::sansio::ice_url::{is_internal_address, rest_credentials, rest_expiry, rest_password};
+use crate::sansio::ice_url::{rest_credentials, rest_expiry, rest_password};
+use crate::sansio::internal_addr::{internal_range, is_internal_address};
 use crate::sansio::protocol::IceServer;
+use crate::sansio::turn_limits::{Ledger, TurnLimits};
+use gate::Gate;
 
 const REALM: &str = "rtc-assist";
 
@@ -32,6 +38,8 @@ pub struct TurnOptions {
     pub allow_internal_peers: bool,
     /// F8: hand out (and accept) these static long-term credentials instead.
     pub static_credentials: Option<(String, String)>,
+    /// Allocation quotas (per username and in total).
+    pub limits: TurnLimits,
 }
 
 impl TurnOptions {
@@ -50,6 +58,7 @@ impl TurnOptions {
             allow_internal_peers,
             static_credentials: f8
                 .then(|| ("rtc-assist-static".to_owned(), format!("{:016x}", rand::random::<u64>()))),
+            limits: TurnLimits::default(),
         }
     }
 }
@@ -60,6 +69,7 @@ impl std::fmt::Debug for TurnOptions {
             .field("listen", &self.listen)
             .field("ttl", &self.ttl)
             .field("allow_internal_peers", &self.allow_internal_peers)
+            .field("limits", &self.limits)
             .finish_non_exhaustive()
     }
 }
@@ -68,13 +78,17 @@ fn now_unix() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
 }
 
+/// The key of a username. The crate asks on every authenticated request without saying which
+/// method it is, so a REST username's expiry is waived for the client that already holds a live
+/// allocation made with it (a Refresh, CreatePermission or ChannelBind of that allocation).
 struct RestAuth {
     secret: String,
     static_credentials: Option<(String, String)>,
+    ledger: Arc<Mutex<Ledger>>,
 }
 
 impl AuthHandler for RestAuth {
-    fn auth_handle(&self, username: &str, realm: &str, _src: SocketAddr) -> Result<Vec<u8>, turn::Error> {
+    fn auth_handle(&self, username: &str, realm: &str, src: SocketAddr) -> Result<Vec<u8>, turn::Error> {
         if let Some((user, pass)) = &self.static_credentials
             && user == username
         {
@@ -82,7 +96,9 @@ impl AuthHandler for RestAuth {
         }
         let expiry =
             rest_expiry(username).ok_or_else(|| turn::Error::Other("username has no expiry".into()))?;
-        if expiry < now_unix() {
+        if expiry < now_unix()
+            && !self.ledger.lock().unwrap_or_else(std::sync::PoisonError::into_inner).holds(src, username)
+        {
             return Err(turn::Error::Other("expired time-limited username".into()));
         }
         Ok(generate_auth_key(username, realm, &rest_password(&self.secret, username)))
@@ -152,7 +168,8 @@ impl Conn for GuardedConn {
 
     async fn send_to(&self, buf: &[u8], target: SocketAddr) -> webrtc_util::Result<usize> {
         if !self.allowed(target) {
-            tracing::info!(%target, "relay refused to send to an internal address");
+            let range = internal_range(target.ip()).unwrap_or_default();
+            tracing::info!(%target, range, "relay refused to send to an internal address");
             return Err(webrtc_util::Error::Other(format!(
                 "relaying to internal address {target} is not allowed"
             )));
@@ -189,26 +206,47 @@ impl EmbeddedTurn {
     pub async fn start(opts: TurnOptions) -> anyhow::Result<Self> {
         let socket = UdpSocket::bind(opts.listen).await?;
         let addr = socket.local_addr()?;
+        let ledger = Arc::new(Mutex::new(Ledger::new(opts.limits)));
+        let auth = Arc::new(RestAuth {
+            secret: opts.secret.clone(),
+            static_credentials: opts.static_credentials.clone(),
+            ledger: Arc::clone(&ledger),
+        });
+        let crypto =
+            rtc_crypto::default_provider().map_err(|e| anyhow::anyhow!("no crypto provider: {e}"))?;
+        let gate = Gate::new(socket, Arc::clone(&ledger), Arc::clone(&auth) as _, REALM, crypto);
+        // Allocations end in the crate (released, expired, closed): it tells us here.
+        let (closed_tx, mut closed_rx) = tokio::sync::mpsc::channel::<turn::allocation::AllocationInfo>(64);
+        tokio::spawn(async move {
+            while let Some(info) = closed_rx.recv().await {
+                ledger
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .released(info.five_tuple.src_addr);
+            }
+        });
         let server = turn::server::Server::new(TurnServerConfig {
             conn_configs: vec![ConnConfig {
-                conn: Arc::new(socket),
+                conn: Arc::new(gate),
                 relay_addr_generator: Box::new(GuardedRelays {
                     ip: addr.ip(),
                     allow_internal_peers: opts.allow_internal_peers,
                 }),
             }],
             realm: REALM.to_owned(),
-            auth_handler: Arc::new(RestAuth {
-                secret: opts.secret.clone(),
-                static_credentials: opts.static_credentials.clone(),
-            }),
+            auth_handler: auth,
             channel_bind_timeout: Duration::from_secs(0),
-            alloc_close_notify: None,
+            alloc_close_notify: Some(closed_tx),
         })
         .await?;
         let host = if addr.is_ipv6() { format!("[{}]", addr.ip()) } else { addr.ip().to_string() };
         let url = format!("turn:{host}:{}?transport=udp", addr.port());
-        tracing::info!(%url, "embedded TURN server listening");
+        tracing::info!(
+            %url,
+            user_quota = opts.limits.user_quota,
+            total_quota = opts.limits.total_quota,
+            "embedded TURN server listening"
+        );
         Ok(Self { server, addr, url, opts })
     }
 
