@@ -4,6 +4,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use tokio_util::sync::CancellationToken;
@@ -11,7 +12,8 @@ use tokio_util::sync::CancellationToken;
 use crate::Outcome;
 use crate::cli::ServeArgs;
 use crate::sansio::faults::Fault;
-use crate::server::{Server, ServerConfig, TurnOptions};
+use crate::sansio::origin::AllowedOrigins;
+use crate::server::{Access, Server, ServerConfig, TokenKey, TurnOptions};
 use crate::tls;
 
 fn turn_options(args: &ServeArgs) -> anyhow::Result<Option<TurnOptions>> {
@@ -46,10 +48,24 @@ pub async fn run(args: ServeArgs, shutdown: CancellationToken) -> anyhow::Result
             (Some(cert), Some(key)) => Some(tls::server_config(cert, key)?),
             _ => None,
         },
+        access: Access {
+            tokens: match args.token_secret.clone() {
+                Some(secret) => Some(Arc::new(TokenKey::new(secret).context("--token-secret")?)),
+                None => None,
+            },
+            origins: AllowedOrigins::new(args.allow_origin.clone()),
+        },
     };
     if !config.faults.is_empty() {
         let codes: Vec<&str> = config.faults.iter().map(|f| f.code()).collect();
         eprintln!("rtc-assist serve: faults on purpose: {}", codes.join(", "));
+    }
+    if config.access.tokens.is_some() {
+        eprintln!("rtc-assist serve: room tokens required on /ws (HS256; mint them with `rtc-assist token`)");
+    }
+    if !config.access.origins.is_empty() {
+        let origins: Vec<String> = config.access.origins.iter().map(ToString::to_string).collect();
+        eprintln!("rtc-assist serve: WebSocket origins allowed: {}", origins.join(", "));
     }
     let server = Server::bind(args.listen, config)
         .await

@@ -12,6 +12,7 @@ use serde::Serialize;
 use serde_json::{Map, Value, json};
 
 use super::candidate::Candidate;
+use super::token::Secret;
 
 /// Frames larger than this are refused with `too_large` (an SDP offer is ~5 KiB).
 pub const MAX_FRAME_BYTES: usize = 256 * 1024;
@@ -56,9 +57,17 @@ impl fmt::Debug for IceServer {
 /// Messages a client sends to the server.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ClientMessage {
-    JoinRoom { room: String, token: Option<String> },
-    Offer { sdp: String },
-    Answer { sdp: String },
+    /// `token`: a room token, where the server requires one (its `Debug` hides it).
+    JoinRoom {
+        room: String,
+        token: Option<Secret>,
+    },
+    Offer {
+        sdp: String,
+    },
+    Answer {
+        sdp: String,
+    },
     Candidate(CandidateInit),
     EndOfCandidates,
     LeaveRoom,
@@ -90,6 +99,8 @@ pub enum ErrorCode {
     TooLarge,
     NotInRoom,
     AlreadyInRoom,
+    /// The room token does not admit to this room (or is not valid).
+    Unauthorized,
     Internal,
 }
 
@@ -105,6 +116,7 @@ impl ErrorCode {
             Self::TooLarge => "too_large",
             Self::NotInRoom => "not_in_room",
             Self::AlreadyInRoom => "already_in_room",
+            Self::Unauthorized => "unauthorized",
             Self::Internal => "internal",
         }
     }
@@ -120,6 +132,7 @@ impl ErrorCode {
             Self::TooLarge,
             Self::NotInRoom,
             Self::AlreadyInRoom,
+            Self::Unauthorized,
         ]
         .into_iter()
         .find(|c| c.as_str() == s)
@@ -343,7 +356,7 @@ impl ClientMessage {
                 validate_room(&room)?;
                 let token = match string_field(&data, &["token"]) {
                     None => None,
-                    Some(Ok(t)) => Some(t),
+                    Some(Ok(t)) => Some(Secret::new(t)),
                     Some(Err(e)) => return Err(err(ErrorCode::BadMessage, format!("token: {e}"))),
                 };
                 Ok(Self::JoinRoom { room, token })
@@ -365,7 +378,7 @@ impl ClientMessage {
             Self::JoinRoom { room, token } => {
                 let mut d = json!({ "room_name": room });
                 if let Some(t) = token {
-                    d["token"] = json!(t);
+                    d["token"] = json!(t.expose());
                 }
                 ("join_room", d)
             }

@@ -1,8 +1,9 @@
 //! `serve`'s drivers: the HTTP/WebSocket front (axum: the browser client at `/`, `/ws`, `/stats`,
-//! over plain HTTP or TLS), one session task per socket, the hub that owns rooms and routes
+//! over plain HTTP or TLS; who may upgrade is `auth.rs`'s), one session task per socket, the hub that owns rooms and routes
 //! messages between sessions, and the SFU fan-out.
 
 mod accept;
+mod auth;
 mod hub;
 mod session;
 mod sfu;
@@ -13,14 +14,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::{State, WebSocketUpgrade};
-use axum::http::StatusCode;
+use axum::extract::{RawQuery, State, WebSocketUpgrade};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Json, Response};
 use axum::routing::get;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
+pub use auth::{Access, AuthError, TokenKey, unix_now};
 pub use hub::{Hub, HubStats, PublisherStats};
 use turn::EmbeddedTurn;
 pub use turn::TurnOptions;
@@ -45,6 +47,8 @@ pub struct ServerConfig {
     pub max_sessions: usize,
     /// Serve over TLS (`wss://`, `https://`) with this certificate.
     pub tls: Option<Arc<tokio_rustls::rustls::ServerConfig>>,
+    /// Room tokens and the Origin allow-list demanded at the upgrade.
+    pub access: Access,
 }
 
 impl ServerConfig {
@@ -57,6 +61,7 @@ impl ServerConfig {
             turn: None,
             max_sessions: usize::from(DEFAULT_MAX_SESSIONS),
             tls: None,
+            access: Access::default(),
         }
     }
 }
@@ -127,7 +132,20 @@ impl Server {
     }
 }
 
-async fn websocket(ws: WebSocketUpgrade, State(state): State<AppState>) -> Response {
+async fn websocket(
+    ws: WebSocketUpgrade,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+    State(state): State<AppState>,
+) -> Response {
+    // A foreign Origin gets 403, a missing or invalid room token 401: no upgrade either way.
+    let grant = match state.hub.config.access.authorize(&headers, query.as_deref()) {
+        Ok(g) => g,
+        Err(refusal) => {
+            tracing::warn!(%refusal, "upgrade refused");
+            return refusal.into_response();
+        }
+    };
     // Each session holds a peer connection (sockets, tasks): beyond the limit, 503 before upgrading.
     let Ok(permit) = state.sessions.clone().try_acquire_owned() else {
         tracing::warn!("session refused: the server is at its session limit");
@@ -138,7 +156,7 @@ async fn websocket(ws: WebSocketUpgrade, State(state): State<AppState>) -> Respo
     ws.max_message_size(WS_MAX_MESSAGE)
         .max_frame_size(WS_MAX_MESSAGE)
         .on_upgrade(move |socket| async move {
-            session::run(socket, state.hub, state.shutdown).await;
+            session::run(socket, state.hub, state.shutdown, grant).await;
             drop(permit);
         })
         .into_response()
