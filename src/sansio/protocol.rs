@@ -609,6 +609,16 @@ mod tests {
     }
 
     #[test]
+    fn a_join_token_round_trips_and_stays_out_of_debug() {
+        let m = ClientMessage::JoinRoom { room: "r1".into(), token: Some(Secret::new("aaa.bbb.ccc")) };
+        let wire = m.encode();
+        assert!(wire.contains(r#""token":"aaa.bbb.ccc""#), "{wire}");
+        assert_eq!(ClientMessage::decode(&wire).unwrap(), m);
+        assert!(!format!("{m:?}").contains("aaa.bbb.ccc"));
+        assert_eq!(ErrorCode::parse("unauthorized"), ErrorCode::Unauthorized);
+    }
+
+    #[test]
     fn strict_encoding_round_trips_through_tolerant_decoding() {
         let c = CandidateInit { candidate: CAND.into(), sdp_mid: "0".into(), sdp_mline_index: 0 };
         let wire = ServerMessage::Candidate(c.clone()).encode();
