@@ -7,6 +7,8 @@ use clap::{Args, Parser, Subcommand};
 pub use crate::media::Source;
 use crate::sansio::faults::{Fault, Faults, parse_faults};
 use crate::sansio::ice_url::IceUrl;
+use crate::sansio::origin::Origin;
+use crate::sansio::token::{DEFAULT_TTL_S, MAX_TTL_S, Secret};
 
 #[derive(Debug, Parser)]
 #[command(name = "rtc-assist", version, about = "WebRTC peer and connection diagnostic tool")]
@@ -34,6 +36,8 @@ pub enum Command {
     Devices(DevicesArgs),
     /// Run serve and two tone peers on loopback and show their timelines (no setup needed).
     Demo(DemoArgs),
+    /// Mint a room token for `serve --token-secret` (prints only the token).
+    Token(TokenArgs),
 }
 
 #[derive(Debug, Args)]
@@ -60,10 +64,33 @@ pub struct ServeArgs {
     /// The private key (PEM) of --tls-cert.
     #[arg(long, requires = "tls_cert")]
     pub tls_key: Option<std::path::PathBuf>,
+    /// Require a room token (an HS256 JWT signed with this secret) on every WebSocket upgrade.
+    #[arg(long, env = "RTC_ASSIST_TOKEN_SECRET", hide_env_values = true, value_parser = parse_secret)]
+    pub token_secret: Option<Secret>,
+    /// Only pages of this origin (scheme://host[:port]) may open a WebSocket (repeatable);
+    /// others get HTTP 403, clients sending no Origin (the CLI) are not affected.
+    #[arg(long, value_parser = Origin::parse)]
+    pub allow_origin: Vec<Origin>,
     #[command(flatten)]
     pub ice: IceTuning,
     #[command(flatten)]
     pub limits: LimitArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct TokenArgs {
+    /// Room the token admits to (`*`: every room).
+    #[arg(long, value_parser = parse_room)]
+    pub room: String,
+    /// Lifetime in seconds (at most 7 days).
+    #[arg(long, default_value_t = DEFAULT_TTL_S, value_parser = clap::value_parser!(u64).range(1..=MAX_TTL_S))]
+    pub ttl: u64,
+    /// Who the token is for (its `sub` claim).
+    #[arg(long)]
+    pub identity: Option<String>,
+    /// The secret serve was started with.
+    #[arg(long, env = "RTC_ASSIST_TOKEN_SECRET", hide_env_values = true, value_parser = parse_secret)]
+    pub token_secret: Option<Secret>,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -161,6 +188,9 @@ pub struct JoinArgs {
     /// Signaling server URL.
     #[arg(long, default_value = "ws://127.0.0.1:8765/ws", value_parser = parse_ws_url)]
     pub server: String,
+    /// Room token for a server that requires one (`rtc-assist token`).
+    #[arg(long, env = "RTC_ASSIST_TOKEN", hide_env_values = true, value_parser = parse_secret)]
+    pub token: Option<Secret>,
     /// What to send: mic (an input device), tone[:HZ] (default 440 Hz) or file:PATH.wav (any
     /// PCM WAV, played once) [default: mic when an input device works, else tone:440].
     #[arg(long, value_parser = parse_source)]
@@ -237,6 +267,9 @@ pub struct ProbeArgs {
     /// Room the probe peers join [default: a fresh random room].
     #[arg(long, value_parser = parse_room)]
     pub room: Option<String>,
+    /// Room token for a server that requires one (`rtc-assist token`).
+    #[arg(long, env = "RTC_ASSIST_TOKEN", hide_env_values = true, value_parser = parse_secret)]
+    pub token: Option<Secret>,
     /// Seconds a probe peer may take to connect.
     #[arg(long, default_value = "4", value_parser = parse_duration)]
     pub window: f64,
@@ -390,6 +423,14 @@ pub fn parse_ice_url(s: &str) -> Result<IceUrl, String> {
 pub fn parse_room(s: &str) -> Result<String, String> {
     crate::sansio::protocol::validate_room(s).map_err(|e| e.message)?;
     Ok(s.to_owned())
+}
+
+/// A secret or token from the command line or the environment: not empty, no whitespace.
+pub fn parse_secret(s: &str) -> Result<Secret, String> {
+    if s.is_empty() || s.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err("must be non-empty, without spaces or control characters".into());
+    }
+    Ok(Secret::new(s))
 }
 
 pub fn parse_duration(s: &str) -> Result<f64, String> {

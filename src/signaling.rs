@@ -1,6 +1,7 @@
 //! The WebSocket signaling client: connects over `ws://` or `wss://` (TLS from `crate::tls`,
-//! each phase bounded and its failure named in one line), then typed send and receive over
-//! tokio-tungstenite.
+//! each phase bounded and its failure named in one line; a room token goes in the upgrade's
+//! `Authorization: Bearer` header, and a server's 401/403 is named), then typed send and
+//! receive over tokio-tungstenite. URLs in errors have their `token=` values redacted.
 
 use std::io;
 use std::sync::Arc;
@@ -12,10 +13,13 @@ use tokio_rustls::rustls::ClientConfig;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::error::ProtocolError;
+use tokio_tungstenite::tungstenite::http::header::AUTHORIZATION;
+use tokio_tungstenite::tungstenite::http::{HeaderValue, StatusCode};
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::{self, Message};
 
 use crate::sansio::protocol::{ClientMessage, DecodeError, MAX_FRAME_BYTES, ServerMessage};
+use crate::sansio::token::{Secret, redact_url};
 use crate::tls::{self, HandshakeError, Stream};
 
 /// How long each connection phase (TCP connect, TLS handshake, WebSocket upgrade) may take.
@@ -41,8 +45,31 @@ pub enum SignalingError {
     NotPlain { url: String },
     #[error("cannot connect to {url}: {cause}")]
     Connect { url: String, cause: tungstenite::Error },
+    #[error("the --token cannot be sent in an HTTP header")]
+    BadToken,
+    #[error("the server refused the connection: 401 Unauthorized ({})", refused_hint(*.token_sent, .reason))]
+    Unauthorized { token_sent: bool, reason: String },
+    #[error(
+        "the server refused the connection: 403 Forbidden (its Origin allow-list, or a proxy, turned us away)"
+    )]
+    Forbidden,
     #[error("signaling socket: {0}")]
     Socket(#[from] tungstenite::Error),
+}
+
+fn refused_hint(token_sent: bool, reason: &str) -> String {
+    match (token_sent, reason) {
+        (false, _) => "a room token is required: pass --token".to_owned(),
+        (true, "") => "the room token was refused".to_owned(),
+        (true, r) => format!("the room token was refused: {r}"),
+    }
+}
+
+/// The first line of a refusal's body, printable and short: the server's reason.
+fn body_reason(body: Option<&[u8]>) -> String {
+    let text = String::from_utf8_lossy(body.unwrap_or_default());
+    let line = text.lines().next().unwrap_or_default();
+    line.chars().filter(|c| !c.is_control()).take(120).collect::<String>().trim().to_owned()
 }
 
 fn ca_hint(e: &HandshakeError) -> &'static str {
@@ -77,10 +104,24 @@ pub struct SignalingClient {
 
 impl SignalingClient {
     /// Connects to a `ws://` or `wss://` URL; `trust` verifies `wss://` servers (`None`: the
-    /// system roots only).
-    pub async fn connect(url: &str, trust: Option<Arc<ClientConfig>>) -> Result<Self, SignalingError> {
-        let request =
-            url.into_client_request().map_err(|cause| SignalingError::Url { url: url.to_owned(), cause })?;
+    /// system roots only); `token` is sent as `Authorization: Bearer`.
+    pub async fn connect(
+        url: &str,
+        trust: Option<Arc<ClientConfig>>,
+        token: Option<&Secret>,
+    ) -> Result<Self, SignalingError> {
+        // `url` from here on is the one errors show.
+        let (real_url, shown) = (url, redact_url(url));
+        let url = shown.as_str();
+        let mut request = real_url
+            .into_client_request()
+            .map_err(|cause| SignalingError::Url { url: url.to_owned(), cause })?;
+        if let Some(t) = token {
+            let mut value = HeaderValue::from_str(&format!("Bearer {}", t.expose()))
+                .map_err(|_| SignalingError::BadToken)?;
+            value.set_sensitive(true);
+            request.headers_mut().insert(AUTHORIZATION, value);
+        }
         let mode = tungstenite::client::uri_mode(request.uri())
             .map_err(|cause| SignalingError::Url { url: url.to_owned(), cause })?;
         let secure = matches!(mode, tungstenite::stream::Mode::Tls);
@@ -114,6 +155,15 @@ impl SignalingClient {
                         tungstenite::Error::Protocol(
                             ProtocolError::HttparseError(_) | ProtocolError::HandshakeIncomplete,
                         ) if !secure => SignalingError::NotPlain { url: url.to_owned() },
+                        tungstenite::Error::Http(r) if r.status() == StatusCode::UNAUTHORIZED => {
+                            SignalingError::Unauthorized {
+                                token_sent: token.is_some() || real_url.contains("token="),
+                                reason: body_reason(r.body().as_deref()),
+                            }
+                        }
+                        tungstenite::Error::Http(r) if r.status() == StatusCode::FORBIDDEN => {
+                            SignalingError::Forbidden
+                        }
                         cause => SignalingError::Connect { url: url.to_owned(), cause },
                     }
                 },

@@ -25,6 +25,7 @@ use crate::sansio::ice_url::describe_offered;
 use crate::sansio::protocol::{CandidateInit, ClientMessage, IceServer, ServerMessage};
 use crate::sansio::sdp;
 use crate::sansio::timeline::{CandidateInfo, Direction, Event, Via};
+use crate::sansio::token::{Secret, redact_url};
 use crate::signaling::{Incoming, SignalingClient, SignalingError};
 use crate::stun_turn::shim;
 use crate::ui::Recorder;
@@ -53,6 +54,8 @@ pub struct ClientOptions {
     pub bitrate: i32,
     /// Who verifies a `wss://` server (`--ca`); `None`: the system roots.
     pub trust: Option<Arc<tokio_rustls::rustls::ClientConfig>>,
+    /// Room token: on the WebSocket upgrade and in `join_room`.
+    pub token: Option<Secret>,
 }
 
 /// Deliberate deviations from browser behaviour, used by `probe` to test a server.
@@ -81,6 +84,7 @@ impl ClientOptions {
             playback: None,
             bitrate: DEFAULT_BITRATE,
             trust: None,
+            token: None,
         }
     }
 }
@@ -205,9 +209,9 @@ pub async fn run(
         peers: Arc::new(Mutex::new(BTreeSet::new())),
         streams: Arc::new(AtomicU32::new(0)),
     };
-    let mut ws = SignalingClient::connect(&opts.server, opts.trust.clone()).await?;
-    rec.record(Event::SignalingConnected { url: opts.server.clone() });
-    ws.send(&ClientMessage::JoinRoom { room: opts.room.clone(), token: None }).await?;
+    let mut ws = SignalingClient::connect(&opts.server, opts.trust.clone(), opts.token.as_ref()).await?;
+    rec.record(Event::SignalingConnected { url: redact_url(&opts.server) });
+    ws.send(&ClientMessage::JoinRoom { room: opts.room.clone(), token: opts.token.clone() }).await?;
     rec.record(Event::Signal {
         direction: Direction::Sent,
         kind: "join_room".into(),

@@ -79,6 +79,7 @@ pub fn options(args: &JoinArgs) -> anyhow::Result<ClientOptions> {
         playback: playback(args),
         bitrate: args.bitrate,
         trust,
+        token: args.token.clone(),
         ..ClientOptions::new(args.server.clone(), args.room.clone(), source(args), peer)
     })
 }

@@ -7,6 +7,7 @@ pub mod join;
 pub mod probe;
 pub mod scenario;
 pub mod serve;
+pub mod token;
 
 use crate::Outcome;
 use crate::cli::{Command, ScenarioCommand};
@@ -20,5 +21,6 @@ pub async fn dispatch(command: Command) -> anyhow::Result<Outcome> {
         Command::Scenario(ScenarioCommand::Run(args)) => scenario::run(args, shutdown).await,
         Command::Devices(args) => devices::run(args).await,
         Command::Demo(args) => demo::run(args, shutdown).await,
+        Command::Token(args) => token::run(args),
     }
 }

@@ -13,6 +13,7 @@ use crate::cmd::ice_servers::{as_ice_servers, ice_targets};
 use crate::peer::{PeerOptions, bind_for_host, bind_for_url};
 use crate::probe::{self, ProbeOptions};
 use crate::sansio::ice_url::IceUrl;
+use crate::sansio::token::redact_url;
 use std::collections::BTreeMap;
 
 use crate::probe::gather::gather;
@@ -90,8 +91,9 @@ pub async fn run(args: ProbeArgs, shutdown: CancellationToken) -> anyhow::Result
                 peer,
                 window: Duration::from_secs_f64(args.window),
                 trust,
+                token: args.token.clone(),
             };
-            let bar = spinners.start(&format!("signaling {url}"));
+            let bar = spinners.start(&format!("signaling {}", redact_url(url)));
             let report = probe::run(opts, shutdown).await;
             spinner_done(&bar);
             Some(report.context("the probe could not run")?)

@@ -4,6 +4,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use tokio_util::sync::CancellationToken;
@@ -11,8 +12,9 @@ use tokio_util::sync::CancellationToken;
 use crate::Outcome;
 use crate::cli::{LimitArgs, ServeArgs};
 use crate::sansio::faults::Fault;
+use crate::sansio::origin::AllowedOrigins;
 use crate::sansio::turn_limits::TurnLimits;
-use crate::server::{Limits, Server, ServerConfig, TurnOptions};
+use crate::server::{Access, Limits, Server, ServerConfig, TokenKey, TurnOptions};
 use crate::tls;
 
 fn turn_options(args: &ServeArgs) -> anyhow::Result<Option<TurnOptions>> {
@@ -23,7 +25,8 @@ fn turn_options(args: &ServeArgs) -> anyhow::Result<Option<TurnOptions>> {
         return Ok(None);
     }
     let listen = args.turn.turn_listen.unwrap_or(SocketAddr::new(args.listen.ip(), 3478));
-    let limits = TurnLimits { user_quota: args.turn.turn_user_quota, total_quota: args.turn.turn_total_quota };
+    let limits =
+        TurnLimits { user_quota: args.turn.turn_user_quota, total_quota: args.turn.turn_total_quota };
     Ok(Some(TurnOptions {
         limits,
         ..TurnOptions::new(
@@ -71,10 +74,24 @@ pub async fn run(args: ServeArgs, shutdown: CancellationToken) -> anyhow::Result
             _ => None,
         },
         limits: limits(&args.limits),
+        access: Access {
+            tokens: match args.token_secret.clone() {
+                Some(secret) => Some(Arc::new(TokenKey::new(secret).context("--token-secret")?)),
+                None => None,
+            },
+            origins: AllowedOrigins::new(args.allow_origin.clone()),
+        },
     };
     if !config.faults.is_empty() {
         let codes: Vec<&str> = config.faults.iter().map(|f| f.code()).collect();
         eprintln!("rtc-assist serve: faults on purpose: {}", codes.join(", "));
+    }
+    if config.access.tokens.is_some() {
+        eprintln!("rtc-assist serve: room tokens required on /ws (HS256; mint them with `rtc-assist token`)");
+    }
+    if !config.access.origins.is_empty() {
+        let origins: Vec<String> = config.access.origins.iter().map(ToString::to_string).collect();
+        eprintln!("rtc-assist serve: WebSocket origins allowed: {}", origins.join(", "));
     }
     let server = Server::bind(args.listen, config)
         .await

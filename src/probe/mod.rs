@@ -16,6 +16,7 @@ use crate::media::Source;
 use crate::peer::PeerOptions;
 use crate::sansio::rules::{self, Finding, PeerRun, Role};
 use crate::sansio::timeline::{Event, Timeline};
+use crate::sansio::token::{Secret, redact_url};
 use crate::signaling::CONNECT_LIMIT;
 use crate::ui::Recorder;
 
@@ -31,6 +32,8 @@ pub struct ProbeOptions {
     pub window: Duration,
     /// Who verifies a `wss://` server (`--ca`); `None`: the system roots.
     pub trust: Option<Arc<tokio_rustls::rustls::ClientConfig>>,
+    /// Room token for a server that requires one.
+    pub token: Option<Secret>,
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -85,6 +88,7 @@ fn start(
         ClientOptions::new(opts.url.clone(), opts.room.clone(), Source::Tone { hz }, opts.peer.clone());
     copts.behaviour = behaviour;
     copts.trust = opts.trust.clone();
+    copts.token = opts.token.clone();
     let rec = Arc::new(Recorder::silent(t0));
     let task = tokio::spawn(client::run(copts, rec.clone(), stop.clone()));
     Running { role, hz, rec, task }
@@ -149,7 +153,7 @@ pub async fn run(opts: ProbeOptions, shutdown: CancellationToken) -> Result<Prob
         runs.push(PeerRun { role: p.role, tone_hz: p.hz, events: p.rec.timeline().events().to_vec() });
     }
     let findings = rules::diagnose(&runs);
-    Ok(ProbeReport { url: opts.url, room: opts.room, findings, runs })
+    Ok(ProbeReport { url: redact_url(&opts.url), room: opts.room, findings, runs })
 }
 
 /// A fresh room name for a probe run.

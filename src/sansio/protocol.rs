@@ -12,6 +12,7 @@ use serde::Serialize;
 use serde_json::{Map, Value, json};
 
 use super::candidate::Candidate;
+use super::token::Secret;
 
 /// Frames larger than this are refused with `too_large` (an SDP offer is ~5 KiB).
 pub const MAX_FRAME_BYTES: usize = 256 * 1024;
@@ -56,9 +57,17 @@ impl fmt::Debug for IceServer {
 /// Messages a client sends to the server.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ClientMessage {
-    JoinRoom { room: String, token: Option<String> },
-    Offer { sdp: String },
-    Answer { sdp: String },
+    /// `token`: a room token, where the server requires one (its `Debug` hides it).
+    JoinRoom {
+        room: String,
+        token: Option<Secret>,
+    },
+    Offer {
+        sdp: String,
+    },
+    Answer {
+        sdp: String,
+    },
     Candidate(CandidateInit),
     EndOfCandidates,
     LeaveRoom,
@@ -94,6 +103,8 @@ pub enum ErrorCode {
     RateLimited,
     /// A step of the call did not happen in time (an offer after joining, a connection).
     Timeout,
+    /// The room token does not admit to this room (or is not valid).
+    Unauthorized,
     Internal,
 }
 
@@ -111,6 +122,7 @@ impl ErrorCode {
             Self::AlreadyInRoom => "already_in_room",
             Self::RateLimited => "rate_limited",
             Self::Timeout => "timeout",
+            Self::Unauthorized => "unauthorized",
             Self::Internal => "internal",
         }
     }
@@ -128,6 +140,7 @@ impl ErrorCode {
             Self::AlreadyInRoom,
             Self::RateLimited,
             Self::Timeout,
+            Self::Unauthorized,
         ]
         .into_iter()
         .find(|c| c.as_str() == s)
@@ -351,7 +364,7 @@ impl ClientMessage {
                 validate_room(&room)?;
                 let token = match string_field(&data, &["token"]) {
                     None => None,
-                    Some(Ok(t)) => Some(t),
+                    Some(Ok(t)) => Some(Secret::new(t)),
                     Some(Err(e)) => return Err(err(ErrorCode::BadMessage, format!("token: {e}"))),
                 };
                 Ok(Self::JoinRoom { room, token })
@@ -373,7 +386,7 @@ impl ClientMessage {
             Self::JoinRoom { room, token } => {
                 let mut d = json!({ "room_name": room });
                 if let Some(t) = token {
-                    d["token"] = json!(t);
+                    d["token"] = json!(t.expose());
                 }
                 ("join_room", d)
             }
@@ -601,6 +614,16 @@ mod tests {
             let m = ClientMessage::decode(&frame("join_room", json!({ key: "r1" }))).unwrap();
             assert_eq!(m, ClientMessage::JoinRoom { room: "r1".into(), token: None });
         }
+    }
+
+    #[test]
+    fn a_join_token_round_trips_and_stays_out_of_debug() {
+        let m = ClientMessage::JoinRoom { room: "r1".into(), token: Some(Secret::new("aaa.bbb.ccc")) };
+        let wire = m.encode();
+        assert!(wire.contains(r#""token":"aaa.bbb.ccc""#), "{wire}");
+        assert_eq!(ClientMessage::decode(&wire).unwrap(), m);
+        assert!(!format!("{m:?}").contains("aaa.bbb.ccc"));
+        assert_eq!(ErrorCode::parse("unauthorized"), ErrorCode::Unauthorized);
     }
 
     #[test]

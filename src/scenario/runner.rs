@@ -109,6 +109,7 @@ async fn run_inner(
             peer: PeerOptions::new(LOOPBACK),
             window: Duration::from_secs(4),
             trust: None,
+            token: None,
         };
         match probe::run(opts, shutdown.clone()).await {
             Ok(report) => observed.probe = Some(report.findings.into_iter().map(|f| f.code).collect()),

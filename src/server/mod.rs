@@ -1,8 +1,9 @@
 //! `serve`'s drivers: the HTTP/WebSocket front (axum: the browser client at `/`, `/ws`, `/stats`,
-//! over plain HTTP or TLS), one session task per socket, the hub that owns rooms and routes
+//! over plain HTTP or TLS; who may upgrade is `auth.rs`'s), one session task per socket, the hub that owns rooms and routes
 //! messages between sessions, and the SFU fan-out.
 
 mod accept;
+mod auth;
 mod guard;
 mod hub;
 mod limits;
@@ -16,8 +17,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use accept::ClientAddr;
-use axum::extract::{State, WebSocketUpgrade};
-use axum::http::StatusCode;
+use axum::extract::{RawQuery, State, WebSocketUpgrade};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Json, Response};
 use axum::routing::get;
 use axum::{Extension, Router};
@@ -25,6 +26,7 @@ use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
+pub use auth::{Access, AuthError, TokenKey, unix_now};
 pub use hub::{Hub, HubStats, PublisherStats};
 pub use limits::Limits;
 use turn::EmbeddedTurn;
@@ -51,6 +53,8 @@ pub struct ServerConfig {
     pub tls: Option<Arc<tokio_rustls::rustls::ServerConfig>>,
     /// What one client may do, and for how long.
     pub limits: Limits,
+    /// Room tokens and the Origin allow-list demanded at the upgrade.
+    pub access: Access,
 }
 
 impl ServerConfig {
@@ -64,6 +68,7 @@ impl ServerConfig {
             max_sessions: usize::from(DEFAULT_MAX_SESSIONS),
             tls: None,
             limits: Limits::default(),
+            access: Access::default(),
         }
     }
 }
@@ -165,6 +170,8 @@ impl Server {
 
 async fn websocket(
     ws: WebSocketUpgrade,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
     State(state): State<AppState>,
     Extension(ClientAddr(client)): Extension<ClientAddr>,
 ) -> Response {
@@ -174,6 +181,14 @@ async fn websocket(
         return (StatusCode::TOO_MANY_REQUESTS, "too many connections from your address; slow down\n")
             .into_response();
     }
+    // A foreign Origin gets 403, a missing or invalid room token 401: no upgrade either way.
+    let grant = match state.hub.config.access.authorize(&headers, query.as_deref()) {
+        Ok(g) => g,
+        Err(refusal) => {
+            tracing::warn!(%refusal, "upgrade refused");
+            return refusal.into_response();
+        }
+    };
     // Each session holds a peer connection (sockets, tasks): beyond the limit, 503 before upgrading.
     let Ok(permit) = state.sessions.clone().try_acquire_owned() else {
         tracing::warn!("session refused: the server is at its session limit");
@@ -185,7 +200,7 @@ async fn websocket(
     ws.max_message_size(cap)
         .max_frame_size(cap)
         .on_upgrade(move |socket| async move {
-            session::run(socket, state.hub, state.shutdown).await;
+            session::run(socket, state.hub, state.shutdown, grant).await;
             drop(permit);
         })
         .into_response()

@@ -17,6 +17,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tracing::{Instrument, field};
 
+use super::auth::Grant;
 use super::guard::{Guard, Verdict};
 use super::hub::{Command, Hub};
 use super::sfu::Publisher;
@@ -25,6 +26,7 @@ use crate::sansio::candidate::CandidateType;
 use crate::sansio::faults::{Fault, Faults};
 use crate::sansio::protocol::{CandidateInit, ClientMessage, ErrorCode, ServerMessage, Violation};
 use crate::sansio::sdp;
+use crate::sansio::token::Secret;
 use crate::ui::short_id;
 
 /// A server offer unanswered for this long is reported (the client ignores server offers).
@@ -33,11 +35,11 @@ const OFFER_ANSWER_WAIT: Duration = Duration::from_secs(5);
 /// so it may carry whichever comes first.
 const DOWNLINK_STREAM: &str = "rtc-assist-sfu";
 
-pub async fn run(socket: WebSocket, hub: Arc<Hub>, shutdown: CancellationToken) {
+pub async fn run(socket: WebSocket, hub: Arc<Hub>, shutdown: CancellationToken, grant: Grant) {
     let id = uuid::Uuid::new_v4().simple().to_string();
     let span = tracing::info_span!("session", peer = %short_id(&id), room = field::Empty);
     let (commands, kicked) = hub.register(&id);
-    let mut session = Session::new(id.clone(), hub.clone(), socket, span.clone());
+    let mut session = Session::new(id.clone(), hub.clone(), socket, span.clone(), grant);
     async {
         tracing::info!("client connected");
         session.run(commands, kicked, shutdown).await;
@@ -55,6 +57,8 @@ struct Session {
     span: tracing::Span,
     guard: Guard,
     call: Call,
+    /// What its upgrade token admits to.
+    grant: Grant,
 }
 
 /// Everything of the client's presence in a room; reset when it leaves.
@@ -116,9 +120,9 @@ enum Flow {
 }
 
 impl Session {
-    fn new(id: String, hub: Arc<Hub>, socket: WebSocket, span: tracing::Span) -> Self {
+    fn new(id: String, hub: Arc<Hub>, socket: WebSocket, span: tracing::Span, grant: Grant) -> Self {
         let guard = Guard::new(&hub.config.limits);
-        Self { id, hub, socket, span, guard, call: Call::default() }
+        Self { id, hub, socket, span, guard, call: Call::default(), grant }
     }
 
     async fn run(
@@ -277,7 +281,7 @@ impl Session {
                 .await;
         }
         match msg {
-            ClientMessage::JoinRoom { room, .. } => self.on_join(room).await,
+            ClientMessage::JoinRoom { room, token } => self.on_join(room, token).await,
             ClientMessage::LeaveRoom => {
                 self.leave().await;
                 Flow::Continue
@@ -289,7 +293,10 @@ impl Session {
         }
     }
 
-    async fn on_join(&mut self, room: String) -> Flow {
+    async fn on_join(&mut self, room: String, token: Option<Secret>) -> Flow {
+        if let Err(reason) = self.grant.admits(&room, token.as_ref()) {
+            return self.reply_error(ErrorCode::Unauthorized, reason).await;
+        }
         match self.hub.join(&self.id, &room) {
             Ok(others) => {
                 self.span.record("room", room.as_str());
