@@ -91,6 +91,15 @@ impl Serve {
 }
 
 impl Serve {
+    /// Waits (up to 5 s) until `settled` holds, then stops the server and returns its log.
+    pub fn stop_after(self, settled: impl Fn(&Self) -> bool) -> String {
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while !settled(&self) && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        self.stop()
+    }
+
     /// Stops the server and returns what it logged.
     pub fn stop(mut self) -> String {
         let _ = self.child.kill();
