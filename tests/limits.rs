@@ -181,3 +181,32 @@ fn upgrades_beyond_the_rate_from_one_address_get_429() {
         assert!(tokio_tungstenite::connect_async(serve.url.as_str()).await.is_ok(), "the bucket refills");
     });
 }
+
+/// A client that sends and never reads: its replies pile up in its socket until the server's
+/// send times out; the server drops it and its memory stays bounded.
+#[test]
+fn a_client_that_never_reads_is_dropped_with_bounded_memory() {
+    let serve =
+        Serve::start(&["--send-timeout-s", "1", "--message-burst", "100000", "--message-rate", "100000"]);
+    let rss = || {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", serve.pid())).unwrap_or_default();
+        status.lines().find_map(|l| l.strip_prefix("VmRSS:")?.split_whitespace().next()?.parse::<u64>().ok())
+    };
+    let before = rss().unwrap();
+    let dropped = block_on(async {
+        let (mut tx, _rx) = connect(&serve).await.split(); // the reading half is never polled
+        let big = format!(r#"{{"type":"{}","data":{{}}}}"#, "n".repeat(4000)); // ~4 KiB error replies
+        for _ in 0..100_000 {
+            match tokio::time::timeout(Duration::from_secs(5), tx.send(Message::text(big.clone()))).await {
+                Ok(Ok(())) => {}
+                _ => return true, // the server stopped reading us: dropped (or our send blocked on it)
+            }
+        }
+        false
+    });
+    assert!(dropped, "the server kept taking messages from a client that never reads");
+    let growth_mib = rss().unwrap().saturating_sub(before) / 1024;
+    assert!(growth_mib < 50, "RSS grew by {growth_mib} MiB");
+    let logs = serve.stop_after(|s| s.stats()["sessions"] == 0);
+    assert!(logs.contains("client dropped: it does not read"), "{logs}");
+}
