@@ -247,6 +247,9 @@ fn parse_address(s: &str) -> Result<String, CandidateError> {
 }
 
 #[cfg(test)]
+pub(crate) mod proptests;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 

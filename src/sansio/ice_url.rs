@@ -207,6 +207,9 @@ pub fn is_internal_address(ip: std::net::IpAddr) -> bool {
 }
 
 #[cfg(test)]
+mod proptests;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 

@@ -551,6 +551,9 @@ impl ClientMessage {
 }
 
 #[cfg(test)]
+mod proptests;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
