@@ -132,6 +132,10 @@ impl Candidate {
         if s.trim_start().starts_with("candidate:") {
             return Err(CandidateError::DoublePrefix);
         }
+        // The printed form adds the prefix and is never longer otherwise: it must parse too.
+        if "candidate:".len() + s.len() > MAX_CANDIDATE_LEN {
+            return Err(CandidateError::TooLong);
+        }
         let mut it = s.split_ascii_whitespace();
         let foundation = it.next().ok_or(CandidateError::Empty)?;
         if foundation.is_empty()
@@ -313,6 +317,18 @@ mod tests {
         for (input, want) in cases {
             assert_eq!(Candidate::parse(input).as_ref(), Err(want), "input {input:?}");
         }
+    }
+
+    #[test]
+    fn what_parses_prints_within_the_limit() {
+        let body = format!("1 1 udp 1 1.2.3.4 1 typ host{} ab cd", " x y".repeat(245));
+        let fits = format!("candidate:{body}");
+        assert_eq!(fits.len(), MAX_CANDIDATE_LEN);
+        assert_eq!(Candidate::parse(&fits).unwrap().to_string(), fits);
+        // Short enough as given, but its printed form would not be.
+        let unprefixed = format!("{body} a b");
+        assert!(unprefixed.len() < MAX_CANDIDATE_LEN);
+        assert_eq!(Candidate::parse(&unprefixed), Err(CandidateError::TooLong));
     }
 
     #[test]
