@@ -139,8 +139,11 @@ pub fn stun_framing(data: &[u8]) {
 mod tests {
     use std::path::Path;
 
+    /// A fuzz target's properties.
+    type Check = fn(&[u8]);
+
     /// Every fuzz target's name and its properties.
-    const TARGETS: [(&str, fn(&[u8])); 5] = [
+    const TARGETS: [(&str, Check); 5] = [
         ("protocol", super::protocol),
         ("candidate", super::candidate),
         ("ice_url", super::ice_url),
