@@ -126,10 +126,12 @@ impl Candidate {
         if input.len() > MAX_CANDIDATE_LEN {
             return Err(CandidateError::TooLong);
         }
-        let s = input.trim();
+        // Fields are separated by ASCII whitespace only: a value may hold any other character,
+        // U+0085 or U+3000 too, and must not lose it at the end of the line.
+        let s = input.trim_ascii();
         let s = s.strip_prefix("a=").unwrap_or(s);
         let s = s.strip_prefix("candidate:").unwrap_or(s);
-        if s.trim_start().starts_with("candidate:") {
+        if s.trim_ascii_start().starts_with("candidate:") {
             return Err(CandidateError::DoublePrefix);
         }
         // The printed form adds the prefix and is never longer otherwise: it must parse too.
@@ -329,6 +331,15 @@ mod tests {
         let unprefixed = format!("{body} a b");
         assert!(unprefixed.len() < MAX_CANDIDATE_LEN);
         assert_eq!(Candidate::parse(&unprefixed), Err(CandidateError::TooLong));
+    }
+
+    #[test]
+    fn a_value_ending_in_unicode_whitespace_keeps_it() {
+        let s = "candidate:1 1 udp 1 1.2.3.4 1 typ host note \u{85}\u{3000}";
+        let c = Candidate::parse(s).unwrap();
+        assert_eq!(c.extensions, vec![("note".into(), "\u{85}\u{3000}".into())]);
+        assert_eq!(c.to_string(), s);
+        assert_eq!(Candidate::parse(&c.to_string()), Ok(c));
     }
 
     #[test]
