@@ -11,6 +11,8 @@
 pub mod cli;
 pub mod client;
 pub mod cmd;
+#[cfg(any(test, fuzzing))]
+pub mod fuzzing;
 pub mod media;
 pub mod peer;
 pub mod probe;

@@ -126,11 +126,17 @@ impl Candidate {
         if input.len() > MAX_CANDIDATE_LEN {
             return Err(CandidateError::TooLong);
         }
-        let s = input.trim();
+        // Fields are separated by ASCII whitespace only: a value may hold any other character,
+        // U+0085 or U+3000 too, and must not lose it at the end of the line.
+        let s = input.trim_ascii();
         let s = s.strip_prefix("a=").unwrap_or(s);
         let s = s.strip_prefix("candidate:").unwrap_or(s);
-        if s.trim_start().starts_with("candidate:") {
+        if s.trim_ascii_start().starts_with("candidate:") {
             return Err(CandidateError::DoublePrefix);
+        }
+        // The printed form adds the prefix and is never longer otherwise: it must parse too.
+        if "candidate:".len() + s.len() > MAX_CANDIDATE_LEN {
+            return Err(CandidateError::TooLong);
         }
         let mut it = s.split_ascii_whitespace();
         let foundation = it.next().ok_or(CandidateError::Empty)?;
@@ -247,6 +253,9 @@ fn parse_address(s: &str) -> Result<String, CandidateError> {
 }
 
 #[cfg(test)]
+pub(crate) mod proptests;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
@@ -310,6 +319,27 @@ mod tests {
         for (input, want) in cases {
             assert_eq!(Candidate::parse(input).as_ref(), Err(want), "input {input:?}");
         }
+    }
+
+    #[test]
+    fn what_parses_prints_within_the_limit() {
+        let body = format!("1 1 udp 1 1.2.3.4 1 typ host{} ab cd", " x y".repeat(245));
+        let fits = format!("candidate:{body}");
+        assert_eq!(fits.len(), MAX_CANDIDATE_LEN);
+        assert_eq!(Candidate::parse(&fits).unwrap().to_string(), fits);
+        // Short enough as given, but its printed form would not be.
+        let unprefixed = format!("{body} a b");
+        assert!(unprefixed.len() < MAX_CANDIDATE_LEN);
+        assert_eq!(Candidate::parse(&unprefixed), Err(CandidateError::TooLong));
+    }
+
+    #[test]
+    fn a_value_ending_in_unicode_whitespace_keeps_it() {
+        let s = "candidate:1 1 udp 1 1.2.3.4 1 typ host note \u{85}\u{3000}";
+        let c = Candidate::parse(s).unwrap();
+        assert_eq!(c.extensions, vec![("note".into(), "\u{85}\u{3000}".into())]);
+        assert_eq!(c.to_string(), s);
+        assert_eq!(Candidate::parse(&c.to_string()), Ok(c));
     }
 
     #[test]

@@ -45,6 +45,8 @@ pub enum UrlError {
     Host,
     #[error("invalid host {0:?}")]
     BadHost(String),
+    #[error("IPv6 address {0:?} must be in brackets: [{0}]")]
+    Ipv6Brackets(String),
     #[error("invalid port {0:?}")]
     Port(String),
     #[error("invalid query {0:?}: only ?transport=udp|tcp is defined (RFC 7065)")]
@@ -80,12 +82,24 @@ impl IceUrl {
             if h.parse::<std::net::Ipv6Addr>().is_err() {
                 return Err(UrlError::BadHost(h.to_owned()));
             }
-            (h, after.strip_prefix(':'))
+            match after {
+                "" => (h, None),
+                _ => (h, Some(after.strip_prefix(':').ok_or_else(|| UrlError::Port(after.to_owned()))?)),
+            }
         } else {
-            match hostport.rsplit_once(':') {
+            let (h, p) = match hostport.rsplit_once(':') {
                 Some((h, p)) => (h, Some(p)),
                 None => (hostport, None),
+            };
+            // Only a bracketed IPv6 literal may contain ':' (RFC 3986 §3.2.2).
+            if h.contains(':') {
+                return Err(if h.parse::<std::net::Ipv6Addr>().is_ok() {
+                    UrlError::Ipv6Brackets(h.to_owned())
+                } else {
+                    UrlError::BadHost(h.to_owned())
+                });
             }
+            (h, p)
         };
         if host.is_empty() {
             return Err(UrlError::Host);
@@ -185,6 +199,9 @@ pub fn describe_offered(
 }
 
 #[cfg(test)]
+mod proptests;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
@@ -220,6 +237,10 @@ mod tests {
             ("turn:[zz]:1", UrlError::BadHost("zz".into())),
             ("turn:ho st", UrlError::BadHost("ho st".into())),
             ("turn:h\u{0}:1", UrlError::BadHost("h\u{0}".into())),
+            ("turn:a:b:1", UrlError::BadHost("a:b".into())),
+            ("turn:2001:db8::1:3478", UrlError::Ipv6Brackets("2001:db8::1".into())),
+            ("turn:[::1]3478", UrlError::Port("3478".into())),
+            ("turn:[::1]x:1", UrlError::Port("x:1".into())),
         ];
         for (input, want) in cases {
             assert_eq!(IceUrl::parse(input).as_ref(), Err(want), "{input:?}");

@@ -572,6 +572,9 @@ impl ClientMessage {
 }
 
 #[cfg(test)]
+mod proptests;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 

@@ -54,6 +54,9 @@ pub fn padded(datagram: &[u8]) -> Vec<u8> {
 }
 
 #[cfg(test)]
+mod proptests;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
