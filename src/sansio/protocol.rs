@@ -127,24 +127,25 @@ impl ErrorCode {
         }
     }
 
+    /// Every code, `Internal` last (what an unknown code decodes to).
+    pub const ALL: [Self; 13] = [
+        Self::BadJson,
+        Self::BadMessage,
+        Self::UnknownType,
+        Self::BadRoom,
+        Self::BadSdp,
+        Self::BadCandidate,
+        Self::TooLarge,
+        Self::NotInRoom,
+        Self::AlreadyInRoom,
+        Self::RateLimited,
+        Self::Timeout,
+        Self::Unauthorized,
+        Self::Internal,
+    ];
+
     fn parse(s: &str) -> Self {
-        [
-            Self::BadJson,
-            Self::BadMessage,
-            Self::UnknownType,
-            Self::BadRoom,
-            Self::BadSdp,
-            Self::BadCandidate,
-            Self::TooLarge,
-            Self::NotInRoom,
-            Self::AlreadyInRoom,
-            Self::RateLimited,
-            Self::Timeout,
-            Self::Unauthorized,
-        ]
-        .into_iter()
-        .find(|c| c.as_str() == s)
-        .unwrap_or(Self::Internal)
+        Self::ALL.into_iter().find(|c| c.as_str() == s).unwrap_or(Self::Internal)
     }
 }
 

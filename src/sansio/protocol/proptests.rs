@@ -36,19 +36,7 @@ fn ice_server() -> impl Strategy<Value = IceServer> {
 }
 
 fn error_code() -> impl Strategy<Value = ErrorCode> {
-    use ErrorCode::*;
-    prop::sample::select(vec![
-        BadJson,
-        BadMessage,
-        UnknownType,
-        BadRoom,
-        BadSdp,
-        BadCandidate,
-        TooLarge,
-        NotInRoom,
-        AlreadyInRoom,
-        Internal,
-    ])
+    prop::sample::select(ErrorCode::ALL.to_vec())
 }
 
 fn server_message() -> impl Strategy<Value = ServerMessage> {
