@@ -38,6 +38,9 @@ pub enum Command {
     Demo(DemoArgs),
     /// Mint a room token for `serve --token-secret` (prints only the token).
     Token(TokenArgs),
+    /// Put load on any signaling server: many peers in rooms, connect-phase tails, loss,
+    /// jitter, the server's CPU per forwarded packet.
+    Load(LoadArgs),
 }
 
 #[derive(Debug, Args)]
@@ -226,11 +229,11 @@ pub struct JoinArgs {
     /// output device, when there is one].
     #[arg(long)]
     pub output_device: Option<String>,
-    /// ICE servers to use instead of the ones joined_room hands out.
     /// Extra trusted CA certificate (PEM) for a wss:// server (repeatable); the system roots
     /// stay trusted and the server's name is always verified.
     #[arg(long)]
     pub ca: Vec<std::path::PathBuf>,
+    /// ICE servers to use instead of the ones joined_room hands out.
     #[command(flatten)]
     pub servers: IceServerArgs,
     /// Extra trusted CA certificate (PEM) for turns: servers; the system roots stay trusted.
@@ -241,6 +244,93 @@ pub struct JoinArgs {
     pub bind: Option<IpAddr>,
     #[command(flatten)]
     pub ice: IceTuning,
+}
+
+#[derive(Debug, Args)]
+pub struct LoadArgs {
+    /// Signaling server, e.g. ws://127.0.0.1:8765/ws (ours or any that speaks the protocol).
+    #[arg(value_parser = parse_ws_url)]
+    pub url: String,
+    /// Rooms in the whole run.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub rooms: u32,
+    /// Peers per room.
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=1_000))]
+    pub peers: u32,
+    /// Peers per room that send audio [default: all]; the others only listen.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(0..=1_000))]
+    pub publishers: Option<u32>,
+    /// Joins per second, paced by one token bucket.
+    #[arg(long, default_value = "5", value_parser = parse_rate)]
+    pub rate: f64,
+    /// Seconds every peer stays once the last one has joined (the measured part).
+    #[arg(long, default_value = "10", value_parser = parse_duration)]
+    pub duration: f64,
+    /// Seconds at the start of --duration left out of loss and rate figures.
+    #[arg(long, default_value = "2", value_parser = parse_warmup)]
+    pub warmup: f64,
+    /// Run only slice I of N of the rooms (I from 1), so several processes share one run.
+    #[arg(long, default_value = "1/1", value_parser = parse_shard)]
+    pub shard: (u32, u32),
+    /// Refuse runs with more peers than this in this process.
+    #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u32).range(1..=5_000))]
+    pub max_peers: u32,
+    /// Thresholds that must hold, e.g. 'connect_p99<200ms,failed<1%,loss_p95<1%' (exit 1
+    /// otherwise) [default: no peer may fail].
+    #[arg(long, value_parser = crate::sansio::pass_expr::Thresholds::parse)]
+    pub pass: Option<crate::sansio::pass_expr::Thresholds>,
+    /// The server's statistics endpoint [default: /stats beside the WebSocket path].
+    #[arg(long, value_parser = parse_http_url)]
+    pub stats_url: Option<String>,
+    /// NDJSON: a sample a second, then the summary object as the last line.
+    #[arg(long)]
+    pub json: bool,
+    /// Room token for a server that requires one (a `*` room token admits every load room).
+    #[arg(long, env = "RTC_ASSIST_TOKEN", hide_env_values = true, value_parser = parse_secret)]
+    pub token: Option<Secret>,
+    /// Extra trusted CA certificate (PEM) for a wss:// server (repeatable).
+    #[arg(long)]
+    pub ca: Vec<std::path::PathBuf>,
+    /// Address the peers bind to [default: 127.0.0.1 for a loopback server, else 0.0.0.0].
+    #[arg(long)]
+    pub bind: Option<IpAddr>,
+    #[command(flatten)]
+    pub ice: IceTuning,
+}
+
+/// `I/N` with 1 ≤ I ≤ N ≤ 1000.
+pub fn parse_shard(s: &str) -> Result<(u32, u32), String> {
+    let bad = || format!("{s:?}: expected I/N, e.g. 2/4 (slice I of N, I from 1)");
+    let (i, n) = s.split_once('/').ok_or_else(bad)?;
+    let (i, n): (u32, u32) = (i.trim().parse().map_err(|_| bad())?, n.trim().parse().map_err(|_| bad())?);
+    if i == 0 || n == 0 || i > n || n > 1000 {
+        return Err(bad());
+    }
+    Ok((i, n))
+}
+
+/// Zero or more seconds, at most an hour.
+pub fn parse_warmup(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v.is_finite() && (0.0..=3600.0).contains(&v) => Ok(v),
+        _ => Err(format!("{s:?}: expected 0 to 3600 seconds")),
+    }
+}
+
+/// A positive rate no higher than 1000 a second.
+pub fn parse_rate(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(r) if r.is_finite() && r > 0.0 && r <= 1000.0 => Ok(r),
+        _ => Err(format!("{s:?}: expected a rate between 0 and 1000 per second")),
+    }
+}
+
+/// An `http://` or `https://` URL.
+pub fn parse_http_url(s: &str) -> Result<String, String> {
+    match s.parse::<http::Uri>() {
+        Ok(u) if matches!(u.scheme_str(), Some("http" | "https")) && u.host().is_some() => Ok(s.to_owned()),
+        _ => Err(format!("{s:?} is not an http:// or https:// URL")),
+    }
 }
 
 #[derive(Debug, Args)]
@@ -499,5 +589,34 @@ mod tests {
         let Command::Join(j) = cli.command else { panic!("not join") };
         assert_eq!(j.source, Some(Source::Tone { hz: 880.0 }));
         assert!(j.json && j.expect_audio);
+    }
+
+    #[test]
+    fn load_arguments_refuse_hostile_values() {
+        assert_eq!(parse_shard("2/4"), Ok((2, 4)));
+        for bad in ["0/4", "5/4", "1/0", "x/2", "1/", "/", "", "1/2/3", "-1/2", "1/100000"] {
+            assert!(parse_shard(bad).is_err(), "{bad}");
+        }
+        assert_eq!(parse_rate("0.5"), Ok(0.5));
+        for bad in ["0", "-1", "NaN", "inf", "1001", "five"] {
+            assert!(parse_rate(bad).is_err(), "{bad}");
+        }
+        assert_eq!(parse_warmup("0"), Ok(0.0));
+        assert!(parse_warmup("-1").is_err() && parse_warmup("NaN").is_err());
+        assert!(parse_http_url("http://127.0.0.1:8765/stats").is_ok());
+        for bad in ["ws://127.0.0.1/stats", "127.0.0.1/stats", "http://", "file:///etc/passwd"] {
+            assert!(parse_http_url(bad).is_err(), "{bad}");
+        }
+        let cli = Cli::try_parse_from([
+            "rtc-assist",
+            "load",
+            "ws://127.0.0.1:1/ws",
+            "--pass",
+            "failed<1%,loss_p95<1%",
+        ]);
+        assert!(cli.is_ok(), "{cli:?}");
+        let cli = Cli::try_parse_from(["rtc-assist", "load", "ws://127.0.0.1:1/ws", "--pass", "failed<1ms"]);
+        assert!(cli.is_err());
+        assert!(Cli::try_parse_from(["rtc-assist", "load", "ws://127.0.0.1:1/ws", "--rooms", "0"]).is_err());
     }
 }

@@ -13,9 +13,11 @@ pub mod client;
 pub mod cmd;
 #[cfg(any(test, fuzzing))]
 pub mod fuzzing;
+pub mod load;
 pub mod media;
 pub mod peer;
 pub mod probe;
+pub mod proc_stats;
 pub mod sansio;
 pub mod scenario;
 pub mod server;

@@ -24,6 +24,8 @@ mod hostile_frames;
 mod interop;
 /// serve's limits with low settings: frame sizes, pings, join timeout, message and candidate floods, upgrades per address.
 mod limits;
+/// `load` against serve and the aiortc double: phases, failures by phase, forwarded = received, --pass.
+mod load;
 /// Clocked real devices (our own PulseAudio): microphone → serve → recording and speaker.
 mod pulse_audio;
 /// Churn and abrupt departures: nothing left behind, others keep their audio.

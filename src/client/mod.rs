@@ -4,6 +4,7 @@
 //! its audio, measures, plays and records what it receives, and reports webrtc-rs' RTP
 //! statistics every few seconds. Every step is recorded as a timeline event.
 
+pub mod counted;
 mod mixdown;
 mod receive;
 mod send;
@@ -56,6 +57,9 @@ pub struct ClientOptions {
     pub trust: Option<Arc<tokio_rustls::rustls::ClientConfig>>,
     /// Room token: on the WebSocket upgrade and in `join_room`.
     pub token: Option<Secret>,
+    /// The load generator's media instead of `source` and the devices: pre-encoded frames
+    /// out, received RTP counted, nothing decoded, no RTP statistics polled.
+    pub counted: Option<counted::Counted>,
 }
 
 /// Deliberate deviations from browser behaviour, used by `probe` to test a server.
@@ -85,6 +89,7 @@ impl ClientOptions {
             bitrate: DEFAULT_BITRATE,
             trust: None,
             token: None,
+            counted: None,
         }
     }
 }
@@ -168,13 +173,19 @@ pub async fn run(
     shutdown: CancellationToken,
 ) -> Result<(), ClientError> {
     // The devices open first: a missing one fails before anything goes on the wire.
-    let source = opts.source.clone();
-    let frames = tokio::task::spawn_blocking(move || Frames::open(&source))
-        .await
-        .map_err(|e| ClientError::Media(e.to_string()))??;
-    if let Frames::Mic(capture) = &frames {
-        rec.record(device_event("input", &capture.negotiated));
-    }
+    let frames = match &opts.counted {
+        Some(_) => None,
+        None => {
+            let source = opts.source.clone();
+            let frames = tokio::task::spawn_blocking(move || Frames::open(&source))
+                .await
+                .map_err(|e| ClientError::Media(e.to_string()))??;
+            if let Frames::Mic(capture) = &frames {
+                rec.record(device_event("input", &capture.negotiated));
+            }
+            Some(frames)
+        }
+    };
     let mut mixers = Vec::new();
     let (failed, mut device_failed) = tokio::sync::mpsc::unbounded_channel();
     let playback = match opts.playback.clone() {
@@ -208,6 +219,7 @@ pub async fn run(
         ssrcs: Arc::new(Mutex::new(BTreeMap::new())),
         peers: Arc::new(Mutex::new(BTreeSet::new())),
         streams: Arc::new(AtomicU32::new(0)),
+        counted: opts.counted.as_ref().map(|c| c.streams.clone()),
     };
     let mut ws = SignalingClient::connect(&opts.server, opts.trust.clone(), opts.token.as_ref()).await?;
     rec.record(Event::SignalingConnected { url: redact_url(&opts.server) });
@@ -233,10 +245,23 @@ pub async fn run(
 
     let (peer, mut events) = Peer::new(&peer_opts).await?;
     let local = peer.add_audio_sender(rand::random(), &my_id).await?;
-    let sent = Arc::new(AtomicU64::new(0));
-    let sending =
-        send::Sending { track: local, bitrate: opts.bitrate, sent: sent.clone(), rec: rec.clone(), failed };
-    send::spawn(frames, sending, stop.clone()).map_err(ClientError::Media)?;
+    let sent = opts.counted.as_ref().map_or_else(|| Arc::new(AtomicU64::new(0)), |c| c.sent.clone());
+    match (frames, &opts.counted) {
+        (Some(frames), _) => {
+            let sending = send::Sending {
+                track: local,
+                bitrate: opts.bitrate,
+                sent: sent.clone(),
+                rec: rec.clone(),
+                failed,
+            };
+            send::spawn(frames, sending, stop.clone()).map_err(ClientError::Media)?;
+        }
+        (None, Some(counted::Counted { packets: Some(packets), lag, .. })) => {
+            counted::spawn_sender(packets.clone(), local, sent.clone(), lag.clone(), stop.clone());
+        }
+        (None, _) => {}
+    }
 
     let mut offer = peer.create_offer().await?;
     if opts.behaviour.full_sdp_offer {
@@ -258,6 +283,7 @@ pub async fn run(
         behaviour: opts.behaviour,
         receiving,
     };
+    let reports_rtp = opts.counted.is_none();
     let mut stats_tick = tokio::time::interval_at(tokio::time::Instant::now() + STATS_EVERY, STATS_EVERY);
     let deadline = async {
         match opts.duration {
@@ -285,7 +311,7 @@ pub async fn run(
                     break Err(e);
                 }
             }
-            _ = stats_tick.tick() => client.report_rtp().await,
+            _ = stats_tick.tick(), if reports_rtp => client.report_rtp().await,
             Some(e) = device_failed.recv() => {
                 rec.record(Event::Error { message: format!("audio device failed: {e}") });
                 break Err(SourceError::from(e).into());
@@ -294,7 +320,9 @@ pub async fn run(
             () = shutdown.cancelled() => break Ok(()),
         }
     };
-    client.report_rtp().await;
+    if reports_rtp {
+        client.report_rtp().await;
+    }
     stop.cancel();
     if let Some(task) = mixdown {
         let _ = task.await;

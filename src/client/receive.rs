@@ -59,6 +59,8 @@ pub struct Receiving {
     pub peers: Arc<Mutex<BTreeSet<String>>>,
     /// Streams received so far (numbers them).
     pub streams: Arc<AtomicU32>,
+    /// Count packets into these instead of decoding (the load generator).
+    pub counted: Option<super::counted::StreamCounts>,
 }
 
 impl Receiving {
@@ -75,13 +77,17 @@ pub fn spawn(track: RemoteAudio, to: Receiving, stop: CancellationToken) {
         async move {
             let stream_id = track.stream_id().await;
             let source = to.identify(&stream_id);
-            let Receiving { rec, record, mixers, ssrcs, .. } = to;
+            let Receiving { rec, record, mixers, ssrcs, counted, .. } = to;
             let name = key(&source);
             rec.record(Event::TrackReceived {
                 source: source.clone(),
                 stream_id,
                 codec: track.codec().await,
             });
+            if let Some(streams) = counted {
+                super::counted::count(&track, &streams, &stop).await;
+                return;
+            }
             let mut decoder = match OpusDecoder::new() {
                 Ok(d) => d,
                 Err(e) => {

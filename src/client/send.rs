@@ -73,7 +73,7 @@ pub fn spawn(mut frames: Frames, s: Sending, stop: CancellationToken) -> Result<
                         break;
                     }
                 };
-                match s.track.send(packet, FRAME).await {
+                match s.track.send(packet.into(), FRAME).await {
                     Ok(true) => {
                         s.sent.fetch_add(1, Ordering::Relaxed);
                     }

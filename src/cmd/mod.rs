@@ -4,6 +4,7 @@ pub mod demo;
 pub mod devices;
 pub mod ice_servers;
 pub mod join;
+pub mod load;
 pub mod probe;
 pub mod scenario;
 pub mod serve;
@@ -22,5 +23,6 @@ pub async fn dispatch(command: Command) -> anyhow::Result<Outcome> {
         Command::Devices(args) => devices::run(args).await,
         Command::Demo(args) => demo::run(args, shutdown).await,
         Command::Token(args) => token::run(args),
+        Command::Load(args) => load::run(args, shutdown).await,
     }
 }

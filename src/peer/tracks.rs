@@ -81,9 +81,9 @@ impl LocalAudio {
     }
 
     /// Sends one encoded Opus frame. `Ok(false)` while nothing is negotiated yet.
-    pub async fn send(&self, opus: Vec<u8>, duration: Duration) -> Result<bool, PeerError> {
+    pub async fn send(&self, opus: Bytes, duration: Duration) -> Result<bool, PeerError> {
         let Some(pt) = negotiated_pt(&self.sender, &self.pt).await else { return Ok(false) };
-        let sample = Sample { data: Bytes::from(opus), duration, ..Sample::new(Instant::now()) };
+        let sample = Sample { data: opus, duration, ..Sample::new(Instant::now()) };
         match self.track.sample_writer(self.ssrc, pt).write_sample(&sample).await {
             Ok(()) => Ok(true),
             Err(e) => {

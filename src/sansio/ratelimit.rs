@@ -34,6 +34,15 @@ impl TokenBucket {
         }
     }
 
+    /// Milliseconds until a token is there (0: one is there now).
+    pub fn ms_until_token(&mut self, now_ms: u64) -> u64 {
+        self.refill(now_ms);
+        if self.tokens >= 1.0 || self.rate_per_s == 0.0 {
+            return if self.tokens >= 1.0 { 0 } else { u64::MAX };
+        }
+        ((1.0 - self.tokens) / self.rate_per_s * 1000.0).ceil() as u64
+    }
+
     /// The bucket is full again: it holds no state worth keeping.
     pub fn is_full(&mut self, now_ms: u64) -> bool {
         self.refill(now_ms);
@@ -62,5 +71,18 @@ mod tests {
         assert!(!b.take(5_000));
         assert!(b.take(11_000));
         assert!(!b.is_full(11_500) && b.is_full(12_000));
+    }
+
+    #[test]
+    fn the_wait_for_the_next_token() {
+        let mut b = TokenBucket::new(5.0, 1, 0);
+        assert_eq!(b.ms_until_token(0), 0);
+        assert!(b.take(0));
+        assert_eq!(b.ms_until_token(0), 200);
+        assert_eq!(b.ms_until_token(150), 50);
+        assert_eq!(TokenBucket::new(0.0, 1, 0).ms_until_token(0), 0);
+        let mut empty = TokenBucket::new(0.0, 1, 0);
+        assert!(empty.take(0));
+        assert_eq!(empty.ms_until_token(1), u64::MAX);
     }
 }

@@ -11,8 +11,9 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::ServerConfig;
-use super::sfu::Publisher;
+use super::sfu::{Publisher, SfuTotals};
 use super::turn::EmbeddedTurn;
+use crate::sansio::load_report::ProcessSample;
 use crate::sansio::protocol::ServerMessage;
 use crate::sansio::room::{JoinError, Outgoing, Rooms};
 
@@ -38,6 +39,8 @@ struct State {
     rooms: Rooms,
     sessions: HashMap<String, Mailbox>,
     publishers: HashMap<String, Arc<Publisher>>,
+    /// What publishers that have left forwarded, so totals never shrink.
+    gone: SfuTotals,
 }
 
 impl State {
@@ -85,6 +88,12 @@ pub struct HubStats {
     /// Renegotiation offers a client left unanswered (it hears only its own transceiver).
     pub unanswered_offers: u64,
     pub publishers: Vec<PublisherStats>,
+    /// Since the server started, over every publisher present or gone.
+    pub received_packets: u64,
+    pub forwarded_packets: u64,
+    pub queue_full_packets: u64,
+    /// The server process: CPU seconds used, resident memory, threads.
+    pub process: Option<ProcessSample>,
 }
 
 impl Hub {
@@ -175,6 +184,7 @@ impl Hub {
         st.deliver(out);
         if let Some(p) = st.publishers.remove(peer) {
             p.close();
+            st.gone += p.totals();
             for other in &others {
                 st.tell(other, Command::Unsubscribe(peer.to_owned()));
             }
@@ -205,6 +215,7 @@ impl Hub {
     }
 
     pub fn stats(&self) -> HubStats {
+        let process = crate::proc_stats::sample();
         let st = self.state();
         let mut publishers: Vec<PublisherStats> = st
             .publishers
@@ -221,12 +232,20 @@ impl Hub {
             })
             .collect();
         publishers.sort_by(|a, b| a.peer_id.cmp(&b.peer_id));
+        let mut totals = st.gone;
+        for p in st.publishers.values() {
+            totals += p.totals();
+        }
         HubStats {
             sessions: st.sessions.len(),
             peer_connections: self.peer_connections.load(Ordering::Relaxed),
             rooms: st.rooms.room_count(),
             unanswered_offers: self.unanswered_offers.load(Ordering::Relaxed),
             publishers,
+            received_packets: totals.received,
+            forwarded_packets: totals.forwarded,
+            queue_full_packets: totals.queue_full,
+            process,
         }
     }
 }

@@ -23,6 +23,22 @@ pub struct ListenerCounters {
     pub not_negotiated: AtomicU64,
 }
 
+/// Packets received from publishers, forwarded to listeners, dropped on full queues.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SfuTotals {
+    pub received: u64,
+    pub forwarded: u64,
+    pub queue_full: u64,
+}
+
+impl std::ops::AddAssign for SfuTotals {
+    fn add_assign(&mut self, o: Self) {
+        self.received += o.received;
+        self.forwarded += o.forwarded;
+        self.queue_full += o.queue_full;
+    }
+}
+
 struct Listener {
     tx: mpsc::Sender<RtpPacket>,
     counters: Arc<ListenerCounters>,
@@ -122,6 +138,16 @@ impl Publisher {
             .map(|c| sum(c))
             .chain(listeners.values().map(|l| sum(&l.counters)))
             .fold((0, 0), |(a, b), (x, y)| (a + x, b + y))
+    }
+
+    /// Everything this publisher's audio has done so far, over all listeners.
+    pub fn totals(&self) -> SfuTotals {
+        let (queue_full, _) = self.losses();
+        SfuTotals {
+            received: self.received.load(Ordering::Relaxed),
+            forwarded: self.forwarded().values().sum(),
+            queue_full,
+        }
     }
 
     /// Stops every writer (the publisher left).

@@ -2,6 +2,7 @@
 //! for timelines and summaries. stdout carries results; stderr carries logs.
 
 mod live;
+pub mod load;
 mod progress;
 mod recorder;
 mod report;

@@ -1,0 +1,100 @@
+//! `rtc-assist load` against `serve` and against the aiortc double: every peer connects, the
+//! server's forwarding counters and the receivers' RTP counts agree, failures are named by
+//! phase, `--pass` thresholds decide the exit code.
+
+use std::process::Command;
+
+use serde_json::Value;
+
+use crate::common::interop::InteropServer;
+use crate::common::{BIN, Serve};
+
+/// Runs `load URL ARGS… --json`: (exit code, the sample lines, the summary, stderr).
+fn load(url: &str, args: &[&str]) -> (i32, Vec<Value>, Value, String) {
+    let out = Command::new(BIN).args(["load", url, "--json"]).args(args).output().expect("run load");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let mut lines: Vec<Value> = stdout
+        .lines()
+        .map(|l| {
+            serde_json::from_str(l).unwrap_or_else(|e| panic!("load --json line is not JSON ({e}): {l}"))
+        })
+        .collect();
+    let summary = lines.pop().unwrap_or(Value::Null);
+    (out.status.code().unwrap_or(-1), lines, summary, String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+#[test]
+fn every_peer_connects_through_serve_and_clients_receive_what_it_forwarded() {
+    let serve = Serve::start(&[]);
+    let (code, samples, s, err) =
+        load(&serve.url, &["--rooms", "2", "--peers", "3", "--duration", "6", "--rate", "20"]);
+    assert_eq!(code, 0, "{s}\n{err}");
+    assert_eq!(s["event"], "summary");
+    assert_eq!(
+        (s["peers"].as_u64(), s["connected"].as_u64(), s["failed"].as_u64()),
+        (Some(6), Some(6), Some(0)),
+        "{s}"
+    );
+    assert!(samples.iter().any(|l| l["event"] == "sample"), "one sample a second");
+    for phase in ["websocket_open", "joined", "answer", "ice_connected", "connected", "first_rtp"] {
+        assert!(s["phases_ms"][phase]["p50"].is_number(), "{phase}: {s}");
+    }
+    // 2 rooms × 3 peers each hearing 2 others at 50 packets a second.
+    let pps = s["server"]["forwarded_pps"].as_f64().expect("serve has /stats");
+    assert!((pps - 600.0).abs() < 120.0, "forwarded {pps} pkt/s: {s}");
+    assert!(s["server"]["us_per_packet"].as_f64().is_some_and(|us| us > 0.0), "{s}");
+    assert!(s["server"]["rss_bytes"].as_u64().is_some_and(|b| b > 1 << 20), "{s}");
+    let d = &s["delivery"];
+    let (fwd, got) = (d["forwarded"].as_i64().unwrap(), d["received"].as_i64().unwrap());
+    assert!(got > 0 && (fwd - got).abs() <= fwd / 20 + 20, "forwarded {fwd}, received {got}");
+    assert!(s["loss_pct"]["p95"].as_f64().is_some_and(|l| l < 2.0), "{s}");
+    assert!(!s["generator_bound"].as_bool().unwrap(), "{s}");
+}
+
+#[test]
+fn failures_are_named_by_phase_and_pass_thresholds_decide_the_exit() {
+    // Two sessions at most: the third and fourth peer get 503 at the upgrade.
+    let serve = Serve::start(&["--max-sessions", "2"]);
+    let args = ["--rooms", "1", "--peers", "4", "--duration", "3", "--warmup", "1", "--rate", "20"];
+    let (code, _, s, _) = load(&serve.url, &args);
+    assert_eq!(code, 1, "a failed peer fails the run: {s}");
+    assert_eq!((s["connected"].as_u64(), s["failed"].as_u64()), (Some(2), Some(2)), "{s}");
+    assert_eq!(s["failures"]["websocket"], 2, "{s}");
+    let reason = s["failure_reasons"][0]["reason"].as_str().unwrap_or_default();
+    assert!(reason.contains("503"), "{reason}");
+    drop(serve);
+    let serve = Serve::start(&["--max-sessions", "2"]);
+    let (code, _, s, _) = load(&serve.url, &[&args[..], &["--pass", "failed<=50%,connect_p99<30s"]].concat());
+    assert_eq!(code, 0, "{s}");
+    assert_eq!(s["pass"].as_array().map(Vec::len), Some(2), "{s}");
+    let (code, _, s, _) = load(&serve.url, &[&args[..], &["--pass", "connect_p99<0.001ms"]].concat());
+    assert_eq!(code, 1, "{s}");
+    assert_eq!(s["pass"][0]["passed"], false);
+}
+
+#[test]
+fn load_works_against_the_aiortc_server_which_has_no_stats() {
+    let double = InteropServer::start(None, None);
+    let (code, _, s, err) =
+        load(&double.url, &["--rooms", "1", "--peers", "2", "--duration", "4", "--rate", "20"]);
+    assert_eq!(code, 0, "{s}\n{err}\n{}", double.logs());
+    assert_eq!((s["connected"].as_u64(), s["failed"].as_u64()), (Some(2), Some(0)), "{s}");
+    assert!(s["server"].is_null(), "no /stats there: {s}");
+    assert!(s["packets_received"].as_u64().is_some_and(|p| p > 50), "the peers heard each other: {s}");
+}
+
+#[test]
+fn impossible_runs_are_usage_errors() {
+    for args in [
+        vec!["--rooms", "10", "--peers", "60"],
+        vec!["--peers", "2", "--publishers", "3"],
+        vec!["--duration", "2", "--warmup", "2"],
+        vec!["--rooms", "1", "--shard", "2/2"],
+        vec!["--pass", "latency<5"],
+    ] {
+        let out = Command::new(BIN).args(["load", "ws://127.0.0.1:9/ws"]).args(&args).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!err.contains("panicked"), "{err}");
+    }
+}
