@@ -121,7 +121,14 @@ impl Peer {
         let attempts = (CHECK_BUDGET.as_millis() / interval.as_millis()).clamp(7, u16::MAX as u128) as u16;
         let mut settings = SettingEngineBuilder::new()
             .with_ice_connection_attempts(Some(interval), Some(attempts))
-            .with_include_loopback_candidate(opts.bind_ip.is_loopback());
+            .with_include_loopback_candidate(opts.bind_ip.is_loopback())
+            // A server that starts checking as soon as it answers reaches us before its
+            // trickled candidate does: we learn its address as peer-reflexive, and the
+            // successful check stays attributed to that candidate even once the host one
+            // arrives. webrtc-rs waits 1 s from the start before nominating a prflx pair, which
+            // was the 1 s connect tail; that wait only helps when a better pair may still show
+            // up, and a prflx pair is a path that already works.
+            .with_prflx_acceptance_min_wait(Some(Duration::ZERO));
         if opts.relay_only {
             // ICE waits 2 s before accepting a relay pair in case a direct one shows up; with
             // relay-only there is nothing else to wait for.
