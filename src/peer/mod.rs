@@ -15,7 +15,7 @@ use tokio::sync::mpsc;
 use webrtc::peer_connection::{
     MediaEngine, PeerConnection, PeerConnectionBuilder, RTCConfigurationBuilder, RTCIceCandidateInit,
     RTCIceServer, RTCIceTransportPolicy, RTCSessionDescription, Registry, SettingEngineBuilder,
-    register_default_interceptors,
+    configure_rtcp_reports, register_default_interceptors,
 };
 
 use crate::sansio::protocol::{CandidateInit, IceServer};
@@ -77,6 +77,9 @@ pub struct PeerOptions {
     pub relay_only: bool,
     /// Extra CA for `turns:` servers reached through the TCP/TLS shim.
     pub turn_ca: Option<std::path::PathBuf>,
+    /// An SFU's connection: RTCP sender and receiver reports only, no NACK or TWCC
+    /// interceptors (webrtc-rs registers those for video; an audio forwarder needs neither).
+    pub forwarder: bool,
 }
 
 impl PeerOptions {
@@ -87,6 +90,7 @@ impl PeerOptions {
             check_interval: DEFAULT_CHECK_INTERVAL,
             relay_only: false,
             turn_ca: None,
+            forwarder: false,
         }
     }
 }
@@ -116,7 +120,11 @@ impl Peer {
         let mid = Arc::new(Mutex::new("0".to_owned()));
         let mut media = MediaEngine::default();
         media.register_default_codecs().context("register codecs")?;
-        let registry = register_default_interceptors(Registry::new(), &mut media).context("interceptors")?;
+        let registry = if opts.forwarder {
+            configure_rtcp_reports(Registry::new())
+        } else {
+            register_default_interceptors(Registry::new(), &mut media).context("interceptors")?
+        };
         let interval = opts.check_interval.max(Duration::from_millis(1));
         let attempts = (CHECK_BUDGET.as_millis() / interval.as_millis()).clamp(7, u16::MAX as u128) as u16;
         let mut settings = SettingEngineBuilder::new()

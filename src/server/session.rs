@@ -316,6 +316,7 @@ impl Session {
         }
         let mut opts = PeerOptions::new(self.hub.config.rtc_ip);
         opts.check_interval = self.hub.config.check_interval;
+        opts.forwarder = true;
         let (peer, events) = Peer::new(&opts).await.map_err(|e| e.to_string())?;
         self.hub.peer_connection_opened();
         self.call.peer = Some(peer.clone());
