@@ -17,7 +17,7 @@ use crate::media::analysis::Meter;
 use crate::media::codec::OpusDecoder;
 use crate::media::mixer::Mixer;
 use crate::media::wav::WavOut;
-use crate::peer::RemoteAudio;
+use crate::peer::{RemoteAudio, RtpPacket};
 use crate::sansio::timeline::{Event, StreamRef};
 use crate::ui::{Recorder, short_id};
 
@@ -72,6 +72,14 @@ impl Receiving {
     }
 }
 
+/// The track's next packet, or `None` once it has ended or `stop` fired.
+pub(super) async fn next_packet(track: &RemoteAudio, stop: &CancellationToken) -> Option<RtpPacket> {
+    tokio::select! {
+        p = track.recv() => p,
+        () = stop.cancelled() => None,
+    }
+}
+
 pub fn spawn(track: RemoteAudio, to: Receiving, stop: CancellationToken) {
     tokio::spawn(
         async move {
@@ -116,14 +124,7 @@ pub fn spawn(track: RemoteAudio, to: Receiving, stop: CancellationToken) {
                 rms_dbfs: (meter.rms_dbfs() * 10.0).round() / 10.0,
                 freq_hz: meter.dominant_hz().map(|f| (f * 10.0).round() / 10.0),
             };
-            loop {
-                let pkt = tokio::select! {
-                    p = track.recv() => match p {
-                        Some(p) => p,
-                        None => break,
-                    },
-                    () = stop.cancelled() => break,
-                };
+            while let Some(pkt) = next_packet(&track, &stop).await {
                 packets += 1;
                 if packets == 1 {
                     ssrcs.lock().expect("ssrc map lock").insert(pkt.header.ssrc, source.clone());
