@@ -23,7 +23,12 @@ fn now_unix() -> u64 {
 }
 
 fn serve(extra: &[&str]) -> (Serve, SocketAddr) {
-    let mut args = vec!["--turn", "--turn-listen", "127.0.0.1:0", "--turn-allow-internal-peers"];
+    serve_guarded(&[&["--turn-allow-internal-peers"], extra].concat())
+}
+
+/// serve --turn without `--turn-allow-internal-peers`: internal relay peers refused.
+fn serve_guarded(extra: &[&str]) -> (Serve, SocketAddr) {
+    let mut args = vec!["--turn", "--turn-listen", "127.0.0.1:0"];
     args.extend_from_slice(&["--turn-secret", SECRET]);
     args.extend_from_slice(extra);
     let serve = Serve::start(&args);
@@ -270,6 +275,23 @@ fn the_1025th_permission_of_an_allocation_gets_508() {
         assert_eq!(c.permit(relayed, refresh_one).await, Answer::Ok, "refreshing costs nothing");
         let one_too_many = SocketAddr::from(([127, 1, 0, 0], 9));
         assert_eq!(c.permit(relayed, one_too_many).await, Answer::Error(508));
+    });
+    serve.stop();
+}
+
+#[test]
+fn a_permission_towards_an_internal_peer_gets_403_unless_allowed() {
+    let (serve, server) = serve_guarded(&[]);
+    runtime().block_on(async {
+        let (user, pass) = rest_credentials(SECRET, "inside", now_unix(), 600);
+        let mut c = TurnClient::new(server, &user, &pass).await;
+        let (answer, relayed) = c.allocate().await;
+        assert_eq!(answer, Answer::Ok);
+        let relayed = relayed.unwrap();
+        for peer in [([127, 0, 0, 1], 9), ([10, 1, 2, 3], 9), ([169, 254, 169, 254], 80), ([0, 0, 0, 0], 9)] {
+            let peer = SocketAddr::from(peer);
+            assert_eq!(c.permit(relayed, peer).await, Answer::Error(403), "{peer}");
+        }
     });
     serve.stop();
 }

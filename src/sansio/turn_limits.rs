@@ -40,6 +40,8 @@ pub enum Refusal {
     TotalQuota,
     /// 508: the allocation would hold more than [`MAX_PERMISSIONS`] permissions.
     Permissions,
+    /// 403: a permission towards an internal address (RFC 8656 §21), refused by policy.
+    InternalPeer,
 }
 
 impl Refusal {
@@ -48,6 +50,7 @@ impl Refusal {
         match self {
             Self::UserQuota | Self::TotalQuota => (486, "Allocation Quota Reached"),
             Self::Permissions => (508, "Insufficient Capacity"),
+            Self::InternalPeer => (403, "Forbidden"),
         }
     }
 }

@@ -30,6 +30,7 @@ use tokio::net::UdpSocket;
 use turn::auth::AuthHandler;
 use webrtc_util::Conn;
 
+use crate::sansio::internal_addr::is_internal_address;
 use crate::sansio::turn_limits::{Ledger, Refusal};
 
 const MAGIC_COOKIE: u32 = 0x2112_a442;
@@ -58,6 +59,9 @@ pub(super) struct Gate {
     started: Instant,
     /// The request being handled: the crate answers it before it reads the next one.
     pending: Mutex<Option<Pending>>,
+    /// Answer a permission towards an internal address with 403 (the relay socket would drop
+    /// its traffic anyway; the client should know at once).
+    refuse_internal: bool,
 }
 
 /// What to do with a request.
@@ -82,7 +86,13 @@ impl Gate {
             crypto,
             started: Instant::now(),
             pending: Mutex::new(None),
+            refuse_internal: false,
         }
+    }
+
+    pub(super) fn refusing_internal_peers(mut self, refuse: bool) -> Self {
+        self.refuse_internal = refuse;
+        self
     }
 
     fn now_ms(&self) -> u64 {
@@ -123,8 +133,13 @@ impl Gate {
             (Grant::Allocation(username.text), verdict)
         } else if m.typ.method == METHOD_CREATE_PERMISSION || m.typ.method == METHOD_CHANNEL_BIND {
             let peers = peer_addresses(&m);
-            let verdict = self.ledger().may_permit(from, &peers, now_ms);
-            if verdict.is_err() {
+            let verdict = if self.refuse_internal && peers.iter().any(|ip| is_internal_address(*ip)) {
+                tracing::info!(%from, "TURN permission refused: an internal peer address");
+                Err(Refusal::InternalPeer)
+            } else {
+                self.ledger().may_permit(from, &peers, now_ms)
+            };
+            if verdict == Err(Refusal::Permissions) {
                 tracing::info!(%from, "TURN permission refused: the allocation holds 1024 permissions");
             }
             (Grant::Permissions(peers), verdict)

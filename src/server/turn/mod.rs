@@ -214,7 +214,8 @@ impl EmbeddedTurn {
         });
         let crypto =
             rtc_crypto::default_provider().map_err(|e| anyhow::anyhow!("no crypto provider: {e}"))?;
-        let gate = Gate::new(socket, Arc::clone(&ledger), Arc::clone(&auth) as _, REALM, crypto);
+        let gate = Gate::new(socket, Arc::clone(&ledger), Arc::clone(&auth) as _, REALM, crypto)
+            .refusing_internal_peers(!opts.allow_internal_peers);
         // Allocations end in the crate (released, expired, closed): it tells us here.
         let (closed_tx, mut closed_rx) = tokio::sync::mpsc::channel::<turn::allocation::AllocationInfo>(64);
         tokio::spawn(async move {
