@@ -38,6 +38,10 @@ pub enum Command {
     Demo(DemoArgs),
     /// Mint a room token for `serve --token-secret` (prints only the token).
     Token(TokenArgs),
+    /// Diagnose a call after the fact from a webrtc-internals dump or an rtc-assist timeline
+    /// (`join --json`, `probe --json`); `.gz` files too. Exit 0 nothing found, 1 findings, 2
+    /// unreadable.
+    Analyze(AnalyzeArgs),
 }
 
 #[derive(Debug, Args)]
@@ -439,6 +443,20 @@ pub fn parse_duration(s: &str) -> Result<f64, String> {
         return Err(format!("duration {s} must be between 0 and 86400 seconds"));
     }
     Ok(v)
+}
+
+#[derive(Debug, Args)]
+pub struct AnalyzeArgs {
+    /// Files to read; the format is recognised by content (gzip too).
+    #[arg(required = true)]
+    pub files: Vec<std::path::PathBuf>,
+    /// One JSON document on stdout instead of text.
+    #[arg(long)]
+    pub json: bool,
+    /// Only the peer connections whose id starts with this (a peer id, a probe role, or a
+    /// dump's "<rid>-<lid>" key).
+    #[arg(long)]
+    pub peer: Option<String>,
 }
 
 #[cfg(test)]

@@ -1,5 +1,6 @@
 //! One module per subcommand: each wires drivers to the core and picks a renderer.
 
+pub mod analyze;
 pub mod demo;
 pub mod devices;
 pub mod ice_servers;
@@ -22,5 +23,6 @@ pub async fn dispatch(command: Command) -> anyhow::Result<Outcome> {
         Command::Devices(args) => devices::run(args).await,
         Command::Demo(args) => demo::run(args, shutdown).await,
         Command::Token(args) => token::run(args),
+        Command::Analyze(args) => analyze::run(args),
     }
 }

@@ -2,9 +2,11 @@
 //! arguments; messages, actions and findings go out. Everything here is unit-tested without I/O.
 
 pub mod candidate;
+pub mod connection_rules;
 pub mod faults;
 pub mod gather;
 pub mod ice_url;
+pub mod import;
 pub mod internal_addr;
 pub mod netem;
 pub mod origin;
