@@ -469,6 +469,41 @@ pub fn misdelivered(conns: &[(&str, &Connection)]) -> Option<Finding> {
     })
 }
 
+/// A browser dump: connected and sending, yet no audio packet ever came in, with a single
+/// negotiation. A dump does not know who else was in the room, so this is said as seen: with
+/// someone talking, a track added without renegotiation does exactly this.
+fn no_audio_in(c: &Connection) -> Option<Finding> {
+    let [d] = c.remote_descriptions.as_slice() else { return None };
+    let connected = states(c, false).into_iter().find(|(s, ..)| *s == "connected")?;
+    let mut sent = 0;
+    let mut received = 0;
+    let mut where_ = None;
+    for r in &c.records {
+        match &r.stamped.event {
+            Event::MediaSent { packets } => sent = sent.max(*packets),
+            Event::InboundRtp { packets, .. } => {
+                received += packets;
+                where_.get_or_insert(r.origin.as_str());
+            }
+            _ => {}
+        }
+    }
+    (sent > 0 && received == 0).then(|| {
+        let inbound = where_.map_or("no inbound-rtp audio stats at all".to_owned(), |o| format!("{o}: 0 packets received"));
+        finding(
+            "NO-AUDIO-IN",
+            "connected and sending, but no audio ever arrived",
+            vec![
+                format!("{} at {} ms: connected; {sent} packets sent", connected.2, connected.1),
+                inbound,
+                format!("{}: the only remote description ({}); no renegotiation followed", d.origin, d.kind),
+            ],
+            "if another peer was talking, the server added its track without renegotiating: it must send a new \
+             offer after adding a track; the other side's file or the server's log shows whether anyone was there",
+        )
+    })
+}
+
 /// Every finding a single connection's file supports.
 pub fn diagnose_connection(c: &Connection) -> Vec<Finding> {
     let mut out = Vec::new();
@@ -480,6 +515,7 @@ pub fn diagnose_connection(c: &Connection) -> Vec<Finding> {
     out.extend(refused(c));
     out.extend(early(c));
     out.extend(later_peer_unheard(c));
+    out.extend(no_audio_in(c));
     out.extend(consent_lost(c));
     out.extend(private_only(c));
     out

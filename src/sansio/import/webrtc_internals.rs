@@ -347,9 +347,23 @@ fn connection(key: &str, base: &str, pc: &Map<String, Value>, skipped: &mut Vec<
         }
     }
     if let Some(stats) = pc.get("stats").and_then(Value::as_object) {
-        read_stats(&mut c, base, stats, last_t);
+        let end = t0.and_then(|t0| stats_end(stats, t0)).unwrap_or(last_t).max(last_t);
+        read_stats(&mut c, base, stats, end);
     }
     c
+}
+
+/// When the stats series end, on the update log's clock: their `endTime` (ISO 8601, UTC) is
+/// a clock time, the log's `t0` an epoch or a clock time. `None` when they do not fit (another
+/// time zone in an old dump, or a call over midnight).
+fn stats_end(stats: &Map<String, Value>, t0: f64) -> Option<u64> {
+    const DAY_MS: f64 = 86_400_000.0;
+    let end = stats
+        .values()
+        .filter_map(|s| clock_ms(s.get("endTime")?.as_str()?))
+        .fold(None, |m: Option<f64>, t| Some(m.map_or(t, |m| m.max(t))))?;
+    let since = end - t0 % DAY_MS;
+    (0.0..DAY_MS / 2.0).contains(&since).then_some(since as u64)
 }
 
 /// One stats object's last sample of each property.
