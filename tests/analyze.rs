@@ -61,7 +61,6 @@ fn joined(url: &str, room: &str, hz: u32) -> std::process::Child {
 }
 
 /// A peer's timeline saved as the NDJSON file `join --json` writes.
-
 fn save(events: &[Value], name: &str) -> PathBuf {
     let path = tmp(name);
     let text: String = events.iter().map(|e| format!("{e}\n")).collect();
@@ -82,7 +81,13 @@ fn join_timelines_name_f3_null_and_f4_and_a_healthy_call_nothing() {
         assert_eq!(codes, want, "{fault:?}: {report}");
         assert_eq!(code, if want.is_empty() { 0 } else { 1 });
         let conn = &report["files"][0]["connections"][0];
-        assert!(conn["timeline"].as_array().unwrap().iter().all(|e| e["origin"].as_str().unwrap().starts_with("line ")));
+        assert!(
+            conn["timeline"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|e| e["origin"].as_str().unwrap().starts_with("line "))
+        );
         assert!(!conn["cannot_show"].as_array().unwrap().is_empty());
     }
 }
@@ -156,7 +161,10 @@ fn a_gzipped_timeline_is_read_and_peer_selects_connections() {
     assert_eq!(out.status.code(), Some(2));
     let text = Command::new(BIN).arg("analyze").arg(&path).args(["--peer", "7f55"]).output().unwrap();
     let text = String::from_utf8_lossy(&text.stdout);
-    assert!(text.contains("connection 7f558a6f40494ad8") && text.contains("what this file cannot show"), "{text}");
+    assert!(
+        text.contains("connection 7f558a6f40494ad8") && text.contains("what this file cannot show"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -169,7 +177,8 @@ fn every_committed_dump_analyses_to_its_code() {
         assert_eq!(report["files"][0]["format"], "webrtc-internals", "{name}");
     }
     // Chromium's own rtcstats export is recognised and refused plainly (not read yet).
-    let out = Command::new(BIN).arg("analyze").arg(dumps_dir().join("healthy.rtcstats_dump.gz")).output().unwrap();
+    let out =
+        Command::new(BIN).arg("analyze").arg(dumps_dir().join("healthy.rtcstats_dump.gz")).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("rtcstats"));
 }

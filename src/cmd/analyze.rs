@@ -9,7 +9,7 @@ use anyhow::{Context, bail};
 
 use crate::Outcome;
 use crate::cli::AnalyzeArgs;
-use crate::sansio::connection_rules::{cannot_show, diagnose_connection, merge, misdelivered};
+use crate::sansio::connection_rules::{cannot_show, diagnose_connection, lone_timeline, merge, misdelivered};
 use crate::sansio::import::{Format, Import, import};
 use crate::sansio::rules::{PeerRun, Role, diagnose};
 use crate::ui::{ConnectionReport, FileReport, Style, render_analysis};
@@ -49,12 +49,7 @@ fn report(path: &Path, imp: Import, peer: Option<&str>) -> FileReport {
                 // A `join` timeline is an observer's run (a browser-like peer): the probe's rules apply.
                 Format::RtcAssistNdjson => {
                     let events = c.records.iter().map(|r| r.stamped.clone()).collect();
-                    // Alone, "no server candidate arrived" cannot tell a server that never
-                    // sends them from one that sends them to another peer: that is said by
-                    // NO-REMOTE-CANDIDATE, and F1 by the files of the other peers.
-                    let mut f = diagnose(&[PeerRun { role: Role::Observer, tone_hz: 0.0, events }]);
-                    f.retain(|f| f.code != "F2");
-                    f
+                    lone_timeline(diagnose(&[PeerRun { role: Role::Observer, tone_hz: 0.0, events }]), &c)
                 }
                 Format::ProbeJson | Format::WebrtcInternals => vec![],
             };

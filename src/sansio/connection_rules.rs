@@ -521,6 +521,17 @@ pub fn diagnose_connection(c: &Connection) -> Vec<Finding> {
     out
 }
 
+/// The probe's findings on one lone timeline, kept where one side alone supports them:
+/// "no server candidate arrived" cannot tell a server that never sends them (F2) from one that
+/// sends them to another peer (F1), so it is left to [`no_remote_candidates`] and to the other
+/// peers' files; "never connected" needs an offer that was sent.
+pub fn lone_timeline(findings: Vec<Finding>, c: &Connection) -> Vec<Finding> {
+    let offered = c.records.iter().any(
+        |r| matches!(&r.stamped.event, Event::Signal { direction: Direction::Sent, kind, .. } if kind == "offer"),
+    );
+    findings.into_iter().filter(|f| f.code != "F2" && (f.code != "ICE-FAILED" || offered)).collect()
+}
+
 /// `more` merged into `base`: a code already there gains the new evidence, others are appended.
 pub fn merge(mut base: Vec<Finding>, more: Vec<Finding>) -> Vec<Finding> {
     for f in more {
@@ -686,6 +697,17 @@ mod tests {
         assert_eq!(codes(&c), ["CONSENT-LOST"]);
         assert_eq!(url_ip("ws://[::1]:80/x"), Some("::1".parse().unwrap()));
         assert_eq!(url_ip("nonsense"), None);
+    }
+
+    #[test]
+    fn a_lone_timeline_drops_what_one_side_cannot_support() {
+        let f = |code: &str| finding(code, "t", vec!["e".into()], "f");
+        let mut c = Connection::default();
+        let kept = lone_timeline(vec![f("F2"), f("ICE-FAILED"), f("F4")], &c);
+        assert_eq!(kept.iter().map(|f| f.code.as_str()).collect::<Vec<_>>(), ["F4"]);
+        c.records
+            .push(rec(1, Event::Signal { direction: Direction::Sent, kind: "offer".into(), detail: None }));
+        assert_eq!(lone_timeline(vec![f("F2"), f("ICE-FAILED")], &c).len(), 1);
     }
 
     #[test]
