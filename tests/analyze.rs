@@ -1,5 +1,5 @@
 //! `analyze` on real files: `join --json` timelines recorded here against `serve --fault`, the
-//! committed webrtc-internals dumps of Chromium (tests/fixtures/dumps/, made by
+//! committed webrtc-internals and rtcstats dumps of Chromium (tests/fixtures/dumps/, made by
 //! scripts/make-dumps.sh) and one dump made live, so a change in Chromium's format breaks a
 //! test, not a user.
 
@@ -170,17 +170,14 @@ fn a_gzipped_timeline_is_read_and_peer_selects_connections() {
 #[test]
 fn every_committed_dump_analyses_to_its_code() {
     for (name, want) in DUMPS {
-        let path = dumps_dir().join(format!("{name}.webrtc_internals_dump.gz"));
-        let (code, codes, report) = analyze(&[&path]);
-        assert_eq!(&codes, want, "{name}: {report}");
-        assert_eq!(code, if want.is_empty() { 0 } else { 1 }, "{name}");
-        assert_eq!(report["files"][0]["format"], "webrtc-internals", "{name}");
+        for (kind, format) in [("webrtc_internals_dump", "webrtc-internals"), ("rtcstats_dump", "rtcstats")] {
+            let path = dumps_dir().join(format!("{name}.{kind}.gz"));
+            let (code, codes, report) = analyze(&[&path]);
+            assert_eq!(&codes, want, "{name} {kind}: {report}");
+            assert_eq!(code, if want.is_empty() { 0 } else { 1 }, "{name} {kind}");
+            assert_eq!(report["files"][0]["format"], format, "{name}");
+        }
     }
-    // Chromium's own rtcstats export is recognised and refused plainly (not read yet).
-    let out =
-        Command::new(BIN).arg("analyze").arg(dumps_dir().join("healthy.rtcstats_dump.gz")).output().unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("rtcstats"));
 }
 
 /// Chromium joins a room of `serve --fault FAULT` through the page at `/` with
@@ -233,8 +230,7 @@ fn make_dumps() {
     for (name, _) in DUMPS {
         let (dump, rtcstats) = rt.block_on(browser_dump(name));
         std::fs::write(dumps_dir().join(format!("{name}.webrtc_internals_dump.gz")), dump).unwrap();
-        if let (Some(r), true) = (rtcstats, *name == "healthy") {
-            std::fs::write(dumps_dir().join(format!("{name}.rtcstats_dump.gz")), r).unwrap();
-        }
+        let rtcstats = rtcstats.expect("this Chromium exports an rtcstats dump");
+        std::fs::write(dumps_dir().join(format!("{name}.rtcstats_dump.gz")), rtcstats).unwrap();
     }
 }

@@ -51,7 +51,7 @@ fn report(path: &Path, imp: Import, peer: Option<&str>) -> FileReport {
                     let events = c.records.iter().map(|r| r.stamped.clone()).collect();
                     lone_timeline(diagnose(&[PeerRun { role: Role::Observer, tone_hz: 0.0, events }]), &c)
                 }
-                Format::ProbeJson | Format::WebrtcInternals => vec![],
+                Format::ProbeJson | Format::WebrtcInternals | Format::Rtcstats => vec![],
             };
             let findings = merge(own, diagnose_connection(&c))
                 .into_iter()

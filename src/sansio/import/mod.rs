@@ -7,6 +7,7 @@
 //! read the model are `sansio::connection_rules`.
 
 pub mod ndjson;
+pub mod rtcstats;
 pub mod webrtc_internals;
 
 use serde::Serialize;
@@ -24,6 +25,8 @@ pub enum Format {
     ProbeJson,
     /// The file `chrome://webrtc-internals` downloads.
     WebrtcInternals,
+    /// An rtcstats dump (an app's telemetry, or Chromium's own rtcstats download).
+    Rtcstats,
 }
 
 impl Format {
@@ -32,6 +35,7 @@ impl Format {
             Self::RtcAssistNdjson => "rtc-assist NDJSON",
             Self::ProbeJson => "rtc-assist probe JSON",
             Self::WebrtcInternals => "webrtc-internals dump",
+            Self::Rtcstats => "rtcstats dump",
         }
     }
 }
@@ -140,8 +144,6 @@ pub enum ImportError {
     Empty,
     #[error("not a webrtc-internals dump, rtcstats dump or rtc-assist timeline (it starts with {0:?})")]
     Unknown(String),
-    #[error("an rtcstats dump: this version of analyze does not read rtcstats yet")]
-    Rtcstats,
     #[error("{format} {origin}: {reason}")]
     Malformed { format: &'static str, origin: String, reason: String },
 }
@@ -160,7 +162,7 @@ pub fn import(text: &str) -> Result<Import, ImportError> {
     if trimmed.starts_with("RTCStatsDump")
         || trimmed.lines().next().is_some_and(|l| l.contains("\"fileFormat\""))
     {
-        return Err(ImportError::Rtcstats);
+        return rtcstats::parse(trimmed);
     }
     if trimmed.starts_with('{') {
         if let Ok(serde_json::Value::Object(doc)) = serde_json::from_str::<serde_json::Value>(trimmed) {
@@ -190,7 +192,10 @@ mod tests {
         assert!(
             matches!(import("this is not a dump\n").unwrap_err(), ImportError::Unknown(s) if s == "this is not a dump")
         );
-        assert_eq!(import("RTCStatsDump\n{\"fileFormat\":2}\n").unwrap_err(), ImportError::Rtcstats);
+        assert!(matches!(
+            import("RTCStatsDump\n{\"fileFormat\":2}\n").unwrap_err(),
+            ImportError::Malformed { .. }
+        ));
         assert!(matches!(import("{\"a\":1}").unwrap_err(), ImportError::Unknown(_)));
         assert!(matches!(import("[1,2,3]").unwrap_err(), ImportError::Unknown(_)));
         assert!(matches!(import("{{{{").unwrap_err(), ImportError::Unknown(_)));

@@ -186,7 +186,7 @@ fn info(c: &Candidate) -> CandidateInfo {
 }
 
 /// Every ICE server URL in the configuration (string or object form): `stun:`, `turn:`, `turns:`.
-fn ice_urls(config: Option<&Value>) -> Vec<String> {
+pub(super) fn ice_urls(config: Option<&Value>) -> Vec<String> {
     let text = match config {
         Some(Value::String(s)) => s.clone(),
         Some(v) => v.to_string(),
@@ -240,117 +240,123 @@ fn connection(key: &str, base: &str, pc: &Map<String, Value>, skipped: &mut Vec<
             None => last_t,
         };
         last_t = t;
-        let typ = kind(e.get("type").and_then(Value::as_str).unwrap_or_default());
-        let value = e.get("value").cloned().unwrap_or(Value::Null);
-        let mut push = |event: Event| {
-            c.records.push(Record { origin: origin.clone(), stamped: Stamped { t_ms: t, event } })
-        };
-        match typ.as_str() {
-            "icecandidate" => {
-                let f = fields(&value, "candidate");
-                if let Some(cand) = present(&f, "candidate").and_then(|s| Candidate::parse(&s).ok()) {
-                    let mut candidate = info(&cand);
-                    candidate.url = present(&f, "url");
-                    push(Event::LocalCandidate { candidate, via: Via::Trickle });
-                }
-            }
-            "addicecandidate" => {
-                let f = fields(&value, "candidate");
-                let raw = present(&f, "candidate").unwrap_or_default();
-                let parsed = Candidate::parse(&raw).ok();
-                if let Some(p) = &parsed {
-                    push(Event::RemoteCandidate { candidate: info(p), via: Via::Trickle, buffered: false });
-                }
-                let ufrag = present(&f, "usernameFragment").or_else(|| {
-                    parsed.as_ref()?.extensions.iter().find(|(k, _)| k == "ufrag").map(|(_, v)| v.clone())
-                });
-                c.added.push(AddedCandidate {
-                    t_ms: t,
-                    origin: origin.clone(),
-                    candidate: raw,
-                    sdp_mid: present(&f, "sdpMid"),
-                    ufrag,
-                    error: None,
-                    after_remote_description: remote_set,
-                });
-            }
-            "addicecandidatefailed" | "addicecandidateonfailure" => {
-                let text = value.as_str().map_or_else(|| value.to_string(), str::to_owned);
-                if let Some(a) = c.added.last_mut() {
-                    a.error = Some(text.clone());
-                }
-                push(Event::SignalRejected {
-                    code: "addIceCandidate".into(),
-                    violation: None,
-                    message: text,
-                });
-            }
-            "setlocaldescription" | "setremotedescription" => {
-                let f = fields(&value, "sdp");
-                let sdp_text = present(&f, "sdp").unwrap_or_default();
-                let kind = present(&f, "type").unwrap_or_else(|| "description".into());
-                let found = sdp::candidates(&sdp_text);
-                let local = typ == "setlocaldescription";
-                let direction = if local { Direction::Sent } else { Direction::Received };
-                push(Event::Signal {
-                    direction,
-                    kind: kind.clone(),
-                    detail: Some(format!("{} candidate(s) in SDP", found.len())),
-                });
-                for cand in &found {
-                    let candidate = info(cand);
-                    push(if local {
-                        Event::LocalCandidate { candidate, via: Via::Sdp }
-                    } else {
-                        Event::RemoteCandidate { candidate, via: Via::Sdp, buffered: false }
-                    });
-                }
-                if !local {
-                    remote_set = true;
-                    let attr = |name: &str| -> Vec<String> {
-                        let mut v: Vec<String> = sdp_text
-                            .lines()
-                            .filter_map(|l| l.trim_end().strip_prefix(name).map(str::to_owned))
-                            .collect();
-                        v.dedup();
-                        v
-                    };
-                    c.remote_descriptions.push(RemoteDescription {
-                        t_ms: t,
-                        origin: origin.clone(),
-                        kind,
-                        ufrags: attr("a=ice-ufrag:"),
-                        mids: attr("a=mid:"),
-                    });
-                }
-            }
-            "iceconnectionstatechange" => push(Event::IceState { state: state(&value) }),
-            "connectionstatechange" => push(Event::ConnectionState { state: state(&value) }),
-            "signalingstatechange" => push(Event::SignalingState { state: state(&value) }),
-            "icegatheringstatechange" => push(Event::GatheringState { state: state(&value) }),
-            "icecandidateerror" => {
-                let f = fields(&value, "error_text");
-                let get = |a: &str, b: &str| present(&f, a).or_else(|| present(&f, b));
-                let url = get("url", "url").unwrap_or_default();
-                let code = get("error_code", "errorCode").and_then(|s| s.trim().parse().ok()).unwrap_or(0);
-                let text = get("error_text", "errorText").unwrap_or_default();
-                push(Event::Error { message: format!("ICE candidate error {code} from {url}: {text}") });
-                c.candidate_errors.push(CandidateError { t_ms: t, origin: origin.clone(), url, code, text });
-            }
-            t if t.ends_with("onfailure") || t.ends_with("failed") => {
-                let text = value.as_str().map_or_else(|| value.to_string(), str::to_owned);
-                push(Event::Error {
-                    message: format!("{}: {text}", e.get("type").and_then(Value::as_str).unwrap_or(t)),
-                });
-            }
-            _ => {}
-        }
+        let raw = e.get("type").and_then(Value::as_str).unwrap_or_default();
+        apply(&mut c, &mut remote_set, origin, t, raw, e.get("value").unwrap_or(&Value::Null));
     }
     if let Some(stats) = pc.get("stats").and_then(Value::as_object) {
         let end = t0.and_then(|t0| stats_end(stats, t0)).unwrap_or(last_t).max(last_t);
         read_stats(&mut c, base, stats, end);
     }
     c
+}
+
+/// One logged call or event of a peer connection (an `updateLog` entry, or an rtcstats line:
+/// the same stream of Chromium's tracker) applied to the connection's model.
+pub(super) fn apply(
+    c: &mut Connection,
+    remote_set: &mut bool,
+    origin: String,
+    t: u64,
+    raw_type: &str,
+    value: &Value,
+) {
+    let typ = kind(raw_type);
+    let mut push =
+        |event: Event| c.records.push(Record { origin: origin.clone(), stamped: Stamped { t_ms: t, event } });
+    match typ.as_str() {
+        "icecandidate" => {
+            let f = fields(value, "candidate");
+            if let Some(cand) = present(&f, "candidate").and_then(|s| Candidate::parse(&s).ok()) {
+                let mut candidate = info(&cand);
+                candidate.url = present(&f, "url");
+                push(Event::LocalCandidate { candidate, via: Via::Trickle });
+            }
+        }
+        "addicecandidate" => {
+            let f = fields(value, "candidate");
+            let raw = present(&f, "candidate").unwrap_or_default();
+            let parsed = Candidate::parse(&raw).ok();
+            if let Some(p) = &parsed {
+                push(Event::RemoteCandidate { candidate: info(p), via: Via::Trickle, buffered: false });
+            }
+            let ufrag = present(&f, "usernameFragment").or_else(|| {
+                parsed.as_ref()?.extensions.iter().find(|(k, _)| k == "ufrag").map(|(_, v)| v.clone())
+            });
+            c.added.push(AddedCandidate {
+                t_ms: t,
+                origin: origin.clone(),
+                candidate: raw,
+                sdp_mid: present(&f, "sdpMid"),
+                ufrag,
+                error: None,
+                after_remote_description: *remote_set,
+            });
+        }
+        "addicecandidatefailed" | "addicecandidateonfailure" => {
+            let text = value.as_str().map_or_else(|| value.to_string(), str::to_owned);
+            if let Some(a) = c.added.last_mut() {
+                a.error = Some(text.clone());
+            }
+            push(Event::SignalRejected { code: "addIceCandidate".into(), violation: None, message: text });
+        }
+        "setlocaldescription" | "setremotedescription" => {
+            let f = fields(value, "sdp");
+            let sdp_text = present(&f, "sdp").unwrap_or_default();
+            let kind = present(&f, "type").unwrap_or_else(|| "description".into());
+            let found = sdp::candidates(&sdp_text);
+            let local = typ == "setlocaldescription";
+            let direction = if local { Direction::Sent } else { Direction::Received };
+            push(Event::Signal {
+                direction,
+                kind: kind.clone(),
+                detail: Some(format!("{} candidate(s) in SDP", found.len())),
+            });
+            for cand in &found {
+                let candidate = info(cand);
+                push(if local {
+                    Event::LocalCandidate { candidate, via: Via::Sdp }
+                } else {
+                    Event::RemoteCandidate { candidate, via: Via::Sdp, buffered: false }
+                });
+            }
+            if !local {
+                *remote_set = true;
+                let attr = |name: &str| -> Vec<String> {
+                    let mut v: Vec<String> = sdp_text
+                        .lines()
+                        .filter_map(|l| l.trim_end().strip_prefix(name).map(str::to_owned))
+                        .collect();
+                    v.dedup();
+                    v
+                };
+                c.remote_descriptions.push(RemoteDescription {
+                    t_ms: t,
+                    origin: origin.clone(),
+                    kind,
+                    ufrags: attr("a=ice-ufrag:"),
+                    mids: attr("a=mid:"),
+                });
+            }
+        }
+        "iceconnectionstatechange" => push(Event::IceState { state: state(value) }),
+        "connectionstatechange" => push(Event::ConnectionState { state: state(value) }),
+        "signalingstatechange" => push(Event::SignalingState { state: state(value) }),
+        "icegatheringstatechange" => push(Event::GatheringState { state: state(value) }),
+        "icecandidateerror" => {
+            let f = fields(value, "error_text");
+            let get = |a: &str, b: &str| present(&f, a).or_else(|| present(&f, b));
+            let url = get("url", "url").unwrap_or_default();
+            let code = get("error_code", "errorCode").and_then(|s| s.trim().parse().ok()).unwrap_or(0);
+            let text = get("error_text", "errorText").unwrap_or_default();
+            push(Event::Error { message: format!("ICE candidate error {code} from {url}: {text}") });
+            c.candidate_errors.push(CandidateError { t_ms: t, origin: origin.clone(), url, code, text });
+        }
+        t if t.ends_with("onfailure") || t.ends_with("failed") => {
+            let text = value.as_str().map_or_else(|| value.to_string(), str::to_owned);
+            push(Event::Error { message: format!("{}: {text}", raw_type) });
+        }
+        _ => {}
+    }
 }
 
 /// When the stats series end, on the update log's clock: their `endTime` (ISO 8601, UTC) is
@@ -402,7 +408,7 @@ impl Stat {
 }
 
 /// The stats series: the selected pair, every pair's checks, audio in and out.
-fn read_stats(c: &mut Connection, base: &str, stats: &Map<String, Value>, t: u64) {
+pub(super) fn read_stats(c: &mut Connection, base: &str, stats: &Map<String, Value>, t: u64) {
     let mut by_id: BTreeMap<String, Stat> = BTreeMap::new();
     for (key, series) in stats {
         let Some((id, prop)) = key.rsplit_once('-') else { continue };
