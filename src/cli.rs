@@ -42,6 +42,10 @@ pub enum Command {
     /// (`join --json`, `probe --json`); `.gz` files too. Exit 0 nothing found, 1 findings, 2
     /// unreadable.
     Analyze(AnalyzeArgs),
+    /// Print a shell completion script to stdout (bash, zsh, fish, elvish, powershell).
+    Completions(CompletionsArgs),
+    /// Print the man page (roff) to stdout: `rtc-assist man > rtc-assist.1`.
+    Man,
 }
 
 #[derive(Debug, Args)]
@@ -457,6 +461,12 @@ pub struct AnalyzeArgs {
     /// dump's "<rid>-<lid>" key).
     #[arg(long)]
     pub peer: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    pub shell: clap_complete::Shell,
 }
 
 #[cfg(test)]
