@@ -9,7 +9,8 @@ use anyhow::{Context, bail};
 
 use crate::Outcome;
 use crate::cli::AnalyzeArgs;
-use crate::sansio::connection_rules::{cannot_show, diagnose_connection, lone_timeline, merge, misdelivered};
+use crate::sansio::connection_rules::{cannot_show, diagnose_connection, lone_timeline, merge};
+use crate::sansio::correlate::misdelivered;
 use crate::sansio::import::{Format, Import, import};
 use crate::sansio::rules::{PeerRun, Role, diagnose};
 use crate::ui::{ConnectionReport, FileReport, Style, render_analysis};

@@ -2,7 +2,8 @@
 //! client-side timeline or browser dump can show on its own, each finding quoting where in the
 //! file its evidence is. The probe's rules (`rules::diagnose`) still judge our own timelines;
 //! these add what a file shows that a probe run does not (Chrome's verdicts, TURN errors,
-//! check counts), and [`cannot_show`] says what no such file can hold.
+//! check counts), and [`cannot_show`] says what no such file can hold. Rules that need several
+//! files of one call are `sansio::correlate`.
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -418,53 +419,6 @@ fn no_remote_candidates(c: &Connection) -> Option<Finding> {
              candidate message or one with null sdpMid and sdpMLineIndex makes `new RTCIceCandidate()` throw in \
              a page before its connection sees it — the page's console, the server's log, a `join --json` \
              timeline or `rtc-assist probe` tells them apart",
-        )
-    })
-}
-
-/// Transport addresses that belong to this connection's far end: candidates of its remote
-/// description and the remote end of its selected pair.
-fn own_addresses(c: &Connection) -> Vec<(String, u16)> {
-    c.records
-        .iter()
-        .filter_map(|r| match &r.stamped.event {
-            Event::RemoteCandidate { candidate, via: Via::Sdp, .. } => {
-                Some((candidate.address.clone(), candidate.port))
-            }
-            Event::SelectedPair { remote, .. } => Some((remote.address.clone(), remote.port)),
-            _ => None,
-        })
-        .collect()
-}
-
-/// Across the files of one call: a candidate trickled to one connection that is another
-/// connection's own far end (its selected pair or its remote description).
-pub fn misdelivered(conns: &[(&str, &Connection)]) -> Option<Finding> {
-    let owns: Vec<Vec<(String, u16)>> = conns.iter().map(|(_, c)| own_addresses(c)).collect();
-    let mut ev = Vec::new();
-    for (i, (label, c)) in conns.iter().enumerate() {
-        for r in &c.records {
-            let Event::RemoteCandidate { candidate, via: Via::Trickle, .. } = &r.stamped.event else {
-                continue;
-            };
-            let addr = (candidate.address.clone(), candidate.port);
-            if owns[i].contains(&addr) {
-                continue;
-            }
-            if let Some(j) = (0..conns.len()).find(|j| *j != i && owns[*j].contains(&addr)) {
-                ev.push(format!(
-                    "{label} {} at {} ms: remote candidate {}:{} belongs to {} {}'s connection",
-                    r.origin, r.stamped.t_ms, addr.0, addr.1, conns[j].0, conns[j].1.id
-                ));
-            }
-        }
-    }
-    (!ev.is_empty()).then(|| {
-        finding(
-            "F1",
-            "candidates delivered to the wrong peer",
-            ev,
-            "send each server-side candidate to the peer whose connection produced it",
         )
     })
 }

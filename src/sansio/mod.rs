@@ -3,6 +3,7 @@
 
 pub mod candidate;
 pub mod connection_rules;
+pub mod correlate;
 pub mod faults;
 pub mod gather;
 pub mod ice_url;

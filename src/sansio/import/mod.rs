@@ -182,6 +182,9 @@ pub fn import(text: &str) -> Result<Import, ImportError> {
 }
 
 #[cfg(test)]
+mod proptests;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 

@@ -83,7 +83,7 @@ pub fn parse_probe(doc: &Map<String, Value>) -> Result<Import, ImportError> {
                 .enumerate()
                 .map(|(j, s)| Record { origin: format!("/runs/{i}/events/{j}"), stamped: s.clone() })
                 .collect();
-            connection(records, role_name(run.role))
+            Connection { id: role_name(run.role).to_owned(), ..connection(records, "") }
         })
         .collect();
     Ok(Import {
