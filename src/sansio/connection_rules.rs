@@ -423,6 +423,27 @@ fn no_remote_candidates(c: &Connection) -> Option<Finding> {
     })
 }
 
+/// An app's dump shows a TURN username without an expiry: long-term credentials shipped to
+/// the client (the username is not repeated here).
+fn static_credentials(c: &Connection) -> Option<Finding> {
+    let ev: Vec<String> = c
+        .static_turn
+        .iter()
+        .map(|(origin, urls)| {
+            format!("{origin}: a TURN username that is not time-limited for {}", urls.join(" "))
+        })
+        .collect();
+    (!ev.is_empty()).then(|| {
+        finding(
+            "F8",
+            "static TURN credentials in the client",
+            ev,
+            "hand out time-limited TURN REST credentials: username `expiry:user`, password \
+             base64(HMAC-SHA1(secret, username))",
+        )
+    })
+}
+
 /// A browser dump: connected and sending, yet no audio packet ever came in, with a single
 /// negotiation. A dump does not know who else was in the room, so this is said as seen: with
 /// someone talking, a track added without renegotiation does exactly this.
@@ -470,6 +491,7 @@ pub fn diagnose_connection(c: &Connection) -> Vec<Finding> {
     out.extend(early(c));
     out.extend(later_peer_unheard(c));
     out.extend(no_audio_in(c));
+    out.extend(static_credentials(c));
     out.extend(consent_lost(c));
     out.extend(private_only(c));
     out
@@ -666,6 +688,20 @@ mod tests {
         c.records
             .push(rec(1, Event::Signal { direction: Direction::Sent, kind: "offer".into(), detail: None }));
         assert_eq!(lone_timeline(vec![f("F2"), f("ICE-FAILED")], &c).len(), 1);
+    }
+
+    #[test]
+    fn a_static_turn_username_in_a_dump_is_f8_without_repeating_it() {
+        let c = Connection {
+            static_turn: vec![("line 4".into(), vec!["turn:127.0.0.1:3478".into()])],
+            ..Connection::default()
+        };
+        let f = diagnose_connection(&c);
+        assert_eq!(f.iter().map(|f| f.code.as_str()).collect::<Vec<_>>(), ["F8"]);
+        assert_eq!(
+            f[0].evidence,
+            ["line 4: a TURN username that is not time-limited for turn:127.0.0.1:3478"]
+        );
     }
 
     #[test]

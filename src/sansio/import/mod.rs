@@ -103,8 +103,11 @@ pub struct Connection {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub page: Option<String>,
     pub records: Vec<Record>,
-    /// The configured ICE server URLs (never credentials: dumps and timelines hold none).
+    /// The configured ICE server URLs (never credentials).
     pub ice_servers: Vec<String>,
+    /// Where the configuration shows a TURN username that is not time-limited (no
+    /// `expiry:` prefix), with its server's URLs; the username itself is not kept.
+    pub static_turn: Vec<(String, Vec<String>)>,
     pub added: Vec<AddedCandidate>,
     pub candidate_errors: Vec<CandidateError>,
     pub remote_descriptions: Vec<RemoteDescription>,

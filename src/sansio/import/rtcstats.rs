@@ -9,8 +9,9 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value, json};
 
-use super::webrtc_internals::{apply, ice_urls, read_stats};
+use super::webrtc_internals::{apply, ice_urls, read_stats, static_turn};
 use super::{Connection, Format, Import, ImportError};
+use crate::sansio::token::redact_url;
 
 /// One connection being read: its model, whether a remote description is set, its stats.
 #[derive(Default)]
@@ -77,8 +78,9 @@ pub fn parse(text: &str) -> Result<Import, ImportError> {
         let t = clock as u64;
         match method {
             "create" => {
-                r.c.page = a.get(3).and_then(Value::as_str).map(str::to_owned);
+                r.c.page = a.get(3).and_then(Value::as_str).map(redact_url);
                 r.c.ice_servers = ice_urls(Some(&a[2]));
+                r.c.static_turn = static_turn(Some(&a[2])).into_iter().map(|u| (origin.clone(), u)).collect();
             }
             "getStats" => {
                 let Some(report) = a[2].as_object() else { continue };
@@ -126,7 +128,7 @@ mod tests {
     const DUMP: &str = concat!(
         "RTCStatsDump\n{\"fileFormat\":3}\n",
         "[\"create\",null,{\"userAgentData\":{\"brands\":[{\"brand\":\"Chromium\",\"version\":\"156\"}]}},1796220069362]\n",
-        "[\"create\",\"10-1\",{\"iceServers\":[{\"urls\":[\"turn:127.0.0.1:3478\"]}]},\"http://127.0.0.1/\",25.5]\n",
+        "[\"create\",\"10-1\",{\"iceServers\":[{\"urls\":[\"turn:127.0.0.1:3478\"],\"username\":\"alice\"},{\"urls\":\"turn:127.0.0.1:3479\",\"username\":\"1796220069:bob\"}]},\"http://127.0.0.1/?token=abc\",25.5]\n",
         "[\"setRemoteDescription\",\"10-1\",{\"type\":\"answer\",\"sdp\":\"v=0\\r\\na=mid:0\\r\\n\"},10]\n",
         "[\"oniceconnectionstatechange\",\"10-1\",\"\\\"connected\\\"\",5]\n",
         "[7,\"10-1\",null,1]\n",
@@ -139,8 +141,9 @@ mod tests {
     fn lines_deltas_and_stats_deltas_are_read() {
         let imp = parse(DUMP).unwrap();
         let c = &imp.connections[0];
-        assert_eq!((c.id.as_str(), c.page.as_deref()), ("10-1", Some("http://127.0.0.1/")));
-        assert_eq!(c.ice_servers, ["turn:127.0.0.1:3478"]);
+        assert_eq!((c.id.as_str(), c.page.as_deref()), ("10-1", Some("http://127.0.0.1/?token=<redacted>")));
+        assert_eq!(c.ice_servers, ["turn:127.0.0.1:3478", "turn:127.0.0.1:3479"]);
+        assert_eq!(c.static_turn, [("line 4".to_owned(), vec!["turn:127.0.0.1:3478".to_owned()])]);
         assert_eq!(c.remote_descriptions[0].origin, "line 5");
         let ice = c.records.iter().find(|r| matches!(r.stamped.event, Event::IceState { .. })).unwrap();
         assert_eq!(ice.stamped.t_ms, 40);

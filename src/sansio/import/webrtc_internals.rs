@@ -19,6 +19,7 @@ use super::{
 use crate::sansio::candidate::{Candidate, CandidateType};
 use crate::sansio::sdp;
 use crate::sansio::timeline::{CandidateInfo, Direction, Event, Stamped, StreamRef, Via};
+use crate::sansio::token::redact_url;
 
 /// A stats series at this length has lost its older samples.
 const SERIES_LIMIT: usize = 1000;
@@ -185,6 +186,30 @@ fn info(c: &Candidate) -> CandidateInfo {
     CandidateInfo::from(c)
 }
 
+/// The ICE servers of a configuration object (an app's own dump may keep `username`; Chromium
+/// drops it) whose username carries no TURN REST expiry (`<unix time>:<user>`).
+pub(super) fn static_turn(config: Option<&Value>) -> Vec<Vec<String>> {
+    let servers = config
+        .and_then(|c| c.get("iceServers"))
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    servers
+        .iter()
+        .filter(|s| {
+            s.get("username").and_then(Value::as_str).is_some_and(|u| {
+                !u.split_once(':')
+                    .is_some_and(|(e, _)| !e.is_empty() && e.bytes().all(|b| b.is_ascii_digit()))
+            })
+        })
+        .map(|s| match s.get("urls") {
+            Some(Value::String(u)) => vec![u.clone()],
+            Some(Value::Array(a)) => a.iter().filter_map(Value::as_str).map(str::to_owned).collect(),
+            _ => vec![],
+        })
+        .collect()
+}
+
 /// Every ICE server URL in the configuration (string or object form): `stun:`, `turn:`, `turns:`.
 pub(super) fn ice_urls(config: Option<&Value>) -> Vec<String> {
     let text = match config {
@@ -217,8 +242,13 @@ pub(super) fn ice_urls(config: Option<&Value>) -> Vec<String> {
 fn connection(key: &str, base: &str, pc: &Map<String, Value>, skipped: &mut Vec<String>) -> Connection {
     let mut c = Connection {
         id: key.to_owned(),
-        page: pc.get("url").and_then(Value::as_str).map(str::to_owned),
+        // The page's own `?token=` is a secret (serve --token-secret): never shown.
+        page: pc.get("url").and_then(Value::as_str).map(redact_url),
         ice_servers: ice_urls(pc.get("rtcConfiguration")),
+        static_turn: static_turn(pc.get("rtcConfiguration"))
+            .into_iter()
+            .map(|urls| (format!("{base}/rtcConfiguration"), urls))
+            .collect(),
         ..Connection::default()
     };
     let log = pc.get("updateLog").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
@@ -501,7 +531,7 @@ mod tests {
 
     fn doc(log: Value, stats: Value) -> Map<String, Value> {
         json!({"getUserMedia": [], "UserAgent": "Mozilla/5.0 Chrome/156",
-               "PeerConnections": {"123-1": {"pid": 123, "url": "http://127.0.0.1:8765/",
+               "PeerConnections": {"123-1": {"pid": 123, "url": "http://127.0.0.1:8765/?room=r&token=eyJsecret",
                    "rtcConfiguration": "{ iceServers: [stun:127.0.0.1:3478, turn:127.0.0.1:3478?transport=udp], iceTransportPolicy: all }",
                    "updateLog": log, "stats": stats}}})
         .as_object()
@@ -535,6 +565,7 @@ mod tests {
         assert!(events.contains(&&Event::IceState { state: "connected".into() }));
         assert!(events.contains(&&Event::SignalingState { state: "have-local-offer".into() }));
         assert_eq!(imp.writer.as_deref(), Some("Mozilla/5.0 Chrome/156"));
+        assert_eq!(c.page.as_deref(), Some("http://127.0.0.1:8765/?room=r&token=<redacted>"));
     }
 
     #[test]
