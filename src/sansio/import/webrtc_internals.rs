@@ -498,6 +498,19 @@ pub(super) fn read_stats(c: &mut Connection, base: &str, stats: &Map<String, Val
                         jitter_ms: s.num("jitter").map_or(0.0, |j| j * 1000.0),
                     },
                 );
+                // Chromium's audioLevel is linear 0..1 (RFC 6464 derived): as dBFS, the
+                // summary's audio level; no frequency is measured by a browser.
+                if let Some(level) = s.num("audioLevel").filter(|l| l.is_finite() && *l >= 0.0) {
+                    push(
+                        origin(id, "audioLevel"),
+                        Event::AudioLevel {
+                            source: StreamRef { stream, from_peer: None },
+                            packets: s.count("packetsReceived"),
+                            rms_dbfs: 20.0 * level.max(1e-5).log10(),
+                            freq_hz: None,
+                        },
+                    );
+                }
             }
             "outbound-rtp" if audio => {
                 push(origin(id, "packetsSent"), Event::MediaSent { packets: s.count("packetsSent") })
@@ -591,6 +604,7 @@ mod tests {
             "R1-port": {"statsType": "remote-candidate", "values": "[40000]"},
             "IT1-kind": {"statsType": "inbound-rtp", "values": "[\"audio\"]"},
             "IT1-packetsReceived": {"statsType": "inbound-rtp", "values": format!("[{}]", vec!["3"; 1000].join(","))},
+            "IT1-audioLevel": {"statsType": "inbound-rtp", "values": "[0.5, 0.1]"},
             "OT1-packetsSent": {"statsType": "outbound-rtp", "values": [5, 9]},
         });
         let imp = parse(&doc(log, stats)).unwrap();
@@ -608,6 +622,9 @@ mod tests {
             events.iter().any(|e| matches!(e, Event::SelectedPair { remote, .. } if remote.port == 40000))
         );
         assert!(events.iter().any(|e| matches!(e, Event::InboundRtp { packets: 3, .. })));
+        assert!(events.iter().any(
+            |e| matches!(e, Event::AudioLevel { packets: 3, rms_dbfs, .. } if (*rms_dbfs + 20.0).abs() < 1e-9)
+        ));
         assert!(events.iter().any(|e| matches!(e, Event::MediaSent { packets: 9 })));
         assert!(events.iter().any(|e| matches!(e, Event::LocalCandidate { candidate, .. } if candidate.url.as_deref() == Some("stun:127.0.0.1:3478"))));
         assert_eq!(c.records[1].stamped.t_ms, 250);
