@@ -182,10 +182,6 @@ fn state(v: &Value) -> String {
     out
 }
 
-fn info(c: &Candidate) -> CandidateInfo {
-    CandidateInfo::from(c)
-}
-
 /// The ICE servers of a configuration object (an app's own dump may keep `username`; Chromium
 /// drops it) whose username carries no TURN REST expiry (`<unix time>:<user>`).
 pub(super) fn static_turn(config: Option<&Value>) -> Vec<Vec<String>> {
@@ -297,7 +293,7 @@ pub(super) fn apply(
         "icecandidate" => {
             let f = fields(value, "candidate");
             if let Some(cand) = present(&f, "candidate").and_then(|s| Candidate::parse(&s).ok()) {
-                let mut candidate = info(&cand);
+                let mut candidate = CandidateInfo::from(&cand);
                 candidate.url = present(&f, "url");
                 push(Event::LocalCandidate { candidate, via: Via::Trickle });
             }
@@ -307,7 +303,11 @@ pub(super) fn apply(
             let raw = present(&f, "candidate").unwrap_or_default();
             let parsed = Candidate::parse(&raw).ok();
             if let Some(p) = &parsed {
-                push(Event::RemoteCandidate { candidate: info(p), via: Via::Trickle, buffered: false });
+                push(Event::RemoteCandidate {
+                    candidate: CandidateInfo::from(p),
+                    via: Via::Trickle,
+                    buffered: false,
+                });
             }
             let ufrag = present(&f, "usernameFragment").or_else(|| {
                 parsed.as_ref()?.extensions.iter().find(|(k, _)| k == "ufrag").map(|(_, v)| v.clone())
@@ -342,7 +342,7 @@ pub(super) fn apply(
                 detail: Some(format!("{} candidate(s) in SDP", found.len())),
             });
             for cand in &found {
-                let candidate = info(cand);
+                let candidate = CandidateInfo::from(cand);
                 push(if local {
                     Event::LocalCandidate { candidate, via: Via::Sdp }
                 } else {
