@@ -23,6 +23,9 @@ const DUMPS: &[(&str, &[&str])] = &[
     // The page buffers early candidates: no trace in the dump.
     ("F4", &[]),
     ("F7", &["NO-AUDIO-IN"]),
+    // Alone, the browser's dump cannot tell its candidates were another peer's: see
+    // `an_f1_dump_with_the_other_peers_timeline_shows_the_misdelivery`.
+    ("F1", &[]),
 ];
 
 fn dumps_dir() -> PathBuf {
@@ -180,10 +183,32 @@ fn every_committed_dump_analyses_to_its_code() {
     }
 }
 
+#[test]
+fn an_f1_dump_with_the_other_peers_timeline_shows_the_misdelivery() {
+    let join = dumps_dir().join("F1.join.ndjson");
+    for kind in ["webrtc_internals_dump", "rtcstats_dump"] {
+        let dump = dumps_dir().join(format!("F1.{kind}.gz"));
+        let (code, codes, report) = analyze(&[&dump, &join]);
+        // The CLI peer's own file shows that none of its candidates reached it.
+        assert_eq!(
+            (code, codes),
+            (1, vec!["F1".to_owned(), "NO-REMOTE-CANDIDATE".to_owned()]),
+            "{kind}: {report}"
+        );
+        let evidence = report["findings"][0]["evidence"][0].as_str().unwrap();
+        assert!(
+            evidence.contains("/PeerConnections/10-1/updateLog/") || evidence.contains(" line "),
+            "{evidence}"
+        );
+        assert!(evidence.contains("F1.join.ndjson"), "{evidence}");
+    }
+}
+
 /// Chromium joins a room of `serve --fault FAULT` through the page at `/` with
 /// chrome://webrtc-internals open from the start, a CLI tone peer joins after it, and both
-/// downloads of the internals page are returned: (webrtc-internals dump, rtcstats dump).
-async fn browser_dump(fault: &str) -> (Vec<u8>, Option<Vec<u8>>) {
+/// downloads of the internals page are returned with the CLI peer's timeline:
+/// (webrtc-internals dump, rtcstats dump, the CLI peer's `join --json` events).
+async fn browser_dump(fault: &str) -> (Vec<u8>, Option<Vec<u8>>, Vec<Value>) {
     let serve = Serve::start(&if fault == "healthy" { vec![] } else { vec!["--fault", fault] });
     let browser = Browser::start().await;
     browser.client.goto("chrome://webrtc-internals").await.unwrap();
@@ -207,15 +232,15 @@ async fn browser_dump(fault: &str) -> (Vec<u8>, Option<Vec<u8>>) {
     tokio::time::sleep(Duration::from_millis(500)).await;
     let dump = read("webrtc_internals_dump.gz").expect("Chromium downloaded webrtc_internals_dump.gz");
     let rtcstats = read("rtcstats_dump.gz");
-    let _ = finish(cli);
+    let cli = finish(cli);
     browser.stop().await;
-    (dump, rtcstats)
+    (dump, rtcstats, cli.events)
 }
 
 #[test]
 fn a_fresh_chromium_dump_of_f3_null_is_analysed() {
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let (dump, _) = rt.block_on(browser_dump("F3-null"));
+    let (dump, _, _) = rt.block_on(browser_dump("F3-null"));
     let path = tmp("fresh.webrtc_internals_dump.gz");
     std::fs::write(&path, dump).unwrap();
     let (code, codes, report) = analyze(&[&path]);
@@ -228,9 +253,13 @@ fn a_fresh_chromium_dump_of_f3_null_is_analysed() {
 fn make_dumps() {
     let rt = tokio::runtime::Runtime::new().unwrap();
     for (name, _) in DUMPS {
-        let (dump, rtcstats) = rt.block_on(browser_dump(name));
+        let (dump, rtcstats, cli) = rt.block_on(browser_dump(name));
         std::fs::write(dumps_dir().join(format!("{name}.webrtc_internals_dump.gz")), dump).unwrap();
         let rtcstats = rtcstats.expect("this Chromium exports an rtcstats dump");
         std::fs::write(dumps_dir().join(format!("{name}.rtcstats_dump.gz")), rtcstats).unwrap();
+        if *name == "F1" {
+            let text: String = cli.iter().map(|e| format!("{e}\n")).collect();
+            std::fs::write(dumps_dir().join(format!("{name}.join.ndjson")), text).unwrap();
+        }
     }
 }
