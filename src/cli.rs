@@ -41,6 +41,14 @@ pub enum Command {
     /// Put load on any signaling server: many peers in rooms, connect-phase tails, loss,
     /// jitter, the server's CPU per forwarded packet.
     Load(LoadArgs),
+    /// Diagnose a call after the fact from a webrtc-internals dump or an rtc-assist timeline
+    /// (`join --json`, `probe --json`); `.gz` files too. Exit 0 nothing found, 1 findings, 2
+    /// unreadable.
+    Analyze(AnalyzeArgs),
+    /// Print a shell completion script to stdout (bash, zsh, fish, elvish, powershell).
+    Completions(CompletionsArgs),
+    /// Print the man page (roff) to stdout: `rtc-assist man > rtc-assist.1`.
+    Man,
 }
 
 #[derive(Debug, Args)]
@@ -529,6 +537,26 @@ pub fn parse_duration(s: &str) -> Result<f64, String> {
         return Err(format!("duration {s} must be between 0 and 86400 seconds"));
     }
     Ok(v)
+}
+
+#[derive(Debug, Args)]
+pub struct AnalyzeArgs {
+    /// Files to read; the format is recognised by content (gzip too).
+    #[arg(required = true)]
+    pub files: Vec<std::path::PathBuf>,
+    /// One JSON document on stdout instead of text.
+    #[arg(long)]
+    pub json: bool,
+    /// Only the peer connections whose id starts with this (a peer id, a probe role, or a
+    /// dump's "<rid>-<lid>" key).
+    #[arg(long)]
+    pub peer: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    pub shell: clap_complete::Shell,
 }
 
 #[cfg(test)]

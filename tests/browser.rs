@@ -8,14 +8,14 @@ use crate::common::coturn::free_port;
 use crate::common::{BIN, Serve, finish};
 
 /// chromedriver driving Debian's headless Chromium with fake media and no network but loopback.
-struct Browser {
+pub(crate) struct Browser {
     driver: Child,
-    client: Client,
+    pub(crate) client: Client,
     profile: std::path::PathBuf,
 }
 
 impl Browser {
-    async fn start() -> Self {
+    pub(crate) async fn start() -> Self {
         // fantoccini talks plain HTTP to chromedriver, but its TLS stack wants a provider chosen.
         let _ = tokio_rustls::rustls::crypto::ring::default_provider().install_default();
         let port = free_port();
@@ -38,7 +38,12 @@ impl Browser {
                     "--disable-features=WebRtcHideLocalIpsWithMdns",
                     "--disable-background-networking", "--disable-component-update", "--disable-sync",
                     "--no-first-run", "--disable-quic", format!("--user-data-dir={}", profile.display()),
-                ]
+                ],
+                // Downloads (webrtc-internals dumps, tests/analyze.rs) land in the profile.
+                "prefs": {
+                    "download.default_directory": profile.join("downloads"),
+                    "download.prompt_for_download": false,
+                }
             }),
         );
         let url = format!("http://127.0.0.1:{port}");
@@ -53,12 +58,12 @@ impl Browser {
         Self { driver, client, profile }
     }
 
-    async fn eval(&self, script: &str) -> Value {
+    pub(crate) async fn eval(&self, script: &str) -> Value {
         self.client.execute(script, vec![]).await.unwrap_or(Value::Null)
     }
 
     /// Polls the page log until it contains `needle`.
-    async fn log_contains(&self, needle: &str, limit: Duration) -> String {
+    pub(crate) async fn log_contains(&self, needle: &str, limit: Duration) -> String {
         let deadline = Instant::now() + limit;
         loop {
             let log = self.eval("return window.rtcAssist ? window.rtcAssist.log() : ''").await;
@@ -88,7 +93,12 @@ impl Browser {
         (v[0].as_u64().unwrap_or(0), v[1].as_f64().unwrap_or(0.0))
     }
 
-    async fn stop(mut self) {
+    /// Where the browser saves downloads.
+    pub(crate) fn downloads(&self) -> std::path::PathBuf {
+        self.profile.join("downloads")
+    }
+
+    pub(crate) async fn stop(mut self) {
         let _ = self.client.close().await;
         let _ = self.driver.kill();
         let _ = self.driver.wait();
@@ -96,7 +106,7 @@ impl Browser {
     }
 }
 
-fn page(serve: &Serve, room: &str) -> String {
+pub(crate) fn page(serve: &Serve, room: &str) -> String {
     format!("http://{}/?room={room}&autojoin=1", serve.http)
 }
 

@@ -69,3 +69,22 @@ fn help_lists_every_subcommand() {
         assert!(text.contains(sub), "{text}");
     }
 }
+
+#[test]
+fn completions_and_the_man_page_come_from_the_cli_definition() {
+    for shell in ["bash", "zsh", "fish"] {
+        let out = rtc().args(["completions", shell]).output().unwrap();
+        let script = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success() && script.contains("analyze") && script.contains("peer"), "{shell}");
+    }
+    rtc().args(["completions", "tcsh"]).assert().code(2);
+    let out = rtc().arg("man").output().unwrap();
+    let page = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success()
+            && page.starts_with(".ie")
+            && page.contains("rtc\\-assist")
+            && page.contains("analyze"),
+        "{page}"
+    );
+}

@@ -3,6 +3,8 @@
 
 mod common;
 
+/// `analyze` on join timelines, committed Chromium webrtc-internals dumps and one made live: each code, none when healthy, exit 2 for junk.
+mod analyze;
 /// WAV file source → serve → a recording peer; device listing; bad files.
 mod audio;
 /// Room tokens (401 before the upgrade, the room claim at join_room), the Origin allow-list, no secrets in output.

@@ -1,5 +1,7 @@
 //! One module per subcommand: each wires drivers to the core and picks a renderer.
 
+pub mod analyze;
+pub mod completions;
 pub mod demo;
 pub mod devices;
 pub mod ice_servers;
@@ -24,5 +26,8 @@ pub async fn dispatch(command: Command) -> anyhow::Result<Outcome> {
         Command::Demo(args) => demo::run(args, shutdown).await,
         Command::Token(args) => token::run(args),
         Command::Load(args) => load::run(args, shutdown).await,
+        Command::Analyze(args) => analyze::run(args),
+        Command::Completions(args) => completions::completions(args),
+        Command::Man => completions::man(),
     }
 }

@@ -2,9 +2,12 @@
 //! arguments; messages, actions and findings go out. Everything here is unit-tested without I/O.
 
 pub mod candidate;
+pub mod connection_rules;
+pub mod correlate;
 pub mod faults;
 pub mod gather;
 pub mod ice_url;
+pub mod import;
 pub mod internal_addr;
 pub mod load_phases;
 pub mod load_report;

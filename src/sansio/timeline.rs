@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::candidate::CandidateType;
+use super::candidate::{Candidate, CandidateType};
 
 /// Which way a signaling message went.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -34,6 +34,20 @@ pub struct CandidateInfo {
     /// The STUN/TURN URL a local candidate was gathered from.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
+}
+
+impl From<&Candidate> for CandidateInfo {
+    /// The timeline's view of a parsed attribute (no URL: only the gatherer knows it).
+    fn from(c: &Candidate) -> Self {
+        Self {
+            typ: c.typ,
+            protocol: c.transport.clone(),
+            address: c.address.clone(),
+            port: c.port,
+            related: c.related.as_ref().map(|(a, p)| format!("{a}:{p}")),
+            url: None,
+        }
+    }
 }
 
 /// Which received audio stream an event is about: its number in arrival order and, when the

@@ -1,6 +1,7 @@
 //! Output: the style decided once at start-up, the live event recorder, and the renderers
 //! for timelines and summaries. stdout carries results; stderr carries logs.
 
+mod analyze;
 mod live;
 pub mod load;
 mod progress;
@@ -12,10 +13,11 @@ mod turn;
 
 use std::io::IsTerminal;
 
+pub use analyze::{ConnectionReport, FileReport, render_analysis};
 pub use live::LiveView;
 pub use progress::{Spinners, done as spinner_done};
 pub use recorder::Recorder;
-pub use report::render_probe;
+pub use report::{render_findings, render_probe};
 pub use summary::render_summary;
 pub use timeline::human_line;
 pub use turn::{render_gather, render_stun, render_turn};

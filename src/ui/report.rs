@@ -5,7 +5,7 @@ use std::fmt::Write;
 use colored::Colorize;
 
 use crate::probe::ProbeReport;
-use crate::sansio::rules::Role;
+use crate::sansio::rules::{Finding, Role};
 use crate::sansio::summary::Summary;
 use crate::sansio::timeline::Timeline;
 
@@ -42,15 +42,22 @@ pub fn render_probe(report: &ProbeReport, json: bool) -> String {
             if heard.is_empty() { "nothing".to_owned() } else { heard.join(", ") }
         );
     }
-    if report.findings.is_empty() {
+    out.push_str(&render_findings(&report.findings));
+    out.trim_end().to_owned()
+}
+
+/// Findings as text: each code and title, its evidence and fix; `healthy:` when there are none.
+pub fn render_findings(findings: &[Finding]) -> String {
+    let mut out = String::new();
+    if findings.is_empty() {
         let _ = writeln!(out, "{} no failure mode found", "healthy:".green().bold());
     }
-    for f in &report.findings {
+    for f in findings {
         let _ = writeln!(out, "{} {}", f.code.red().bold(), f.title.bold());
         for e in &f.evidence {
             let _ = writeln!(out, "    {e}");
         }
         let _ = writeln!(out, "    {} {}", "fix:".cyan(), f.fix);
     }
-    out.trim_end().to_owned()
+    out
 }

@@ -1,0 +1,18 @@
+//! `rtc-assist completions SHELL` and `rtc-assist man`: a shell completion script and the man
+//! page, both generated from the clap definition in `cli.rs`, printed to stdout.
+
+use clap::CommandFactory;
+
+use crate::Outcome;
+use crate::cli::{Cli, CompletionsArgs};
+
+pub fn completions(args: CompletionsArgs) -> anyhow::Result<Outcome> {
+    let mut cmd = Cli::command();
+    clap_complete::generate(args.shell, &mut cmd, "rtc-assist", &mut std::io::stdout());
+    Ok(Outcome::Success)
+}
+
+pub fn man() -> anyhow::Result<Outcome> {
+    clap_mangen::Man::new(Cli::command()).render(&mut std::io::stdout())?;
+    Ok(Outcome::Success)
+}
