@@ -4,13 +4,14 @@ pub mod demo;
 pub mod devices;
 pub mod ice_servers;
 pub mod join;
+pub mod lab;
 pub mod probe;
 pub mod scenario;
 pub mod serve;
 pub mod token;
 
 use crate::Outcome;
-use crate::cli::{Command, ScenarioCommand};
+use crate::cli::{Command, LabCommand, ScenarioCommand};
 
 pub async fn dispatch(command: Command) -> anyhow::Result<Outcome> {
     let shutdown = crate::shutdown::on_ctrl_c();
@@ -22,5 +23,8 @@ pub async fn dispatch(command: Command) -> anyhow::Result<Outcome> {
         Command::Devices(args) => devices::run(args).await,
         Command::Demo(args) => demo::run(args, shutdown).await,
         Command::Token(args) => token::run(args),
+        Command::Lab(LabCommand::Topologies) => lab::topologies(),
+        Command::Lab(LabCommand::Exec(args)) => lab::exec(args, shutdown).await,
+        Command::Lab(LabCommand::Cleanup) => lab::cleanup(),
     }
 }

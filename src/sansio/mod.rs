@@ -6,6 +6,7 @@ pub mod faults;
 pub mod gather;
 pub mod ice_url;
 pub mod internal_addr;
+pub mod lab;
 pub mod netem;
 pub mod origin;
 pub mod protocol;
