@@ -336,6 +336,22 @@ pub enum LabCommand {
     Exec(LabExecArgs),
     /// Remove lab namespaces left behind by runs that were killed.
     Cleanup,
+    /// `join` with the probe's deviations (withheld checks, full-SDP offer): the peer lab
+    /// scenarios run inside a namespace.
+    #[command(hide = true)]
+    Peer(LabPeerArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct LabPeerArgs {
+    #[command(flatten)]
+    pub join: JoinArgs,
+    /// Send no connectivity checks: only the server's checks can connect us.
+    #[arg(long)]
+    pub withhold_checks: bool,
+    /// Every candidate inside the offer, none trickled.
+    #[arg(long)]
+    pub full_sdp_offer: bool,
 }
 
 #[derive(Debug, Args)]

@@ -1,14 +1,17 @@
 //! `rtc-assist lab topologies | exec | cleanup`: list the lab's topologies, run a command
 //! inside one of a topology's hosts (the lab comes down when it ends or on Ctrl-C), remove
-//! leftovers of killed runs. Without root or CAP_NET_ADMIN: one line, exit 2.
+//! leftovers of killed runs; the hidden `lab peer` is `join --json` with the probe's deviations. Without root or CAP_NET_ADMIN: one line, exit 2.
 
 use anyhow::Context;
 use tokio_util::sync::CancellationToken;
 
 use crate::Outcome;
-use crate::cli::LabExecArgs;
+use crate::cli::{LabExecArgs, LabPeerArgs};
+use crate::client::Behaviour;
+use crate::cmd::join;
 use crate::lab::{self, Lab};
 use crate::sansio::lab::{topologies as catalogue, topology};
+use crate::ui::{Recorder, Style};
 
 pub fn topologies() -> anyhow::Result<Outcome> {
     for (name, what) in catalogue() {
@@ -46,4 +49,11 @@ pub fn cleanup() -> anyhow::Result<Outcome> {
         println!("  {ns}");
     }
     Ok(Outcome::Success)
+}
+
+pub async fn peer(args: LabPeerArgs, shutdown: CancellationToken) -> anyhow::Result<Outcome> {
+    let mut opts = join::options(&args.join)?;
+    opts.behaviour = Behaviour { withhold_checks: args.withhold_checks, full_sdp_offer: args.full_sdp_offer };
+    let rec = std::sync::Arc::new(Recorder::new(std::time::Instant::now(), Style::detect(true), None));
+    join::run_client(opts, rec, false, shutdown).await
 }

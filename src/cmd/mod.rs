@@ -26,5 +26,6 @@ pub async fn dispatch(command: Command) -> anyhow::Result<Outcome> {
         Command::Lab(LabCommand::Topologies) => lab::topologies(),
         Command::Lab(LabCommand::Exec(args)) => lab::exec(args, shutdown).await,
         Command::Lab(LabCommand::Cleanup) => lab::cleanup(),
+        Command::Lab(LabCommand::Peer(args)) => lab::peer(args, shutdown).await,
     }
 }

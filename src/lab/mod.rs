@@ -4,6 +4,7 @@
 //! made when dropped (end of run, Ctrl-C, panic); [`cleanup_leftovers`] removes those of runs
 //! that died without dropping theirs. Needs root or CAP_NET_ADMIN.
 
+pub mod coturn;
 mod tools;
 
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -99,6 +100,9 @@ impl Lab {
             let cidr = format!("{}/{INTERNET_PREFIX_LEN}", host.public_addr);
             tools::ip_in(public_ns, &["addr", "add", &cidr, "dev", public_if])?;
             tools::ip_in(public_ns, &["link", "set", public_if, "up"])?;
+            // The lab internet is one segment; a default route is still needed (webrtc-rs joins
+            // the mDNS multicast group, which fails with ENODEV on a host without one).
+            tools::ip_in(public_ns, &["route", "add", "default", "dev", public_if])?;
             let far_end = match &host.router {
                 None => (inet.clone(), port.clone()),
                 Some((router, gw)) => {

@@ -12,6 +12,8 @@ use crate::media::Source;
 use crate::sansio::faults::{Faults, parse_faults};
 use crate::sansio::netem::Conditions;
 
+use super::network::{LabSetup, NetworkTable};
+
 /// Largest scenario file read.
 const MAX_FILE_BYTES: usize = 64 * 1024;
 const MAX_PEERS: usize = 8;
@@ -31,6 +33,7 @@ struct File {
     peers: Vec<PeerSpec>,
     #[serde(default)]
     expect: ExpectSpec,
+    network: Option<NetworkTable>,
 }
 
 fn default_duration() -> f64 {
@@ -65,7 +68,8 @@ struct PeerSpec {
     network: Option<NetworkSpec>,
 }
 
-/// Conditions on the peer's path to the TURN server (media only; see `sansio::netem`).
+/// Conditions on the peer's path to the TURN server (media only; see `sansio::netem`), or in
+/// the lab on the peer's link (`tc netem`, every packet).
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct NetworkSpec {
@@ -147,7 +151,7 @@ pub struct PeerPlan {
     pub offer: OfferStyle,
     pub withhold_checks: bool,
     pub relay_only: bool,
-    /// Conditions on the path to the TURN server.
+    /// Conditions on the path to the TURN server (in the lab: on the peer's link).
     pub network: Option<Conditions>,
 }
 
@@ -162,11 +166,19 @@ pub struct Scenario {
     pub expect_probe: Option<Vec<String>>,
     pub max_wall: Option<Duration>,
     pub expect_peers: BTreeMap<String, PeerExpectation>,
+    /// Run in the network lab, placed as this says.
+    pub network: Option<LabSetup>,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 #[error("{0}")]
 pub struct ScenarioError(String);
+
+impl ScenarioError {
+    pub fn new(msg: impl Into<String>) -> Self {
+        Self(msg.into())
+    }
+}
 
 fn bad(msg: impl Into<String>) -> ScenarioError {
     ScenarioError(msg.into())
@@ -225,12 +237,17 @@ impl Scenario {
                 Some(d) => seconds(&format!("peer {} duration_s", p.name), d)?,
                 None => duration,
             };
-            if p.relay_only && !f.server.turn {
-                return Err(bad(format!("peer {}: relay_only needs [server] turn = true", p.name)));
+            let lab_turn = f.network.as_ref().is_some_and(|n| !n.turn_is_empty());
+            if p.relay_only && !f.server.turn && !lab_turn {
+                return Err(bad(format!(
+                    "peer {}: relay_only needs [server] turn = true (or network.turn)",
+                    p.name
+                )));
             }
             let network = match &p.network {
-                // The conditions sit on the path to the TURN server, so the peer must use it.
-                Some(_) if !p.relay_only => {
+                // The conditions sit on the path to the TURN server, so the peer must use it
+                // (in the lab they sit on the peer's own link).
+                Some(_) if !p.relay_only && f.network.is_none() => {
                     return Err(bad(format!("peer {}: network conditions need relay_only = true", p.name)));
                 }
                 Some(n) => Some(n.conditions(&p.name)?),
@@ -263,6 +280,7 @@ impl Scenario {
             }
         }
         let max_wall = f.expect.max_wall_s.map(|s| seconds("expect.max_wall_s", s)).transpose()?;
+        let network = f.network.as_ref().map(|n| n.validate(&peers, f.server.turn)).transpose()?;
         Ok(Self {
             name: f.name,
             description: f.description,
@@ -272,6 +290,7 @@ impl Scenario {
             expect_probe: f.expect.probe,
             max_wall,
             expect_peers: f.expect.peers,
+            network,
         })
     }
 
