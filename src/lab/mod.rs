@@ -9,9 +9,7 @@ mod tools;
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use crate::sansio::lab::{
-    self, HostPlan, HostSpec, INTERNET_PREFIX_LEN, LAN_PREFIX_LEN, LinkConditions, Plan,
-};
+use crate::sansio::lab::{self, HostPlan, HostSpec, INTERNET_PREFIX_LEN, LAN_PREFIX_LEN, Plan};
 
 #[derive(Debug, thiserror::Error)]
 pub enum LabError {
@@ -118,9 +116,13 @@ impl Lab {
                     (router.clone(), "lan".to_owned())
                 }
             };
-            if !host.spec.link.is_clean() {
-                netem(&host.ns, "eth0", host.spec.link)?;
-                netem(&far_end.0, &far_end.1, host.spec.link)?;
+            if let Some(args) = host.spec.link.netem_args() {
+                netem(&host.ns, "eth0", &args)?;
+                netem(&far_end.0, &far_end.1, &args)?;
+            }
+            let loss = lab::link_ruleset(&host.spec.link);
+            if !loss.is_empty() {
+                tools::run(Some(&host.ns), "nft", &["-f", "-"], Some(&loss))?;
             }
         }
         Ok(())
@@ -144,12 +146,19 @@ fn veth(a: &str, a_if: &str, b: &str, b_if: &str) -> Result<(), LabError> {
     tools::ip(&["link", "add", a_if, "netns", a, "type", "veth", "peer", "name", b_if, "netns", b])
 }
 
-/// Puts `conditions` on what `dev` in `ns` sends.
-fn netem(ns: &str, dev: &str, conditions: LinkConditions) -> Result<(), LabError> {
-    let args = conditions.netem_args();
+/// Puts netem `args` (delay, jitter) on what `dev` in `ns` sends.
+fn netem(ns: &str, dev: &str, args: &[String]) -> Result<(), LabError> {
     let mut all = vec!["-n", ns, "qdisc", "add", "dev", dev, "root", "netem"];
     all.extend(args.iter().map(String::as_str));
-    tools::run(None, "tc", &all, None)
+    tools::run(None, "tc", &all, None).map_err(|e| match e {
+        LabError::Tool { cmd, message } if message.contains("qdisc kind is unknown") => LabError::Tool {
+            cmd,
+            message: "this kernel has no netem (sch_netem): delay and jitter cannot be applied \
+                      (loss can: it is done with nftables)"
+                .into(),
+        },
+        other => other,
+    })
 }
 
 impl Drop for Lab {

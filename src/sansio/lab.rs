@@ -85,21 +85,36 @@ pub struct LinkConditions {
 }
 
 impl LinkConditions {
-    pub fn is_clean(&self) -> bool {
-        self.delay_ms == 0 && self.jitter_ms == 0 && self.loss_pct == 0.0
-    }
-
-    /// The `tc qdisc add dev DEV root` arguments after `netem`.
-    pub fn netem_args(&self) -> Vec<String> {
+    /// The `tc qdisc add dev DEV root` arguments after `netem` (delay and jitter; loss is
+    /// the host's nftables [`link_ruleset`], which works on kernels without `sch_netem`).
+    pub fn netem_args(&self) -> Option<Vec<String>> {
+        if self.delay_ms == 0 && self.jitter_ms == 0 {
+            return None;
+        }
         let mut args = vec!["delay".to_owned(), format!("{}ms", self.delay_ms)];
         if self.jitter_ms > 0 {
             args.push(format!("{}ms", self.jitter_ms));
         }
-        if self.loss_pct > 0.0 {
-            args.extend(["loss".to_owned(), format!("{}%", self.loss_pct)]);
-        }
-        args
+        Some(args)
     }
+}
+
+/// The nftables ruleset inside a host that drops `loss_pct` % of what it sends and of what it
+/// receives (empty when there is no loss).
+pub fn link_ruleset(link: &LinkConditions) -> String {
+    if link.loss_pct <= 0.0 {
+        return String::new();
+    }
+    let per_10k = (link.loss_pct * 100.0).round() as u32;
+    let mut out = String::from("table inet link {\n");
+    for hook in ["input", "output"] {
+        out.push_str(&format!(
+            "  chain {hook} {{\n    type filter hook {hook} priority filter; policy accept;\n    \
+             meta iifname != \"lo\" meta oifname != \"lo\" numgen random mod 10000 < {per_10k} drop\n  }}\n"
+        ));
+    }
+    out.push_str("}\n");
+    out
 }
 
 /// One host asked for.
@@ -285,7 +300,7 @@ pub fn topologies() -> Vec<(&'static str, &'static str)> {
     PLACEMENTS
         .iter()
         .map(|(n, _, what)| (*n, *what))
-        .chain([("lossy-mobile", "symmetric NAT on a link with 80 ms ± 30 ms delay and 5 % loss")])
+        .chain([("lossy-mobile", "symmetric NAT on a link that loses 10 % of packets each way")])
         .collect()
 }
 
@@ -376,12 +391,15 @@ mod tests {
     #[test]
     fn netem_arguments_and_capabilities() {
         let l = LinkConditions { delay_ms: 80, jitter_ms: 30, loss_pct: 5.0 };
-        assert_eq!(l.netem_args(), ["delay", "80ms", "30ms", "loss", "5%"]);
-        assert!(LinkConditions::default().is_clean() && !l.is_clean());
+        assert_eq!(l.netem_args().unwrap(), ["delay", "80ms", "30ms"]);
+        assert_eq!(LinkConditions { loss_pct: 5.0, ..Default::default() }.netem_args(), None);
+        let rules = link_ruleset(&l);
+        assert_eq!(rules.matches("numgen random mod 10000 < 500 drop").count(), 2, "{rules}");
+        assert!(link_ruleset(&LinkConditions::default()).is_empty());
         assert!(has_net_admin("Name:\tx\nCapEff:\t000001ffffffffff\n"));
         assert!(!has_net_admin("CapEff:\t0000000000000000\n"));
         assert!(!has_net_admin("CapEff:\tzz\n") && !has_net_admin(""));
-        assert_eq!(topology("lossy-mobile").unwrap()[0].link, l);
+        assert_eq!(topology("lossy-mobile").unwrap()[0].link.loss_pct, 10.0);
         assert_eq!(topologies().len(), 7);
         assert_eq!(owner_pid("rtclab-4242-3-r-client"), Some(4242));
         for other in ["rtclab-", "rtclab--1-x", "rtclab-x-1", "netns0", "rtclab-99999999999-0-a"] {
