@@ -229,7 +229,10 @@ pub fn router_ruleset(host: &HostPlan) -> String {
         Placement::Public => return String::new(),
     };
     if nat == NatType::AddressRestricted {
-        out.push_str("  set contacted { type ipv4_addr; flags dynamic, timeout; timeout 5m; }\n");
+        // Per mapping: which addresses each (port-preserved) mapped port has sent to.
+        out.push_str(
+            "  set contacted { type ipv4_addr . inet_service; flags dynamic, timeout; timeout 5m; }\n",
+        );
     }
     out.push_str("  chain forward {\n    type filter hook forward priority filter; policy drop;\n");
     out.push_str("    ct state established,related accept\n");
@@ -238,7 +241,7 @@ pub fn router_ruleset(host: &HostPlan) -> String {
         out.push_str("    iifname \"lan\" tcp dport { 80, 443 } accept\n");
     } else {
         if nat == NatType::AddressRestricted {
-            out.push_str("    iifname \"lan\" add @contacted { ip daddr }\n");
+            out.push_str("    iifname \"lan\" meta l4proto udp add @contacted { ip daddr . udp sport }\n");
         }
         out.push_str("    iifname \"lan\" accept\n");
     }
@@ -252,9 +255,9 @@ pub fn router_ruleset(host: &HostPlan) -> String {
     // so the mapped port is the host's own).
     match nat {
         NatType::FullCone => out.push_str(&format!("    iifname \"wan\" meta l4proto udp dnat to {lan}\n")),
-        NatType::AddressRestricted => {
-            out.push_str(&format!("    iifname \"wan\" meta l4proto udp ip saddr @contacted dnat to {lan}\n"))
-        }
+        NatType::AddressRestricted => out.push_str(&format!(
+            "    iifname \"wan\" meta l4proto udp ip saddr . udp dport @contacted dnat to {lan}\n"
+        )),
         NatType::PortRestricted | NatType::Symmetric => {}
     }
     out.push_str(
@@ -367,8 +370,8 @@ mod tests {
         assert!(
             rules[0].contains("meta l4proto udp dnat to 198.51.100.2") && rules[0].contains("persistent")
         );
-        assert!(rules[1].contains("add @contacted { ip daddr }"));
-        assert!(rules[1].contains("ip saddr @contacted dnat to 198.51.100.18"));
+        assert!(rules[1].contains("add @contacted { ip daddr . udp sport }"));
+        assert!(rules[1].contains("ip saddr . udp dport @contacted dnat to 198.51.100.18"));
         assert!(!rules[2].contains("dnat to"), "{}", rules[2]);
         assert!(rules[3].contains("snat to 203.0.113.103 fully-random") && !rules[3].contains("dnat to"));
         assert!(
