@@ -23,6 +23,7 @@ pub fn topologies() -> anyhow::Result<Outcome> {
 pub async fn exec(args: LabExecArgs, shutdown: CancellationToken) -> anyhow::Result<Outcome> {
     let hosts = topology(&args.topology).map_err(|e| anyhow::anyhow!("--topology: {e}"))?;
     lab::check_privilege()?;
+    lab::cancel_on_sigterm(&shutdown);
     let lab = Lab::up(&hosts)?;
     for h in &lab.plan().hosts {
         eprintln!("lab: {:<7} {:<18} {} (public {})", h.spec.name, h.spec.placement, h.addr, h.public_addr);

@@ -27,6 +27,21 @@ pub fn check_privilege() -> Result<(), LabError> {
     if lab::has_net_admin(&status) { Ok(()) } else { Err(LabError::NotPrivileged) }
 }
 
+/// Makes SIGTERM (what `timeout` and service managers send) cancel `token` like Ctrl-C does, so
+/// that a lab run is dropped — and its namespaces removed — instead of the process dying.
+pub fn cancel_on_sigterm(token: &tokio_util::sync::CancellationToken) {
+    let token = token.clone();
+    tokio::spawn(async move {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let Ok(mut term) = signal(SignalKind::terminate())
+            && term.recv().await.is_some()
+        {
+            tracing::info!("SIGTERM: taking the lab down");
+            token.cancel();
+        }
+    });
+}
+
 /// A fresh prefix for one lab of this process.
 fn run_prefix() -> String {
     static NEXT: AtomicU32 = AtomicU32::new(0);

@@ -128,6 +128,7 @@ async fn start_serve(lab: &Lab, exe: &Path, s: &Scenario) -> anyhow::Result<toki
 
 pub async fn run(s: &Scenario, net: &LabSetup, shutdown: CancellationToken) -> anyhow::Result<Observed> {
     lab::check_privilege()?;
+    lab::cancel_on_sigterm(&shutdown);
     let lab = Lab::up(&net.hosts(&s.peers))?;
     let exe = std::env::current_exe().context("locating rtc-assist")?;
     let secret = format!("{:032x}", rand::random::<u128>());
@@ -177,4 +178,30 @@ pub async fn run(s: &Scenario, net: &LabSetup, shutdown: CancellationToken) -> a
         observed.probe = Some(probe_codes(&text)?);
     }
     Ok(observed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sansio::timeline::Event;
+
+    #[test]
+    fn peer_output_keeps_events_and_skips_everything_else() {
+        let text = "{\"t_ms\":8,\"event\":\"connection_state\",\"state\":\"connected\"}\n\
+                    note: sending tone:440\n{\"t_ms\":9,\"event\":\"no_such_event\"}\n{\"t_ms\":\n\
+                    {\"event\":\"summary\",\"ever_connected\":true}\n\u{0}\u{ffff}\n";
+        let t = timeline_from_ndjson(text);
+        assert_eq!(t.events().len(), 1);
+        assert_eq!(t.events()[0].event, Event::ConnectionState { state: "connected".into() });
+        assert!(timeline_from_ndjson("").events().is_empty());
+    }
+
+    #[test]
+    fn probe_output_gives_its_codes_or_a_plain_error() {
+        let codes = probe_codes("{\"findings\":[{\"code\":\"F5\"},{\"code\":7},{}],\"turn\":[]}\n").unwrap();
+        assert_eq!(codes, ["F5"]);
+        for bad in ["", "error: cannot connect", "{\"findings\":3}", "[1,2]", "{\"findings\":[]"] {
+            assert!(probe_codes(bad).is_err(), "{bad:?}");
+        }
+    }
 }

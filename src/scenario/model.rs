@@ -388,4 +388,51 @@ not_hears = ["b"]
         assert!(Scenario::parse(&many).unwrap_err().to_string().contains("at most"));
         assert!(Scenario::parse(&"#".repeat(70_000)).is_err());
     }
+
+    #[test]
+    fn a_network_table_places_every_host_of_the_lab() {
+        let text = "name = \"x\"\n[network]\nserver = \"symmetric\"\nprobe = \"udp-blocked\"\n\
+                    turn = [\"tcp\", \"udp\"]\n[network.peers]\na = \"full-cone\"\n[[peer]]\nname = \"a\"\n\
+                    relay_only = true\n[peer.network]\nloss_pct = 5\n[[peer]]\nname = \"b\"\n";
+        let s = Scenario::parse(text).unwrap();
+        let hosts = s.network.as_ref().unwrap().hosts(&s.peers);
+        let names: Vec<&str> = hosts.iter().map(|h| h.name.as_str()).collect();
+        assert_eq!(names, ["server", "turn", "probe", "a", "b"]);
+        assert_eq!(hosts[0].forward_tcp, [super::super::network::SIGNALING_PORT]);
+        assert_eq!(hosts[3].placement.to_string(), "full-cone");
+        assert_eq!(hosts[3].link.loss_pct, 5.0);
+        assert_eq!(hosts[4].placement.to_string(), "public");
+        // Without [network] nothing changes: loopback as before.
+        assert_eq!(Scenario::parse(GOOD).unwrap().network, None);
+    }
+
+    #[test]
+    fn hostile_network_tables_are_refused_with_the_key_named() {
+        let peer = "[[peer]]\nname = \"a\"\n";
+        let cases: &[(&str, &str)] = &[
+            ("[network]\nserver = \"moon\"\n", "network.server: \"moon\" is not a placement"),
+            ("[network]\nprobe = 3\n", "invalid type"),
+            ("[network]\nturn = [\"sctp\"]\n", "network.turn: \"sctp\" is not udp or tcp"),
+            ("[network]\nturn = [\"udp\", \"udp\"]\n", "named twice"),
+            ("[network]\nturn = \"udp\"\n", "invalid type"),
+            ("[network.peers]\nghost = \"public\"\n", "network.peers: unknown peer \"ghost\""),
+            ("[network.peers]\na = \"\"\n", "network.peers.a"),
+            ("[network]\nfirewall = true\n", "unknown field"),
+            ("[server]\nturn = true\n[network]\nserver = \"symmetric\"\n", "needs a public server"),
+        ];
+        for (table, want) in cases {
+            let text = format!("name = \"x\"\n{table}{peer}");
+            let e = Scenario::parse(&text).unwrap_err().to_string();
+            assert!(e.contains(want), "{text:?}: {e}");
+        }
+        // Peers become lab hosts: their names must suit a namespace name and not clash with
+        // the lab's own hosts.
+        for name in ["server", "a_b", "p23456789012345678"] {
+            let text = format!("name = \"x\"\n[network]\n[[peer]]\nname = \"{name}\"\n");
+            let e = Scenario::parse(&text).unwrap_err().to_string();
+            assert!(e.starts_with("network: host"), "{name}: {e}");
+        }
+        let relay = format!("name = \"x\"\n[network]\n{peer}relay_only = true\n");
+        assert!(Scenario::parse(&relay).unwrap_err().to_string().contains("network.turn"));
+    }
 }
