@@ -339,7 +339,7 @@ pub enum LabCommand {
     /// `join` with the probe's deviations (withheld checks, full-SDP offer): the peer lab
     /// scenarios run inside a namespace.
     #[command(hide = true)]
-    Peer(LabPeerArgs),
+    Peer(Box<LabPeerArgs>),
 }
 
 #[derive(Debug, Args)]

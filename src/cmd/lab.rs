@@ -52,7 +52,7 @@ pub fn cleanup() -> anyhow::Result<Outcome> {
     Ok(Outcome::Success)
 }
 
-pub async fn peer(args: LabPeerArgs, shutdown: CancellationToken) -> anyhow::Result<Outcome> {
+pub async fn peer(args: Box<LabPeerArgs>, shutdown: CancellationToken) -> anyhow::Result<Outcome> {
     let mut opts = join::options(&args.join)?;
     opts.behaviour = Behaviour { withhold_checks: args.withhold_checks, full_sdp_offer: args.full_sdp_offer };
     let rec = std::sync::Arc::new(Recorder::new(std::time::Instant::now(), Style::detect(true), None));
