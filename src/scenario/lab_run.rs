@@ -90,7 +90,7 @@ async fn output(
     limit: Duration,
 ) -> anyhow::Result<String> {
     let mut cmd = lab.command(host, exe.as_os_str())?;
-    cmd.args(args).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::null());
+    cmd.args(args).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
     if let Some(secret) = secret {
         cmd.env("RTC_ASSIST_TURN_SECRET", secret);
     }
@@ -98,6 +98,11 @@ async fn output(
     let out = tokio::time::timeout(limit, child.wait_with_output())
         .await
         .with_context(|| format!("{host} still running after {} s", limit.as_secs()))??;
+    // Exit 2 is a usage or local error: its last stderr line says which.
+    if out.status.code() == Some(i32::from(crate::EXIT_USAGE)) {
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        bail!("{host}: {}", stderr.lines().last().unwrap_or("exit 2"));
+    }
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
