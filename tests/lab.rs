@@ -1,7 +1,8 @@
 //! The network lab with the real binary (root; CI is root — elsewhere each test says it is
 //! skipped): every NAT type maps and filters as named (a UDP check run inside the lab's client
 //! host, `tests/lab/nat_check.py`), `lab exec` leaves no namespace behind even when its command
-//! fails, `lab cleanup` removes a dead run's namespace, and without CAP_NET_ADMIN `lab` says so
+//! fails, `lab cleanup` removes a dead run's namespace, `probe --stun` names each NAT type's RFC 5780
+//! behaviour against coturn on two addresses, and without CAP_NET_ADMIN `lab` says so
 //! in one line and exits 2.
 
 use std::process::{Command, Stdio};
@@ -115,4 +116,30 @@ fn without_net_admin_the_lab_says_so_and_exits_2() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
     assert!(stderr.contains("needs root or CAP_NET_ADMIN"), "{stderr}");
+}
+
+#[test]
+fn probe_stun_reports_each_nat_types_mapping_and_filtering() {
+    if !is_root() {
+        return;
+    }
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/lab/stun_5780.sh");
+    let want = [
+        ("full-cone", "endpoint-independent mapping", "endpoint-independent filtering"),
+        ("address-restricted", "endpoint-independent mapping", "address-dependent filtering"),
+        ("port-restricted", "endpoint-independent mapping", "address-and-port-dependent filtering"),
+        ("symmetric", "address-and-port-dependent mapping", "address-and-port-dependent filtering"),
+    ];
+    for (topology, mapping, filtering) in want {
+        let out = Command::new(BIN)
+            .args(["lab", "exec", "--topology", topology, "--", "bash", script, BIN])
+            .output()
+            .unwrap();
+        let report: serde_json::Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{topology}: {e}: {}", String::from_utf8_lossy(&out.stderr)));
+        let stun = &report["stun"][0];
+        assert_eq!(stun["other_address"], "203.0.113.13:3479", "{topology}: {stun}");
+        assert!(stun["mapping"].as_str().unwrap_or_default().starts_with(mapping), "{topology}: {stun}");
+        assert!(stun["filtering"].as_str().unwrap_or_default().starts_with(filtering), "{topology}: {stun}");
+    }
 }
