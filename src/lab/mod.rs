@@ -135,9 +135,11 @@ impl Lab {
                 netem(&host.ns, "eth0", &args)?;
                 netem(&far_end.0, &far_end.1, &args)?;
             }
-            let loss = lab::link_ruleset(&host.spec.link);
-            if !loss.is_empty() {
-                tools::run(Some(&host.ns), "nft", &["-f", "-"], Some(&loss))?;
+            for (ns, dev) in [(host.ns.as_str(), "eth0"), (far_end.0.as_str(), far_end.1.as_str())] {
+                let loss = lab::link_ruleset(&host.spec.link, dev);
+                if !loss.is_empty() {
+                    tools::run(Some(ns), "nft", &["-f", "-"], Some(&loss))?;
+                }
             }
         }
         Ok(())
