@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole test suite: unit tests, integration tests against the real binary on loopback,
-# every scenario in scenarios/, and a build of the benchmarks. The interop tests run rtc-assist
+# every scenario in scenarios/ (and, as root, the network-lab scenarios in scenarios/lab/), and a build of the benchmarks. The interop tests run rtc-assist
 # against an aiortc double of the guide's stack (tests/interop/, a virtualenv made here).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,3 +11,10 @@ cargo build --all-targets --quiet
 cargo test --quiet --lib --tests 2>&1
 cargo bench --no-run --quiet
 cargo run --quiet -- scenario run --junit target/scenarios-junit.xml
+# The network-lab scenarios build Linux network namespaces: root only (CI is root), bounded in
+# time; every namespace is removed even when a scenario fails.
+if [ "$(id -u)" -eq 0 ]; then
+  timeout 300 cargo run --quiet -- scenario run scenarios/lab/*.toml --junit target/lab-scenarios-junit.xml
+else
+  echo "skipped: scenarios/lab/*.toml (the network lab needs root)"
+fi

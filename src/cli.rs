@@ -49,6 +49,10 @@ pub enum Command {
     Completions(CompletionsArgs),
     /// Print the man page (roff) to stdout: `rtc-assist man > rtc-assist.1`.
     Man,
+    /// Network lab in Linux network namespaces: NATs, a UDP-blocking firewall, lossy links
+    /// (root or CAP_NET_ADMIN).
+    #[command(subcommand)]
+    Lab(LabCommand),
 }
 
 #[derive(Debug, Args)]
@@ -420,6 +424,45 @@ pub struct ScenarioRunArgs {
     /// Scenarios run at once (each has its own server and ports).
     #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..=16))]
     pub jobs: u16,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LabCommand {
+    /// List the topologies `lab exec` builds.
+    Topologies,
+    /// Build a topology, run CMD inside one of its hosts, take everything down again.
+    Exec(LabExecArgs),
+    /// Remove lab namespaces left behind by runs that were killed.
+    Cleanup,
+    /// `join` with the probe's deviations (withheld checks, full-SDP offer): the peer lab
+    /// scenarios run inside a namespace.
+    #[command(hide = true)]
+    Peer(Box<LabPeerArgs>),
+}
+
+#[derive(Debug, Args)]
+pub struct LabPeerArgs {
+    #[command(flatten)]
+    pub join: JoinArgs,
+    /// Send no connectivity checks: only the server's checks can connect us.
+    #[arg(long)]
+    pub withhold_checks: bool,
+    /// Every candidate inside the offer, none trickled.
+    #[arg(long)]
+    pub full_sdp_offer: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct LabExecArgs {
+    /// Topology name (`rtc-assist lab topologies`).
+    #[arg(long)]
+    pub topology: String,
+    /// Host to run CMD in: client, server or turn.
+    #[arg(long, default_value = "client")]
+    pub host: String,
+    /// The command and its arguments.
+    #[arg(last = true, required = true)]
+    pub cmd: Vec<std::ffi::OsString>,
 }
 
 /// Which input device to capture from, and the configuration to ask it for.

@@ -13,6 +13,7 @@ pub mod client;
 pub mod cmd;
 #[cfg(any(test, fuzzing))]
 pub mod fuzzing;
+pub mod lab;
 pub mod load;
 pub mod media;
 pub mod peer;

@@ -24,6 +24,8 @@ mod forwarding;
 mod hostile_frames;
 /// Against the aiortc double of the guide's stack: probe codes, join through it, its clients through serve.
 mod interop;
+/// The network lab (root): NAT types' mapping and filtering (raw UDP and `probe --stun` RFC 5780), no namespace left, cleanup, exit 2 without CAP_NET_ADMIN.
+mod lab;
 /// serve's limits with low settings: frame sizes, pings, join timeout, message and candidate floods, upgrades per address.
 mod limits;
 /// `load` against serve and the aiortc double: phases, failures by phase, forwarded = received, --pass.

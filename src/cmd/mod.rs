@@ -6,6 +6,7 @@ pub mod demo;
 pub mod devices;
 pub mod ice_servers;
 pub mod join;
+pub mod lab;
 pub mod load;
 pub mod probe;
 pub mod scenario;
@@ -13,7 +14,7 @@ pub mod serve;
 pub mod token;
 
 use crate::Outcome;
-use crate::cli::{Command, ScenarioCommand};
+use crate::cli::{Command, LabCommand, ScenarioCommand};
 
 pub async fn dispatch(command: Command) -> anyhow::Result<Outcome> {
     let shutdown = crate::shutdown::on_ctrl_c();
@@ -29,5 +30,9 @@ pub async fn dispatch(command: Command) -> anyhow::Result<Outcome> {
         Command::Analyze(args) => analyze::run(args),
         Command::Completions(args) => completions::completions(args),
         Command::Man => completions::man(),
+        Command::Lab(LabCommand::Topologies) => lab::topologies(),
+        Command::Lab(LabCommand::Exec(args)) => lab::exec(args, shutdown).await,
+        Command::Lab(LabCommand::Cleanup) => lab::cleanup(),
+        Command::Lab(LabCommand::Peer(args)) => lab::peer(args, shutdown).await,
     }
 }

@@ -9,6 +9,7 @@ pub mod gather;
 pub mod ice_url;
 pub mod import;
 pub mod internal_addr;
+pub mod lab;
 pub mod load_phases;
 pub mod load_report;
 pub mod netem;

@@ -6,6 +6,8 @@
 
 pub mod expect;
 pub mod junit;
+mod lab_run;
 pub mod model;
 mod netem;
+pub mod network;
 pub mod runner;

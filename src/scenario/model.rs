@@ -12,6 +12,8 @@ use crate::media::Source;
 use crate::sansio::faults::{Faults, parse_faults};
 use crate::sansio::netem::Conditions;
 
+use super::network::{LabSetup, NetworkTable};
+
 /// Largest scenario file read.
 const MAX_FILE_BYTES: usize = 64 * 1024;
 const MAX_PEERS: usize = 8;
@@ -31,6 +33,7 @@ struct File {
     peers: Vec<PeerSpec>,
     #[serde(default)]
     expect: ExpectSpec,
+    network: Option<NetworkTable>,
 }
 
 fn default_duration() -> f64 {
@@ -65,7 +68,8 @@ struct PeerSpec {
     network: Option<NetworkSpec>,
 }
 
-/// Conditions on the peer's path to the TURN server (media only; see `sansio::netem`).
+/// Conditions on the peer's path to the TURN server (media only; see `sansio::netem`), or in
+/// the lab on the peer's link (`tc netem`, every packet).
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct NetworkSpec {
@@ -147,7 +151,7 @@ pub struct PeerPlan {
     pub offer: OfferStyle,
     pub withhold_checks: bool,
     pub relay_only: bool,
-    /// Conditions on the path to the TURN server.
+    /// Conditions on the path to the TURN server (in the lab: on the peer's link).
     pub network: Option<Conditions>,
 }
 
@@ -162,11 +166,19 @@ pub struct Scenario {
     pub expect_probe: Option<Vec<String>>,
     pub max_wall: Option<Duration>,
     pub expect_peers: BTreeMap<String, PeerExpectation>,
+    /// Run in the network lab, placed as this says.
+    pub network: Option<LabSetup>,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 #[error("{0}")]
 pub struct ScenarioError(String);
+
+impl ScenarioError {
+    pub fn new(msg: impl Into<String>) -> Self {
+        Self(msg.into())
+    }
+}
 
 fn bad(msg: impl Into<String>) -> ScenarioError {
     ScenarioError(msg.into())
@@ -225,12 +237,17 @@ impl Scenario {
                 Some(d) => seconds(&format!("peer {} duration_s", p.name), d)?,
                 None => duration,
             };
-            if p.relay_only && !f.server.turn {
-                return Err(bad(format!("peer {}: relay_only needs [server] turn = true", p.name)));
+            let lab_turn = f.network.as_ref().is_some_and(|n| !n.turn_is_empty());
+            if p.relay_only && !f.server.turn && !lab_turn {
+                return Err(bad(format!(
+                    "peer {}: relay_only needs [server] turn = true (or network.turn)",
+                    p.name
+                )));
             }
             let network = match &p.network {
-                // The conditions sit on the path to the TURN server, so the peer must use it.
-                Some(_) if !p.relay_only => {
+                // The conditions sit on the path to the TURN server, so the peer must use it
+                // (in the lab they sit on the peer's own link).
+                Some(_) if !p.relay_only && f.network.is_none() => {
                     return Err(bad(format!("peer {}: network conditions need relay_only = true", p.name)));
                 }
                 Some(n) => Some(n.conditions(&p.name)?),
@@ -263,6 +280,7 @@ impl Scenario {
             }
         }
         let max_wall = f.expect.max_wall_s.map(|s| seconds("expect.max_wall_s", s)).transpose()?;
+        let network = f.network.as_ref().map(|n| n.validate(&peers, f.server.turn)).transpose()?;
         Ok(Self {
             name: f.name,
             description: f.description,
@@ -272,6 +290,7 @@ impl Scenario {
             expect_probe: f.expect.probe,
             max_wall,
             expect_peers: f.expect.peers,
+            network,
         })
     }
 
@@ -368,5 +387,52 @@ not_hears = ["b"]
         );
         assert!(Scenario::parse(&many).unwrap_err().to_string().contains("at most"));
         assert!(Scenario::parse(&"#".repeat(70_000)).is_err());
+    }
+
+    #[test]
+    fn a_network_table_places_every_host_of_the_lab() {
+        let text = "name = \"x\"\n[network]\nserver = \"symmetric\"\nprobe = \"udp-blocked\"\n\
+                    turn = [\"tcp\", \"udp\"]\n[network.peers]\na = \"full-cone\"\n[[peer]]\nname = \"a\"\n\
+                    relay_only = true\n[peer.network]\nloss_pct = 5\n[[peer]]\nname = \"b\"\n";
+        let s = Scenario::parse(text).unwrap();
+        let hosts = s.network.as_ref().unwrap().hosts(&s.peers);
+        let names: Vec<&str> = hosts.iter().map(|h| h.name.as_str()).collect();
+        assert_eq!(names, ["server", "turn", "probe", "a", "b"]);
+        assert_eq!(hosts[0].forward_tcp, [super::super::network::SIGNALING_PORT]);
+        assert_eq!(hosts[3].placement.to_string(), "full-cone");
+        assert_eq!(hosts[3].link.loss_pct, 5.0);
+        assert_eq!(hosts[4].placement.to_string(), "public");
+        // Without [network] nothing changes: loopback as before.
+        assert_eq!(Scenario::parse(GOOD).unwrap().network, None);
+    }
+
+    #[test]
+    fn hostile_network_tables_are_refused_with_the_key_named() {
+        let peer = "[[peer]]\nname = \"a\"\n";
+        let cases: &[(&str, &str)] = &[
+            ("[network]\nserver = \"moon\"\n", "network.server: \"moon\" is not a placement"),
+            ("[network]\nprobe = 3\n", "invalid type"),
+            ("[network]\nturn = [\"sctp\"]\n", "network.turn: \"sctp\" is not udp or tcp"),
+            ("[network]\nturn = [\"udp\", \"udp\"]\n", "named twice"),
+            ("[network]\nturn = \"udp\"\n", "invalid type"),
+            ("[network.peers]\nghost = \"public\"\n", "network.peers: unknown peer \"ghost\""),
+            ("[network.peers]\na = \"\"\n", "network.peers.a"),
+            ("[network]\nfirewall = true\n", "unknown field"),
+            ("[server]\nturn = true\n[network]\nserver = \"symmetric\"\n", "needs a public server"),
+        ];
+        for (table, want) in cases {
+            let text = format!("name = \"x\"\n{table}{peer}");
+            let e = Scenario::parse(&text).unwrap_err().to_string();
+            assert!(e.contains(want), "{text:?}: {e}");
+        }
+        // Peers become lab hosts: their names must suit a namespace name and not clash with
+        // the lab's own hosts.
+        for name in ["server", "a_b", "p23456789012345678"] {
+            let text = format!("name = \"x\"\n[network]\n[[peer]]\nname = \"{name}\"\n");
+            let e = Scenario::parse(&text).unwrap_err().to_string();
+            assert!(e.starts_with("network: host"), "{name}: {e}");
+        }
+        let relay = format!("name = \"x\"\n[network]\n{peer}relay_only = true\n");
+        assert!(Scenario::parse(&relay).unwrap_err().to_string().contains("network.turn"));
     }
 }

@@ -1,5 +1,6 @@
 //! Runs one scenario in-process: its own `serve` on an ephemeral loopback port with the
 //! scenario's faults, its peers after their join delays, the probe if asked for; then judges.
+//! A scenario with `[network]` runs in the network lab instead (`lab_run`).
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
@@ -11,6 +12,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::expect::{Observed, check};
 use super::junit::CaseResult;
+use super::lab_run;
 use super::model::{OfferStyle, Scenario};
 use super::netem;
 use crate::client::{self, Behaviour, ClientOptions};
@@ -25,11 +27,24 @@ use crate::ui::Recorder;
 const LOOPBACK: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
 /// Lifetime of the TURN credentials in a scenario (longer than any scenario runs).
 const TURN_TTL: Duration = Duration::from_secs(600);
+/// What a lab scenario may take beyond its longest peer (lab set-up, serve, the probe).
+const LAB_SLACK: Duration = Duration::from_secs(90);
 
 pub async fn run(s: &Scenario, shutdown: CancellationToken) -> CaseResult {
     let started = Instant::now();
     let mut failures = Vec::new();
-    let observed = match run_inner(s, shutdown, &mut failures).await {
+    let result = match &s.network {
+        // Bounded: a lab run that hangs is dropped, and the lab with it.
+        Some(net) => {
+            let limit =
+                s.peers.iter().map(|p| p.join_delay + p.duration).max().unwrap_or_default() + LAB_SLACK;
+            tokio::time::timeout(limit, lab_run::run(s, net, shutdown))
+                .await
+                .unwrap_or_else(|_| Err(anyhow::anyhow!("timed out after {} s", limit.as_secs())))
+        }
+        None => run_inner(s, shutdown, &mut failures).await,
+    };
+    let observed = match result {
         Ok(mut o) => {
             o.wall = started.elapsed();
             o
