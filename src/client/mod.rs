@@ -117,17 +117,6 @@ fn sdp_detail(text: &str) -> Option<String> {
     Some(format!("{} candidate(s) in SDP", sdp::candidates(text).len()))
 }
 
-fn info_of(c: &crate::sansio::candidate::Candidate) -> CandidateInfo {
-    CandidateInfo {
-        typ: c.typ,
-        protocol: c.transport.clone(),
-        address: c.address.clone(),
-        port: c.port,
-        related: c.related.as_ref().map(|(a, p)| format!("{a}:{p}")),
-        url: None,
-    }
-}
-
 struct Client {
     ws: SignalingClient,
     peer: Peer,
@@ -439,7 +428,7 @@ impl Client {
     fn record_sdp_candidates(&self, text: &str) {
         for c in sdp::candidates(text) {
             self.rec.record(Event::RemoteCandidate {
-                candidate: info_of(&c),
+                candidate: CandidateInfo::from(&c),
                 via: Via::Sdp,
                 buffered: false,
             });
@@ -509,7 +498,7 @@ impl Client {
             ServerMessage::Candidate(c) => {
                 if let Ok(parsed) = crate::sansio::candidate::Candidate::parse(&c.candidate) {
                     self.rec.record(Event::RemoteCandidate {
-                        candidate: info_of(&parsed),
+                        candidate: CandidateInfo::from(&parsed),
                         via: Via::Trickle,
                         buffered: !self.remote_set,
                     });

@@ -164,22 +164,6 @@ fn foreign(c: &Connection) -> Option<Finding> {
 
 /// The plain cause of a STUN/TURN error an `icecandidateerror` reports (RFC 8656 §18, RFC 8489
 /// §14.8; 701 is the W3C "no response" code).
-fn turn_cause(code: u16) -> &'static str {
-    match code {
-        701 => "no answer from the server: blocked port, wrong host, or nothing listening",
-        400 => "bad request (some servers' answer to failed authentication)",
-        401 => "unauthorized: wrong or expired username/credential",
-        403 => "forbidden: the server refuses this client",
-        437 => "allocation mismatch",
-        438 => "stale nonce: the retry with a fresh nonce failed too",
-        441 => "wrong credentials: the username differs from the allocation's",
-        442 => "unsupported transport protocol",
-        486 => "allocation quota reached for this username",
-        508 => "insufficient capacity: the server is out of relay ports",
-        _ => "error response",
-    }
-}
-
 fn turn_errors(c: &Connection) -> Vec<Finding> {
     let mut by: BTreeMap<(u16, String), Vec<String>> = BTreeMap::new();
     for e in &c.candidate_errors {
@@ -202,7 +186,7 @@ fn turn_errors(c: &Connection) -> Vec<Finding> {
                 _ => "check the URL, the port and the firewall between the browser and the server",
             };
             let url = if url.is_empty() { "(no URL logged)".to_owned() } else { url };
-            finding(&format!("TURN-{code}"), &format!("{url}: {}", turn_cause(code)), ev, fix)
+            finding(&format!("TURN-{code}"), &format!("{url}: {}", super::turn_error::cause(code)), ev, fix)
         })
         .collect()
 }
@@ -257,7 +241,7 @@ fn ice_failed(c: &Connection) -> Option<Finding> {
             "no usable relay: TURN failed with {} at {} ({})",
             e.code,
             e.url,
-            turn_cause(e.code)
+            super::turn_error::cause(e.code)
         ));
     }
     Some(finding(

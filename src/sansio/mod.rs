@@ -27,4 +27,5 @@ pub mod stun_framing;
 pub mod summary;
 pub mod timeline;
 pub mod token;
+pub mod turn_error;
 pub mod turn_limits;

@@ -5,6 +5,8 @@ use std::io;
 
 use serde::Serialize;
 
+use crate::sansio::turn_error::cause;
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Verdict {
     pub ok: bool,
@@ -34,18 +36,25 @@ pub fn from_error_code(code: u16, reason: &str, expiry: Option<u64>, now_unix: u
             bad("expired-credentials", "400 after authentication: the time-limited username has expired")
         }
         400 => bad("wrong-credentials", "400 after authentication: the server rejected the credentials"),
-        438 => bad("stale-nonce", "438 stale nonce, and the retry with the new nonce failed too"),
-        403 => bad("forbidden", format!("403 forbidden: the server refuses this client or peer ({reason})")),
-        437 => bad(
-            "allocation-mismatch",
-            "437 allocation mismatch: an allocation already exists for this 5-tuple",
-        ),
-        441 => bad("wrong-credentials", "441 wrong credentials: the username differs from the allocation's"),
-        442 => bad("unsupported-transport", "442 unsupported transport protocol"),
-        486 => bad("quota", "486 allocation quota reached for this user"),
-        508 => bad("insufficient-capacity", "508 insufficient capacity: the server is out of relay ports"),
-        c => bad("error-response", format!("error response {c} {reason}")),
+        403 => bad("forbidden", format!("403 {} ({reason})", cause(403))),
+        c => match code_name(c) {
+            Some(name) => bad(name, format!("{c} {}", cause(c))),
+            None => bad("error-response", format!("error response {c} {reason}")),
+        },
     }
+}
+
+/// The verdict code of a TURN error that needs no more context than its number.
+fn code_name(code: u16) -> Option<&'static str> {
+    Some(match code {
+        437 => "allocation-mismatch",
+        438 => "stale-nonce",
+        441 => "wrong-credentials",
+        442 => "unsupported-transport",
+        486 => "quota",
+        508 => "insufficient-capacity",
+        _ => return None,
+    })
 }
 
 /// A socket-level failure while connecting or waiting.
