@@ -6,6 +6,7 @@ use std::process::Command;
 
 use serde_json::Value;
 
+use crate::common::certs::Pki;
 use crate::common::interop::InteropServer;
 use crate::common::{BIN, Serve};
 
@@ -97,4 +98,73 @@ fn impossible_runs_are_usage_errors() {
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(!err.contains("panicked"), "{err}");
     }
+}
+
+#[test]
+fn load_over_wss_with_a_room_token_reads_stats_over_https_and_never_prints_the_token() {
+    let secret = "load-test-secret-0123456789abcdef";
+    let pki = Pki::new();
+    let cert = pki.server("srv", &["localhost", "127.0.0.1"]);
+    let serve = Serve::start_with_env(&cert.serve_args(), &[("RTC_ASSIST_TOKEN_SECRET", secret)]);
+    let url = serve.url.replace("127.0.0.1", "localhost");
+    let minted = Command::new(BIN)
+        .args(["token", "--room", "*", "--ttl", "300"])
+        .env("RTC_ASSIST_TOKEN_SECRET", secret)
+        .output()
+        .unwrap();
+    let token = String::from_utf8(minted.stdout).unwrap().trim().to_owned();
+    let ca = pki.ca();
+    let out = Command::new(BIN)
+        .args([
+            "load",
+            &url,
+            "--json",
+            "--rooms",
+            "1",
+            "--peers",
+            "2",
+            "--duration",
+            "4",
+            "--rate",
+            "20",
+            "--ca",
+            &ca,
+        ])
+        .env("RTC_ASSIST_TOKEN", &token)
+        .output()
+        .unwrap();
+    let all = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert_eq!(out.status.code(), Some(0), "{all}");
+    assert!(!all.contains(&token) && !all.contains(secret), "a secret in the output: {all}");
+    let s: Value =
+        serde_json::from_str(String::from_utf8_lossy(&out.stdout).lines().last().unwrap()).unwrap();
+    assert_eq!(s["connected"], 2, "{s}");
+    assert!(s["server"]["forwarded_pps"].as_f64().is_some_and(|p| p > 50.0), "/stats over https: {s}");
+    // Without the token every peer is refused at the upgrade, and the run says so.
+    let out = Command::new(BIN)
+        .args([
+            "load",
+            &url,
+            "--json",
+            "--rooms",
+            "1",
+            "--peers",
+            "2",
+            "--duration",
+            "2",
+            "--warmup",
+            "0",
+            "--rate",
+            "20",
+            "--ca",
+            &ca,
+        ])
+        .env_remove("RTC_ASSIST_TOKEN")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let s: Value =
+        serde_json::from_str(String::from_utf8_lossy(&out.stdout).lines().last().unwrap()).unwrap();
+    assert_eq!(s["failures"]["websocket"], 2, "{s}");
+    assert!(s["failure_reasons"][0]["reason"].as_str().unwrap_or_default().contains("401"), "{s}");
 }
