@@ -54,6 +54,8 @@ pub struct Counted {
     /// Packets this peer has sent.
     pub sent: Arc<AtomicU64>,
     pub lag: Arc<PacingLag>,
+    /// Publishing stops when this fires (the run's quiet period before its last count).
+    pub quiet: CancellationToken,
 }
 
 impl std::fmt::Debug for Counted {
@@ -75,13 +77,14 @@ pub fn encode_tone(hz: f64, bitrate: i32) -> Result<Arc<[Bytes]>, CodecError> {
         .collect()
 }
 
-/// Sends `packets` round and round every 20 ms until `stop`, counting what went out.
+/// Sends `packets` round and round every 20 ms until `stop` or `quiet`, counting what went out.
 pub fn spawn_sender(
     packets: Arc<[Bytes]>,
     track: LocalAudio,
     sent: Arc<AtomicU64>,
     lag: Arc<PacingLag>,
     stop: CancellationToken,
+    quiet: CancellationToken,
 ) {
     tokio::spawn(
         async move {
@@ -93,6 +96,7 @@ pub fn spawn_sender(
                 let due = tokio::select! {
                     due = clock.tick() => due,
                     () = stop.cancelled() => break,
+                    () = quiet.cancelled() => break,
                 };
                 lag.note(due.elapsed().as_micros() as u64);
                 match track.send(packets[i % packets.len()].clone(), FRAME).await {

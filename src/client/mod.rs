@@ -246,8 +246,15 @@ pub async fn run(
             };
             send::spawn(frames, sending, stop.clone()).map_err(ClientError::Media)?;
         }
-        (None, Some(counted::Counted { packets: Some(packets), lag, .. })) => {
-            counted::spawn_sender(packets.clone(), local, sent.clone(), lag.clone(), stop.clone());
+        (None, Some(counted::Counted { packets: Some(packets), lag, quiet, .. })) => {
+            counted::spawn_sender(
+                packets.clone(),
+                local,
+                sent.clone(),
+                lag.clone(),
+                stop.clone(),
+                quiet.clone(),
+            );
         }
         (None, _) => {}
     }

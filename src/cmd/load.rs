@@ -55,7 +55,12 @@ pub fn options(args: &LoadArgs) -> anyhow::Result<LoadOptions> {
 
 pub async fn run(args: LoadArgs, shutdown: CancellationToken) -> anyhow::Result<Outcome> {
     let opts = options(&args)?;
-    let mut summary = load::run(opts, args.json, shutdown).await?;
+    let (mut summary, peers) = load::run(opts, args.json, shutdown).await?;
+    if args.json {
+        for p in &peers {
+            println!("{}", serde_json::to_string(p).unwrap_or_default());
+        }
+    }
     let passed = match &args.pass {
         Some(thresholds) => summary.judge(&thresholds.0),
         None => summary.failed == 0,

@@ -7,6 +7,7 @@
 
 mod server_view;
 
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -20,10 +21,11 @@ use crate::media::Source;
 use crate::peer::PeerOptions;
 use crate::sansio::load_phases::{self, PeerEnd};
 use crate::sansio::load_report::{
-    Generator, PeerResult, ProcessSample, ServerSample, Summary, server_window,
+    Generator, PeerLine, PeerResult, ProcessSample, ServerSample, Summary, server_window,
 };
 use crate::sansio::ratelimit::TokenBucket;
 use crate::sansio::rtp_count::RtpFigures;
+use crate::sansio::timeline::Event;
 use crate::sansio::token::Secret;
 use crate::ui::Recorder;
 use crate::ui::load::{Progress, Sample};
@@ -62,8 +64,13 @@ pub fn shard_rooms(rooms: u32, (index, count): (u32, u32)) -> Vec<u32> {
     (0..rooms).filter(|n| n % count.max(1) + 1 == index).collect()
 }
 
+/// The quiet period before the last count: publishers have stopped, queues drain.
+const QUIET: Duration = Duration::from_secs(1);
+
 /// One peer of the run.
 struct Slot {
+    room: String,
+    publishes: bool,
     expects_audio: bool,
     rec: Arc<Recorder>,
     streams: StreamCounts,
@@ -94,6 +101,30 @@ impl Slot {
             stop_ms,
             expects_audio: self.expects_audio,
         })
+    }
+
+    /// The peer's totals since it joined, for its `peer` line.
+    fn line(&self, stop_ms: u64, forwarded_to: Option<&BTreeMap<String, u64>>) -> PeerLine {
+        let (phases, failure) = self.judge(stop_ms);
+        let peer_id = self.rec.timeline().events().iter().find_map(|e| match &e.event {
+            Event::JoinedRoom { peer_id, .. } => Some(peer_id.clone()),
+            _ => None,
+        });
+        let figures = self.figures();
+        PeerLine {
+            event: "peer",
+            room: self.room.clone(),
+            server_forwarded: forwarded_to
+                .map(|m| peer_id.as_ref().and_then(|p| m.get(p)).copied().unwrap_or(0)),
+            peer_id,
+            publishes: self.publishes,
+            connect_ms: phases.get(load_phases::Phase::Connected),
+            failure,
+            streams: figures.len(),
+            received: figures.iter().map(|f| f.packets - f.duplicates).sum(),
+            lost: figures.iter().map(|f| f.lost).sum(),
+            duplicates: figures.iter().map(|f| f.duplicates).sum(),
+        }
     }
 
     /// The peer's result over the measured window.
@@ -132,6 +163,7 @@ struct Run {
     start: Instant,
     slots: Vec<Slot>,
     stop: CancellationToken,
+    quiet: CancellationToken,
     lag: Arc<PacingLag>,
     view: Option<ServerView>,
     progress: Progress,
@@ -178,6 +210,7 @@ impl Run {
             streams: Arc::default(),
             sent: Arc::default(),
             lag: self.lag.clone(),
+            quiet: self.quiet.clone(),
         };
         let mut opts = ClientOptions::new(
             self.opts.url.clone(),
@@ -199,6 +232,8 @@ impl Run {
             })
         };
         self.slots.push(Slot {
+            room: room.to_owned(),
+            publishes,
             expects_audio,
             rec,
             streams: media.streams,
@@ -222,8 +257,12 @@ impl Run {
     }
 }
 
-/// Runs the load and returns its summary (already printed).
-pub async fn run(opts: LoadOptions, json: bool, shutdown: CancellationToken) -> anyhow::Result<Summary> {
+/// Runs the load; returns its summary and one line per peer.
+pub async fn run(
+    opts: LoadOptions,
+    json: bool,
+    shutdown: CancellationToken,
+) -> anyhow::Result<(Summary, Vec<PeerLine>)> {
     let packets = counted::encode_tone(TONE_HZ, opts.bitrate)?;
     let rooms: Vec<String> =
         shard_rooms(opts.rooms, opts.shard).iter().map(|n| format!("{}-{n}", opts.prefix)).collect();
@@ -235,6 +274,7 @@ pub async fn run(opts: LoadOptions, json: bool, shutdown: CancellationToken) -> 
         start: Instant::now(),
         slots: Vec::with_capacity(planned),
         stop: stop.clone(),
+        quiet: stop.child_token(),
         lag: Arc::default(),
         view,
         progress: Progress::new(json, planned),
@@ -278,6 +318,16 @@ pub async fn run(opts: LoadOptions, json: bool, shutdown: CancellationToken) -> 
     samples.extend(run.sample(planned).await);
     let results: Vec<PeerResult> = run.slots.iter().map(|s| s.result(s.rec.elapsed_ms())).collect();
     let generator_end = crate::proc_stats::sample();
+    // Publishers stop; once the queues have drained, every receiver's totals can be held
+    // against what the server says it forwarded to it.
+    run.quiet.cancel();
+    tokio::time::sleep(QUIET).await;
+    let forwarded_to = match &mut run.view {
+        Some(v) => v.forwarded_to_listeners().await,
+        None => None,
+    };
+    let lines: Vec<PeerLine> =
+        run.slots.iter().map(|s| s.line(s.rec.elapsed_ms(), forwarded_to.as_ref())).collect();
     stop.cancel();
     for s in run.slots.drain(..) {
         let _ = tokio::time::timeout(LEAVE_GRACE, s.task).await;
@@ -295,7 +345,9 @@ pub async fn run(opts: LoadOptions, json: bool, shutdown: CancellationToken) -> 
         pacing_lag_ms: (run.lag.mean_ms() * 100.0).round() / 100.0,
     };
     run.progress.finish();
-    Ok(Summary::new(&results, server, generator, measured_s))
+    let mut summary = Summary::new(&results, server, generator, measured_s);
+    summary.note_shortfalls(&lines);
+    Ok((summary, lines))
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 //! `--stats-url`) once a second over one kept-alive HTTP/1.1 connection, TLS for `https`. A
 //! server without it (not ours) simply has no view; nothing else depends on it.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -65,7 +66,7 @@ impl ServerView {
         Some(sender)
     }
 
-    async fn get(&mut self) -> Option<ServerSample> {
+    async fn get(&mut self) -> Option<serde_json::Value> {
         if self.sender.as_ref().is_none_or(|s| s.is_closed()) {
             self.sender = self.connect().await;
         }
@@ -85,13 +86,31 @@ impl ServerView {
         serde_json::from_slice(&body).ok()
     }
 
-    /// One sample, or `None` when the server has no (readable) statistics right now.
-    pub async fn sample(&mut self) -> Option<ServerSample> {
+    /// The statistics as JSON, or `None` when the server has none (readable) right now.
+    async fn json(&mut self) -> Option<serde_json::Value> {
         let got = tokio::time::timeout(POLL_TIMEOUT, self.get()).await.ok().flatten();
         if got.is_none() {
             self.sender = None;
         }
         got
+    }
+
+    /// One sample of the server's counters.
+    pub async fn sample(&mut self) -> Option<ServerSample> {
+        serde_json::from_value(self.json().await?).ok()
+    }
+
+    /// Packets the server says it forwarded to each listener (by peer id), over every
+    /// publisher it has now (`rtc-assist serve`'s `publishers[].forwarded`).
+    pub async fn forwarded_to_listeners(&mut self) -> Option<BTreeMap<String, u64>> {
+        let stats = self.json().await?;
+        let mut to: BTreeMap<String, u64> = BTreeMap::new();
+        for p in stats.get("publishers")?.as_array()? {
+            for (listener, n) in p.get("forwarded")?.as_object()? {
+                *to.entry(listener.clone()).or_insert(0) += n.as_u64().unwrap_or(0);
+            }
+        }
+        Some(to)
     }
 }
 

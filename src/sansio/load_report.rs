@@ -98,6 +98,33 @@ pub fn server_window(first: (u64, ServerSample), last: (u64, ServerSample)) -> O
     })
 }
 
+/// One peer's line in `load --json`: totals since it joined, counted after the quiet period
+/// (publishers stopped, queues drained), against what the server says it forwarded to it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PeerLine {
+    pub event: &'static str,
+    pub room: String,
+    pub peer_id: Option<String>,
+    pub publishes: bool,
+    pub connect_ms: Option<u64>,
+    pub failure: Option<Failure>,
+    /// Streams received.
+    pub streams: usize,
+    /// Distinct packets received, over every stream.
+    pub received: u64,
+    pub lost: u64,
+    pub duplicates: u64,
+    /// What the server's `/stats` says it forwarded to this peer (our server only).
+    pub server_forwarded: Option<u64>,
+}
+
+impl PeerLine {
+    /// Packets the server forwarded that never arrived (0 when it cannot tell).
+    pub fn short(&self) -> u64 {
+        self.server_forwarded.map_or(0, |f| f.saturating_sub(self.received))
+    }
+}
+
 /// Where packets went missing: in the server's queues, or after it sent them.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct Delivery {
@@ -106,6 +133,10 @@ pub struct Delivery {
     pub server_queue_drops: u64,
     /// Forwarded but not received: the network or the clients (negative counts are timing).
     pub missing_after_forwarding: i64,
+    /// After the quiet period: peers that received fewer packets than the server forwarded to
+    /// them, and the packets they miss in all.
+    pub peers_short: usize,
+    pub packets_short: u64,
 }
 
 /// The generator's own load.
@@ -208,6 +239,8 @@ impl Summary {
             received,
             server_queue_drops: s.queue_drops,
             missing_after_forwarding: s.forwarded as i64 - received as i64,
+            peers_short: 0,
+            packets_short: 0,
         });
         Self {
             event: "summary",
@@ -231,6 +264,14 @@ impl Summary {
             generator_bound: generator.bound(),
             measured_s: round(measured_s, 1),
             pass: Vec::new(),
+        }
+    }
+
+    /// Counts the peers whose totals fall short of what the server forwarded to them.
+    pub fn note_shortfalls(&mut self, lines: &[PeerLine]) {
+        if let Some(d) = self.delivery.as_mut() {
+            d.peers_short = lines.iter().filter(|l| l.short() > 0).count();
+            d.packets_short = lines.iter().map(PeerLine::short).sum();
         }
     }
 
