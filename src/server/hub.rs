@@ -11,6 +11,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::ServerConfig;
+use super::cluster::Cluster;
 use super::sfu::{Publisher, SfuTotals};
 use super::turn::EmbeddedTurn;
 use crate::sansio::load_report::ProcessSample;
@@ -63,6 +64,8 @@ impl State {
 
 pub struct Hub {
     pub config: ServerConfig,
+    /// This node's cluster membership (`serve --redis`).
+    pub cluster: Option<Arc<Cluster>>,
     turn: Option<EmbeddedTurn>,
     state: Mutex<State>,
     peer_connections: AtomicUsize,
@@ -97,9 +100,10 @@ pub struct HubStats {
 }
 
 impl Hub {
-    pub fn new(config: ServerConfig, turn: Option<EmbeddedTurn>) -> Self {
+    pub fn new(config: ServerConfig, turn: Option<EmbeddedTurn>, cluster: Option<Arc<Cluster>>) -> Self {
         Self {
             config,
+            cluster,
             turn,
             state: Mutex::new(State::default()),
             peer_connections: AtomicUsize::new(0),
@@ -180,6 +184,11 @@ impl Hub {
     pub fn leave(&self, peer: &str) {
         let mut st = self.state();
         let others = st.rooms.others(peer);
+        if others.is_empty()
+            && let (Some(cluster), Some(room)) = (&self.cluster, st.rooms.room_of(peer))
+        {
+            cluster.room_emptied(room);
+        }
         let out = st.rooms.leave(peer);
         st.deliver(out);
         if let Some(p) = st.publishers.remove(peer) {

@@ -4,6 +4,7 @@
 
 mod accept;
 mod auth;
+pub mod cluster;
 mod guard;
 mod hub;
 mod limits;
@@ -55,6 +56,8 @@ pub struct ServerConfig {
     pub limits: Limits,
     /// Room tokens and the Origin allow-list demanded at the upgrade.
     pub access: Access,
+    /// `--redis`: one node of a cluster (`None`: a single node, as always).
+    pub cluster: Option<cluster::ClusterOptions>,
 }
 
 impl ServerConfig {
@@ -69,6 +72,7 @@ impl ServerConfig {
             tls: None,
             limits: Limits::default(),
             access: Access::default(),
+            cluster: None,
         }
     }
 }
@@ -120,7 +124,8 @@ impl Server {
         };
         let sessions = Arc::new(Semaphore::new(config.max_sessions));
         let tls = config.tls.clone();
-        Ok(Self { listener, hub: Arc::new(Hub::new(config, turn)), sessions, tls })
+        let cluster = config.cluster.clone().map(cluster::Cluster::new).transpose()?;
+        Ok(Self { listener, hub: Arc::new(Hub::new(config, turn, cluster)), sessions, tls })
     }
 
     /// The embedded TURN server's URL, when there is one.
@@ -162,6 +167,9 @@ impl Server {
             .route("/stats", get(stats))
             .with_state(state);
         let hub = hub_for_close;
+        if let Some(c) = hub.cluster.clone() {
+            tokio::spawn(c.run_registry(hub.clone(), shutdown.clone()));
+        }
         let limits = hub.config.limits.clone();
         accept::serve(self.listener, self.tls, app, &limits, shutdown).await;
         hub.close().await;
@@ -211,6 +219,17 @@ async fn page() -> Html<&'static str> {
     Html(include_str!("page.html"))
 }
 
-async fn stats(State(state): State<AppState>) -> Json<HubStats> {
-    Json(state.hub.stats())
+/// `/stats`; with `?cluster=1` on a cluster node, also every live node's record under `cluster`.
+async fn stats(State(state): State<AppState>, RawQuery(query): RawQuery) -> Response {
+    let stats = state.hub.stats();
+    let wanted = query.as_deref().is_some_and(|q| q.split('&').any(|p| p == "cluster=1"));
+    let Some(cluster) = state.hub.cluster.as_ref().filter(|_| wanted) else {
+        return Json(stats).into_response();
+    };
+    let mut body = serde_json::to_value(&stats).unwrap_or_default();
+    body["cluster"] = match cluster.nodes().await {
+        Ok(nodes) => serde_json::json!({ "node": cluster.id, "nodes": nodes }),
+        Err(e) => serde_json::json!({ "node": cluster.id, "error": e.to_string() }),
+    };
+    Json(body).into_response()
 }
