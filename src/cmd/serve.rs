@@ -114,7 +114,7 @@ pub async fn run(args: ServeArgs, shutdown: CancellationToken) -> anyhow::Result
     );
     if let Some(c) = server.hub().cluster.clone() {
         let drain = if args.cluster.drain { ", draining (no new rooms)" } else { "" };
-        println!(
+        eprintln!(
             "rtc-assist serve: cluster node {} on {} as {}{drain}",
             c.id,
             c.redis_shown(),
