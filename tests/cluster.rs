@@ -146,7 +146,7 @@ fn load_spreads_12_rooms_over_every_node_and_a_killed_nodes_room_moves_on() {
     }
     let out = load.wait_with_output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
-    let summary: Value = text.lines().filter_map(|l| serde_json::from_str(l).ok()).last().expect("summary");
+    let summary: Value = text.lines().rev().find_map(|l| serde_json::from_str(l).ok()).expect("summary");
     assert_eq!(summary["connected"].as_u64(), Some(24), "{summary}");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(most.iter().all(|&r| r > 0), "rooms per node at most {most:?}");
