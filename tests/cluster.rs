@@ -218,3 +218,30 @@ fn a_draining_node_places_nothing_and_redis_going_away_refuses_only_new_rooms() 
     let _ = holder.kill();
     let _ = holder.wait();
 }
+
+#[test]
+fn bad_cluster_flags_are_usage_errors_and_the_redis_password_never_shows() {
+    for args in [
+        &["--redis", "nonsense", "--advertise-url", "ws://127.0.0.1:1/ws"][..],
+        &["--redis", "redis://127.0.0.1:1", "--advertise-url", "http://127.0.0.1:1/ws"],
+        &["--redis", "redis://127.0.0.1:1"],
+        &["--advertise-url", "ws://127.0.0.1:1/ws"],
+        &["--drain"],
+    ] {
+        let out = Command::new(BIN).args(["serve", "--listen", "127.0.0.1:0"]).args(args).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    }
+    // Nothing listens on this port: the node starts, and says why it cannot place rooms.
+    let listen = format!("127.0.0.1:{}", free_port());
+    let redis = format!("redis://:hunter2@127.0.0.1:{}", free_port());
+    let advertise = format!("ws://{listen}/ws");
+    let serve = Serve::start_at(&listen, &["--redis", &redis, "--advertise-url", &advertise], &[]);
+    let j = join_alone(&serve.url, "r", 0.5);
+    assert_eq!(j.code, 1, "{}", j.stderr);
+    let logs = serve.stop();
+    let all = format!("{}{:?}{logs}", j.stderr, j.events);
+    assert!(all.contains("cluster registry") && all.contains("redis://***@127.0.0.1"), "{all}");
+    assert!(!all.contains("hunter2"), "the Redis password leaked: {all}");
+}

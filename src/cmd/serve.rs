@@ -14,7 +14,7 @@ use crate::cli::{ClusterArgs, LimitArgs, ServeArgs};
 use crate::sansio::faults::Fault;
 use crate::sansio::origin::AllowedOrigins;
 use crate::sansio::turn_limits::TurnLimits;
-use crate::server::cluster::ClusterOptions;
+use crate::server::cluster::{Cluster, ClusterOptions};
 use crate::server::{Access, Limits, Server, ServerConfig, TokenKey, TurnOptions};
 use crate::tls;
 
@@ -91,7 +91,7 @@ pub async fn run(args: ServeArgs, shutdown: CancellationToken) -> anyhow::Result
             },
             origins: AllowedOrigins::new(args.allow_origin.clone()),
         },
-        cluster: cluster_options(&args.cluster),
+        cluster: cluster_options(&args.cluster).map(Cluster::new).transpose()?,
     };
     if !config.faults.is_empty() {
         let codes: Vec<&str> = config.faults.iter().map(|f| f.code()).collect();
@@ -112,7 +112,7 @@ pub async fn run(args: ServeArgs, shutdown: CancellationToken) -> anyhow::Result
     println!(
         "rtc-assist serve: signaling on {ws}://{addr}/ws (stats at {http}://{addr}/stats); Ctrl-C stops"
     );
-    if let Some(c) = server.hub().cluster.clone() {
+    if let Some(c) = server.hub().config.cluster.clone() {
         let drain = if args.cluster.drain { ", draining (no new rooms)" } else { "" };
         eprintln!(
             "rtc-assist serve: cluster node {} on {} as {}{drain}",

@@ -11,7 +11,6 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::ServerConfig;
-use super::cluster::Cluster;
 use super::sfu::{Publisher, SfuTotals};
 use super::turn::EmbeddedTurn;
 use crate::sansio::load_report::ProcessSample;
@@ -64,8 +63,6 @@ impl State {
 
 pub struct Hub {
     pub config: ServerConfig,
-    /// This node's cluster membership (`serve --redis`).
-    pub cluster: Option<Arc<Cluster>>,
     turn: Option<EmbeddedTurn>,
     state: Mutex<State>,
     peer_connections: AtomicUsize,
@@ -100,10 +97,9 @@ pub struct HubStats {
 }
 
 impl Hub {
-    pub fn new(config: ServerConfig, turn: Option<EmbeddedTurn>, cluster: Option<Arc<Cluster>>) -> Self {
+    pub fn new(config: ServerConfig, turn: Option<EmbeddedTurn>) -> Self {
         Self {
             config,
-            cluster,
             turn,
             state: Mutex::new(State::default()),
             peer_connections: AtomicUsize::new(0),
@@ -185,7 +181,7 @@ impl Hub {
         let mut st = self.state();
         let others = st.rooms.others(peer);
         if others.is_empty()
-            && let (Some(cluster), Some(room)) = (&self.cluster, st.rooms.room_of(peer))
+            && let (Some(cluster), Some(room)) = (&self.config.cluster, st.rooms.room_of(peer))
         {
             cluster.room_emptied(room);
         }

@@ -57,7 +57,7 @@ pub struct ServerConfig {
     /// Room tokens and the Origin allow-list demanded at the upgrade.
     pub access: Access,
     /// `--redis`: one node of a cluster (`None`: a single node, as always).
-    pub cluster: Option<cluster::ClusterOptions>,
+    pub cluster: Option<Arc<cluster::Cluster>>,
 }
 
 impl ServerConfig {
@@ -124,8 +124,7 @@ impl Server {
         };
         let sessions = Arc::new(Semaphore::new(config.max_sessions));
         let tls = config.tls.clone();
-        let cluster = config.cluster.clone().map(cluster::Cluster::new).transpose()?;
-        Ok(Self { listener, hub: Arc::new(Hub::new(config, turn, cluster)), sessions, tls })
+        Ok(Self { listener, hub: Arc::new(Hub::new(config, turn)), sessions, tls })
     }
 
     /// The embedded TURN server's URL, when there is one.
@@ -167,7 +166,7 @@ impl Server {
             .route("/stats", get(stats))
             .with_state(state);
         let hub = hub_for_close;
-        if let Some(c) = hub.cluster.clone() {
+        if let Some(c) = hub.config.cluster.clone() {
             tokio::spawn(c.run_registry(hub.clone(), shutdown.clone()));
         }
         let limits = hub.config.limits.clone();
@@ -223,7 +222,7 @@ async fn page() -> Html<&'static str> {
 async fn stats(State(state): State<AppState>, RawQuery(query): RawQuery) -> Response {
     let stats = state.hub.stats();
     let wanted = query.as_deref().is_some_and(|q| q.split('&').any(|p| p == "cluster=1"));
-    let Some(cluster) = state.hub.cluster.as_ref().filter(|_| wanted) else {
+    let Some(cluster) = state.hub.config.cluster.as_ref().filter(|_| wanted) else {
         return Json(stats).into_response();
     };
     let mut body = serde_json::to_value(&stats).unwrap_or_default();

@@ -299,7 +299,7 @@ impl Session {
         if let Err(reason) = self.grant.admits(&room, token.as_ref()) {
             return self.reply_error(ErrorCode::Unauthorized, reason).await;
         }
-        if let Some(cluster) = self.hub.cluster.clone() {
+        if let Some(cluster) = self.hub.config.cluster.clone() {
             match cluster.place(&room).await {
                 Ok(Placement::Local) => {}
                 Ok(Placement::Elsewhere { node, url }) => return self.redirect(&room, &node, url).await,

@@ -66,6 +66,12 @@ pub struct Cluster {
     owned: Mutex<HashSet<String>>,
 }
 
+impl std::fmt::Debug for Cluster {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Cluster").field("id", &self.id).field("redis", &self.shown).finish()
+    }
+}
+
 impl Cluster {
     /// Prepares the connection (made lazily, re-made whenever Redis comes back).
     pub fn new(opts: ClusterOptions) -> Result<Arc<Self>, ClusterError> {
