@@ -1,5 +1,6 @@
 //! `serve --redis`: three nodes and a Debian `redis-server` started here on a loopback port.
-//! A join through any node ends on the room's owner (redirect, audio through the owner);
+//! A join through any node ends on the room's owner (redirect, audio through the owner, one
+//! owner when two nodes place a room at once);
 //! `load` over 12 rooms spreads them over every node; a node killed with SIGKILL loses its
 //! room to another node on the next join; a draining node places nothing on itself; the
 //! cluster refuses new rooms while Redis is gone and recovers when it is back.
@@ -123,6 +124,12 @@ fn a_join_through_any_node_ends_on_the_rooms_owner() {
     assert_eq!(redirects[0]["to"], nodes[1].url.as_str());
     assert_eq!(ended_on(&guest.events), nodes[1].url);
     assert!(guest.heard_freq(440.0) && owner.heard_freq(660.0), "media through the owner");
+
+    // Two first joins of one room through two nodes at once: the room lock gives it one owner.
+    let (a, b) = (join(&nodes[0].url, "s", 440, 1.5), join(&nodes[2].url, "s", 660, 1.5));
+    let (a, b) = (finish(a), finish(b));
+    assert_eq!((a.code, b.code), (0, 0), "{} {}", a.stderr, b.stderr);
+    assert_eq!(ended_on(&a.events), ended_on(&b.events), "the room split over two nodes");
 }
 
 #[test]
