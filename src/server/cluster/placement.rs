@@ -11,14 +11,23 @@ use crate::sansio::cluster::{self, LOCK_MS, NodeRecord, RECENT_PLACEMENT_MS};
 /// How long a join waits for another node's lock on the same room.
 const LOCK_WAIT: Duration = Duration::from_secs(3);
 const LOCK_RETRY: Duration = Duration::from_millis(25);
+/// The most one placement may take, every Redis round and the lock wait included.
+const PLACE_LIMIT: Duration = Duration::from_secs(5);
 
 fn unix_ms() -> u64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
 }
 
 impl Cluster {
-    /// Decides where `room` lives. A room this node already owns needs no Redis.
+    /// Decides where `room` lives, within [`PLACE_LIMIT`] in all (well inside a client's wait for
+    /// `joined_room`). A room this node already owns needs no Redis.
     pub async fn place(&self, room: &str) -> Result<Placement, ClusterError> {
+        tokio::time::timeout(PLACE_LIMIT, self.place_unbounded(room))
+            .await
+            .unwrap_or_else(|_| Err(ClusterError::Unreachable(self.shown.clone())))
+    }
+
+    async fn place_unbounded(&self, room: &str) -> Result<Placement, ClusterError> {
         if self.owned().contains(room) {
             return Ok(Placement::Local);
         }
