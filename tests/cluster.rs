@@ -157,6 +157,8 @@ fn load_spreads_12_rooms_over_every_node_and_a_killed_nodes_room_moves_on() {
     assert_eq!(summary["connected"].as_u64(), Some(24), "{summary}");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(most.iter().all(|&r| r > 0), "rooms per node at most {most:?}");
+    let totals = &nodes[1].stats_query("cluster=1")["cluster"]["totals"];
+    assert_eq!((totals["nodes"].as_u64(), totals["serving"].as_u64()), (Some(3), Some(3)), "{totals}");
 
     // The owner of "fo" dies with SIGKILL: within 10 s a join through another node gets it.
     let mut holder = join_with(&nodes[0].url, "fo", 440, 30.0, &[]);

@@ -107,6 +107,28 @@ impl NodeRecord {
     }
 }
 
+/// The whole cluster's figures: what `/stats?cluster=1` adds up over every live node.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Totals {
+    pub nodes: usize,
+    pub serving: usize,
+    pub sessions: usize,
+    pub peer_connections: usize,
+    pub rooms: usize,
+    pub forwarded_pps: f64,
+}
+
+pub fn totals(nodes: &[NodeRecord]) -> Totals {
+    nodes.iter().fold(Totals::default(), |t, n| Totals {
+        nodes: t.nodes + 1,
+        serving: t.serving + usize::from(n.state == NodeState::Serving),
+        sessions: t.sessions + n.sessions,
+        peer_connections: t.peer_connections + n.peer_connections,
+        rooms: t.rooms + n.rooms,
+        forwarded_pps: t.forwarded_pps + n.forwarded_pps,
+    })
+}
+
 /// Where a joining client's room lives.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Placement {
@@ -268,6 +290,18 @@ mod tests {
         let (id, p) = place(Some("gone"), &nodes, &none, None, "a").unwrap();
         assert_eq!(id, "b");
         assert_eq!(p, Placement::Elsewhere { node: "b".into(), url: "ws://127.0.0.1:1/b".into() });
+    }
+
+    #[test]
+    fn totals_add_up_every_node() {
+        let mut d = node("b", 2);
+        d.state = NodeState::Draining;
+        d.rooms = 1;
+        d.forwarded_pps = 50.0;
+        let t = totals(&[node("a", 3), d]);
+        assert_eq!((t.nodes, t.serving, t.sessions, t.peer_connections, t.rooms), (2, 1, 5, 5, 1));
+        assert_eq!(t.forwarded_pps, 50.0);
+        assert_eq!(totals(&[]), Totals::default());
     }
 
     #[test]

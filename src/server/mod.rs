@@ -218,7 +218,8 @@ async fn page() -> Html<&'static str> {
     Html(include_str!("page.html"))
 }
 
-/// `/stats`; with `?cluster=1` on a cluster node, also every live node's record under `cluster`.
+/// `/stats`; with `?cluster=1` on a cluster node, also every live node's record and their
+/// totals under `cluster`.
 async fn stats(State(state): State<AppState>, RawQuery(query): RawQuery) -> Response {
     let stats = state.hub.stats();
     let wanted = query.as_deref().is_some_and(|q| q.split('&').any(|p| p == "cluster=1"));
@@ -227,7 +228,11 @@ async fn stats(State(state): State<AppState>, RawQuery(query): RawQuery) -> Resp
     };
     let mut body = serde_json::to_value(&stats).unwrap_or_default();
     body["cluster"] = match cluster.nodes().await {
-        Ok(nodes) => serde_json::json!({ "node": cluster.id, "nodes": nodes }),
+        Ok(nodes) => serde_json::json!({
+            "node": cluster.id,
+            "totals": crate::sansio::cluster::totals(&nodes),
+            "nodes": nodes,
+        }),
         Err(e) => serde_json::json!({ "node": cluster.id, "error": e.to_string() }),
     };
     Json(body).into_response()
