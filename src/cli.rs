@@ -90,6 +90,32 @@ pub struct ServeArgs {
     pub ice: IceTuning,
     #[command(flatten)]
     pub limits: LimitArgs,
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+}
+
+/// `serve` as one node of a cluster (README "Cluster").
+#[derive(Debug, Clone, Args)]
+pub struct ClusterArgs {
+    /// Join a cluster whose registry is this Redis (redis://[:PASSWORD@]HOST:PORT[/DB]): rooms
+    /// are placed across the nodes and a join for a room elsewhere gets a `redirect`.
+    #[arg(long, env = "RTC_ASSIST_REDIS_URL", hide_env_values = true, value_parser = parse_secret,
+          requires = "advertise_url")]
+    pub redis: Option<Secret>,
+    /// The ws:// or wss:// URL of this node's /ws that other nodes redirect clients to.
+    #[arg(long, requires = "redis", value_parser = parse_advertise_url)]
+    pub advertise_url: Option<String>,
+    /// Take no new rooms (the rooms this node has stay until they empty).
+    #[arg(long, requires = "redis")]
+    pub drain: bool,
+    /// Place no new room on a node with this many peer connections.
+    #[arg(long, requires = "redis", value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub max_peer_connections: Option<u32>,
+}
+
+fn parse_advertise_url(s: &str) -> Result<String, String> {
+    crate::sansio::protocol::validate_redirect_url(s).map_err(|e| e.message)?;
+    Ok(s.to_owned())
 }
 
 #[derive(Debug, Args)]

@@ -16,6 +16,8 @@ mod browser;
 mod capture;
 /// Command-line behaviour of the real binary: usage errors, exit codes, help.
 mod cli;
+/// `serve --redis`: three nodes and a redis-server; redirects, rooms spread by `load`, a killed node's room re-placed, drain, Redis restart.
+mod cluster;
 /// `probe` against `serve` with and without each `--fault`: exactly the right F-code.
 mod diagnosis;
 /// The SFU's own counters agree with what listeners decode (a silent drop fails here).

@@ -33,6 +33,8 @@ use crate::ui::Recorder;
 
 /// How long to wait for `joined_room` after sending `join_room`.
 const JOIN_TIMEOUT: Duration = Duration::from_secs(10);
+/// How many `redirect` answers a join follows before giving up (a cluster needs at most one).
+const MAX_REDIRECTS: usize = 2;
 /// How often webrtc-rs' RTP statistics are reported.
 const STATS_EVERY: Duration = Duration::from_secs(3);
 
@@ -210,15 +212,7 @@ pub async fn run(
         streams: Arc::new(AtomicU32::new(0)),
         counted: opts.counted.as_ref().map(|c| c.streams.clone()),
     };
-    let mut ws = SignalingClient::connect(&opts.server, opts.trust.clone(), opts.token.as_ref()).await?;
-    rec.record(Event::SignalingConnected { url: redact_url(&opts.server) });
-    ws.send(&ClientMessage::JoinRoom { room: opts.room.clone(), token: opts.token.clone() }).await?;
-    rec.record(Event::Signal {
-        direction: Direction::Sent,
-        kind: "join_room".into(),
-        detail: Some(opts.room.clone()),
-    });
-    let (my_id, present, offered) = wait_joined(&mut ws, &rec).await?;
+    let (mut ws, my_id, present, offered) = connect_and_join(&opts, &rec).await?;
     receiving.peers.lock().expect("peers lock").extend(present);
     let mut peer_opts = opts.peer.clone();
     if peer_opts.ice_servers.is_empty() {
@@ -338,12 +332,44 @@ pub async fn run(
     result
 }
 
-/// Waits for `joined_room`: our peer id, the peers already there and the ICE servers the
-/// server hands out.
-async fn wait_joined(
-    ws: &mut SignalingClient,
+/// What the server answered to `join_room`.
+enum Joined {
+    /// Our peer id, the peers already there and the ICE servers the server hands out.
+    Room(String, Vec<String>, Vec<IceServer>),
+    /// The room lives on another node: join there.
+    Redirect(String),
+}
+
+/// Connects and joins, following at most [`MAX_REDIRECTS`] `redirect` answers (each one
+/// recorded); the last `SignalingConnected` names the node the peer ended on.
+async fn connect_and_join(
+    opts: &ClientOptions,
     rec: &Recorder,
-) -> Result<(String, Vec<String>, Vec<IceServer>), ClientError> {
+) -> Result<(SignalingClient, String, Vec<String>, Vec<IceServer>), ClientError> {
+    let mut url = opts.server.clone();
+    for _ in 0..=MAX_REDIRECTS {
+        let mut ws = SignalingClient::connect(&url, opts.trust.clone(), opts.token.as_ref()).await?;
+        rec.record(Event::SignalingConnected { url: redact_url(&url) });
+        ws.send(&ClientMessage::JoinRoom { room: opts.room.clone(), token: opts.token.clone() }).await?;
+        rec.record(Event::Signal {
+            direction: Direction::Sent,
+            kind: "join_room".into(),
+            detail: Some(opts.room.clone()),
+        });
+        match wait_joined(&mut ws, rec).await? {
+            Joined::Room(id, present, offered) => return Ok((ws, id, present, offered)),
+            Joined::Redirect(to) => {
+                rec.record(Event::Redirected { from: redact_url(&url), to: redact_url(&to) });
+                ws.close().await;
+                url = to;
+            }
+        }
+    }
+    Err(ClientError::Join(format!("more than {MAX_REDIRECTS} redirects (last to {})", redact_url(&url))))
+}
+
+/// Waits for `joined_room` (or a `redirect`).
+async fn wait_joined(ws: &mut SignalingClient, rec: &Recorder) -> Result<Joined, ClientError> {
     let wait = async {
         loop {
             match ws.recv().await {
@@ -359,7 +385,10 @@ async fn wait_joined(
                         .map_or(0, |d| d.as_secs());
                     let servers = ice_servers.iter().map(|s| describe_offered(s, now)).collect();
                     rec.record(Event::IceServersOffered { servers });
-                    return Ok((peer_id, peers, ice_servers));
+                    return Ok(Joined::Room(peer_id, peers, ice_servers));
+                }
+                Some(Ok(Incoming::Message(ServerMessage::Redirect { url }))) => {
+                    return Ok(Joined::Redirect(url));
                 }
                 Some(Ok(Incoming::Message(ServerMessage::Error { code, message }))) => {
                     rec.record(Event::ServerError { code: code.as_str().into(), message: message.clone() });
@@ -534,6 +563,9 @@ impl Client {
             }
             ServerMessage::JoinedRoom { .. } => {
                 self.received("joined_room", Some("unexpected second join".into()))
+            }
+            ServerMessage::Redirect { url } => {
+                self.received("redirect", Some(format!("ignored mid-call: {}", redact_url(&url))))
             }
         }
         Ok(())

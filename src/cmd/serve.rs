@@ -10,10 +10,11 @@ use anyhow::{Context, bail};
 use tokio_util::sync::CancellationToken;
 
 use crate::Outcome;
-use crate::cli::{LimitArgs, ServeArgs};
+use crate::cli::{ClusterArgs, LimitArgs, ServeArgs};
 use crate::sansio::faults::Fault;
 use crate::sansio::origin::AllowedOrigins;
 use crate::sansio::turn_limits::TurnLimits;
+use crate::server::cluster::{Cluster, ClusterOptions};
 use crate::server::{Access, Limits, Server, ServerConfig, TokenKey, TurnOptions};
 use crate::tls;
 
@@ -58,6 +59,15 @@ fn limits(l: &LimitArgs) -> Limits {
     }
 }
 
+fn cluster_options(c: &ClusterArgs) -> Option<ClusterOptions> {
+    Some(ClusterOptions {
+        redis: c.redis.clone()?,
+        advertise_url: c.advertise_url.clone()?,
+        drain: c.drain,
+        max_peer_connections: c.max_peer_connections.map(|n| n as usize),
+    })
+}
+
 pub async fn run(args: ServeArgs, shutdown: CancellationToken) -> anyhow::Result<Outcome> {
     let rtc_ip = args.rtc_ip.unwrap_or(match args.listen.ip() {
         ip if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
@@ -81,6 +91,7 @@ pub async fn run(args: ServeArgs, shutdown: CancellationToken) -> anyhow::Result
             },
             origins: AllowedOrigins::new(args.allow_origin.clone()),
         },
+        cluster: cluster_options(&args.cluster).map(Cluster::new).transpose()?,
     };
     if !config.faults.is_empty() {
         let codes: Vec<&str> = config.faults.iter().map(|f| f.code()).collect();
@@ -101,6 +112,15 @@ pub async fn run(args: ServeArgs, shutdown: CancellationToken) -> anyhow::Result
     println!(
         "rtc-assist serve: signaling on {ws}://{addr}/ws (stats at {http}://{addr}/stats); Ctrl-C stops"
     );
+    if let Some(c) = server.hub().config.cluster.clone() {
+        let drain = if args.cluster.drain { ", draining (no new rooms)" } else { "" };
+        eprintln!(
+            "rtc-assist serve: cluster node {} on {} as {}{drain}",
+            c.id,
+            c.redis_shown(),
+            c.advertise_url()
+        );
+    }
     if let Some(url) = server.turn_url() {
         println!("rtc-assist serve: TURN on {url}");
     }

@@ -2,6 +2,7 @@
 //! arguments; messages, actions and findings go out. Everything here is unit-tested without I/O.
 
 pub mod candidate;
+pub mod cluster;
 pub mod connection_rules;
 pub mod correlate;
 pub mod faults;

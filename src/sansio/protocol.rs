@@ -24,6 +24,8 @@ pub const MAX_ROOM_NAME: usize = 64;
 const MAX_PEER_ID: usize = 128;
 /// Longest server error message kept.
 const MAX_ERROR_MESSAGE: usize = 200;
+/// Longest redirect URL accepted.
+const MAX_REDIRECT_URL: usize = 512;
 /// How much of an offending value an error message quotes.
 const QUOTE_LEN: usize = 48;
 
@@ -76,14 +78,35 @@ pub enum ClientMessage {
 /// Messages the server sends to a client.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ServerMessage {
-    JoinedRoom { room: String, peer_id: String, peers: Vec<String>, ice_servers: Vec<IceServer> },
-    PeerJoined { peer_id: String },
-    PeerLeft { peer_id: String },
-    Offer { sdp: String },
-    Answer { sdp: String },
+    JoinedRoom {
+        room: String,
+        peer_id: String,
+        peers: Vec<String>,
+        ice_servers: Vec<IceServer>,
+    },
+    PeerJoined {
+        peer_id: String,
+    },
+    PeerLeft {
+        peer_id: String,
+    },
+    Offer {
+        sdp: String,
+    },
+    Answer {
+        sdp: String,
+    },
     Candidate(CandidateInit),
     EndOfCandidates,
-    Error { code: ErrorCode, message: String },
+    Error {
+        code: ErrorCode,
+        message: String,
+    },
+    /// The room lives on another node of a cluster: reconnect to `url` (`ws://` or `wss://`) and
+    /// join there. The server closes the socket after sending it.
+    Redirect {
+        url: String,
+    },
 }
 
 /// The `code` of an `error` reply.
@@ -264,6 +287,26 @@ pub fn validate_room(name: &str) -> Result<(), DecodeError> {
     }
     if name.chars().any(char::is_control) {
         return Err(err(ErrorCode::BadRoom, "room name contains control characters"));
+    }
+    Ok(())
+}
+
+/// A redirect target: a `ws://` or `wss://` URL with a host, short, without spaces or control
+/// characters.
+pub fn validate_redirect_url(url: &str) -> Result<(), DecodeError> {
+    if url.len() > MAX_REDIRECT_URL {
+        return Err(err(ErrorCode::BadMessage, format!("redirect URL longer than {MAX_REDIRECT_URL} bytes")));
+    }
+    if url.chars().any(|c| c.is_control() || c.is_whitespace()) {
+        return Err(err(ErrorCode::BadMessage, "redirect URL contains spaces or control characters"));
+    }
+    let rest = url.strip_prefix("ws://").or_else(|| url.strip_prefix("wss://"));
+    let host = rest.and_then(|r| r.split(['/', '?', '#']).next()).unwrap_or_default();
+    if host.is_empty() || host.starts_with(':') || host.contains('@') {
+        return Err(err(
+            ErrorCode::BadMessage,
+            format!("redirect URL {} is not ws://HOST… or wss://HOST…", quote(url)),
+        ));
     }
     Ok(())
 }
@@ -480,6 +523,15 @@ impl ServerMessage {
                     message: text("message").chars().take(MAX_ERROR_MESSAGE).collect(),
                 })
             }
+            "redirect" => {
+                let url = match string_field(&data, &["url"]) {
+                    Some(Ok(u)) => u,
+                    Some(Err(e)) => return Err(err(ErrorCode::BadMessage, format!("`url`: {e}"))),
+                    None => return Err(err(ErrorCode::BadMessage, "redirect without `url`")),
+                };
+                validate_redirect_url(&url)?;
+                Ok(Self::Redirect { url })
+            }
             other => Err(unknown_type(other)),
         }
     }
@@ -515,6 +567,7 @@ impl ServerMessage {
                 ("ice_candidate", json!({ "candidate": "", "sdpMid": "0", "sdpMLineIndex": 0 }))
             }
             Self::Error { code, message } => ("error", json!({ "code": code.as_str(), "message": message })),
+            Self::Redirect { url } => ("redirect", json!({ "url": url })),
         };
         json!({ "type": typ, "data": data }).to_string()
     }
@@ -529,6 +582,7 @@ impl ServerMessage {
             Self::Answer { .. } => "answer",
             Self::Candidate(_) | Self::EndOfCandidates => "ice_candidate",
             Self::Error { .. } => "error",
+            Self::Redirect { .. } => "redirect",
         }
     }
 
@@ -764,9 +818,36 @@ mod tests {
             ServerMessage::Offer { sdp: SDP.into() },
             ServerMessage::Answer { sdp: SDP.into() },
             ServerMessage::Error { code: ErrorCode::NotInRoom, message: "\"x\"".into() },
+            ServerMessage::Redirect { url: "ws://127.0.0.1:8080/ws".into() },
+            ServerMessage::Redirect { url: "wss://[::1]:443/ws?x=1".into() },
         ];
         for m in msgs {
             assert_eq!(ServerMessage::decode(&m.encode()).unwrap(), m);
+        }
+    }
+
+    #[test]
+    fn hostile_redirects_are_refused_with_a_reason() {
+        let long = format!("ws://h/{}", "a".repeat(600));
+        let cases = [
+            json!({}),
+            json!({"url": null}),
+            json!({"url": 5}),
+            json!({"url": ""}),
+            json!({"url": "http://127.0.0.1/ws"}),
+            json!({"url": "javascript:alert(1)"}),
+            json!({"url": "ws://"}),
+            json!({"url": "ws:///ws"}),
+            json!({"url": "ws://:80/ws"}),
+            json!({"url": "ws://user:pw@host/ws"}),
+            json!({"url": "ws://host/ws\r\nX: y"}),
+            json!({"url": "ws://host /ws"}),
+            json!({"url": long}),
+        ];
+        for data in cases {
+            let e = ServerMessage::decode(&frame("redirect", data.clone())).unwrap_err();
+            assert_eq!(e.code, ErrorCode::BadMessage, "{data}");
+            assert!(e.message.len() < 200, "{}", e.message);
         }
     }
 

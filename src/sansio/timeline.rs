@@ -78,6 +78,12 @@ pub enum Event {
     SignalingConnected {
         url: String,
     },
+    /// The server answered `join_room` with `redirect`: the room lives on the node at `to`, so the
+    /// peer closed `from` and reconnects there (tokens redacted from both).
+    Redirected {
+        from: String,
+        to: String,
+    },
     /// A signaling message went out or came in; `detail` is a short human summary.
     Signal {
         direction: Direction,
@@ -212,6 +218,7 @@ impl Event {
     pub fn name(&self) -> &'static str {
         match self {
             Self::SignalingConnected { .. } => "signaling_connected",
+            Self::Redirected { .. } => "redirected",
             Self::Signal { .. } => "signal",
             Self::SignalRejected { .. } => "signal_rejected",
             Self::ServerError { .. } => "server_error",
@@ -311,5 +318,15 @@ mod tests {
         assert_eq!(v["typ"], "host");
         assert_eq!(v["via"], "trickle");
         assert_eq!(v["event"], s.event.name());
+    }
+
+    #[test]
+    fn a_redirect_round_trips_through_ndjson() {
+        let mut t = Timeline::new();
+        let s = t.push(3, Event::Redirected { from: "ws://a/ws".into(), to: "ws://b/ws".into() });
+        let line = s.to_ndjson();
+        let back: Stamped = serde_json::from_str(&line).unwrap();
+        assert_eq!(&back, s);
+        assert!(line.contains(r#""event":"redirected""#), "{line}");
     }
 }

@@ -180,6 +180,11 @@ impl Hub {
     pub fn leave(&self, peer: &str) {
         let mut st = self.state();
         let others = st.rooms.others(peer);
+        if others.is_empty()
+            && let (Some(cluster), Some(room)) = (&self.config.cluster, st.rooms.room_of(peer))
+        {
+            cluster.room_emptied(room);
+        }
         let out = st.rooms.leave(peer);
         st.deliver(out);
         if let Some(p) = st.publishers.remove(peer) {

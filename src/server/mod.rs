@@ -4,6 +4,7 @@
 
 mod accept;
 mod auth;
+pub mod cluster;
 mod guard;
 mod hub;
 mod limits;
@@ -55,6 +56,8 @@ pub struct ServerConfig {
     pub limits: Limits,
     /// Room tokens and the Origin allow-list demanded at the upgrade.
     pub access: Access,
+    /// `--redis`: one node of a cluster (`None`: a single node, as always).
+    pub cluster: Option<Arc<cluster::Cluster>>,
 }
 
 impl ServerConfig {
@@ -69,6 +72,7 @@ impl ServerConfig {
             tls: None,
             limits: Limits::default(),
             access: Access::default(),
+            cluster: None,
         }
     }
 }
@@ -162,6 +166,9 @@ impl Server {
             .route("/stats", get(stats))
             .with_state(state);
         let hub = hub_for_close;
+        if let Some(c) = hub.config.cluster.clone() {
+            tokio::spawn(c.run_registry(hub.clone(), shutdown.clone()));
+        }
         let limits = hub.config.limits.clone();
         accept::serve(self.listener, self.tls, app, &limits, shutdown).await;
         hub.close().await;
@@ -211,6 +218,22 @@ async fn page() -> Html<&'static str> {
     Html(include_str!("page.html"))
 }
 
-async fn stats(State(state): State<AppState>) -> Json<HubStats> {
-    Json(state.hub.stats())
+/// `/stats`; with `?cluster=1` on a cluster node, also every live node's record and their
+/// totals under `cluster`.
+async fn stats(State(state): State<AppState>, RawQuery(query): RawQuery) -> Response {
+    let stats = state.hub.stats();
+    let wanted = query.as_deref().is_some_and(|q| q.split('&').any(|p| p == "cluster=1"));
+    let Some(cluster) = state.hub.config.cluster.as_ref().filter(|_| wanted) else {
+        return Json(stats).into_response();
+    };
+    let mut body = serde_json::to_value(&stats).unwrap_or_default();
+    body["cluster"] = match cluster.nodes().await {
+        Ok(nodes) => serde_json::json!({
+            "node": cluster.id,
+            "totals": crate::sansio::cluster::totals(&nodes),
+            "nodes": nodes,
+        }),
+        Err(e) => serde_json::json!({ "node": cluster.id, "error": e.to_string() }),
+    };
+    Json(body).into_response()
 }

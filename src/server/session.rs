@@ -18,6 +18,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{Instrument, field};
 
 use super::auth::Grant;
+use super::cluster::Placement;
 use super::guard::{Guard, Verdict};
 use super::hub::{Command, Hub};
 use super::sfu::Publisher;
@@ -298,6 +299,13 @@ impl Session {
         if let Err(reason) = self.grant.admits(&room, token.as_ref()) {
             return self.reply_error(ErrorCode::Unauthorized, reason).await;
         }
+        if let Some(cluster) = self.hub.config.cluster.clone() {
+            match cluster.place(&room).await {
+                Ok(Placement::Local) => {}
+                Ok(Placement::Elsewhere { node, url }) => return self.redirect(&room, &node, url).await,
+                Err(e) => return self.reply_error(ErrorCode::Internal, e.to_string()).await,
+            }
+        }
         match self.hub.join(&self.id, &room) {
             Ok(others) => {
                 self.span.record("room", room.as_str());
@@ -308,6 +316,17 @@ impl Session {
             }
             Err(e) => self.reply_error(e.code(), e.to_string()).await,
         }
+    }
+
+    /// The room lives on another cluster node: tell the client where, and close.
+    async fn redirect(&mut self, room: &str, node: &str, url: String) -> Flow {
+        tracing::info!(room, node, %url, "redirected to the room's node");
+        if let Flow::Stop = self.send(ServerMessage::Redirect { url }).await {
+            return Flow::Stop;
+        }
+        let frame = axum::extract::ws::CloseFrame { code: 1000, reason: "redirected".into() };
+        let _ = self.send_message(Message::Close(Some(frame))).await;
+        Flow::Stop
     }
 
     async fn ensure_peer(&mut self) -> Result<Peer, String> {

@@ -36,6 +36,7 @@ fn via(v: Via) -> &'static str {
 pub fn human_line(s: &Stamped, label: Option<&str>) -> String {
     let text = match &s.event {
         Event::SignalingConnected { url } => format!("signaling connected to {url}"),
+        Event::Redirected { from, to } => format!("{} from {from} to {to}", "redirected".yellow()),
         Event::Signal { direction, kind, detail } => {
             let arrow = match direction {
                 Direction::Sent => "→".normal(),

@@ -37,8 +37,13 @@ impl Serve {
 
     /// Starts serve with extra environment variables (secrets travel this way).
     pub fn start_with_env(extra: &[&str], env: &[(&str, &str)]) -> Self {
+        Self::start_at("127.0.0.1:0", extra, env)
+    }
+
+    /// Starts serve listening on `listen` (a cluster node must know its port to advertise it).
+    pub fn start_at(listen: &str, extra: &[&str], env: &[(&str, &str)]) -> Self {
         let mut child = Command::new(BIN)
-            .args(["serve", "--listen", "127.0.0.1:0"])
+            .args(["serve", "--listen", listen])
             .args(extra)
             .envs(env.iter().copied())
             .stdout(Stdio::piped())
@@ -80,9 +85,15 @@ impl Serve {
 
     /// GET /stats as JSON.
     pub fn stats(&self) -> Value {
+        self.stats_query("")
+    }
+
+    /// GET /stats?QUERY as JSON.
+    pub fn stats_query(&self, query: &str) -> Value {
         let mut s = TcpStream::connect(&self.http).expect("connect stats");
         s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-        write!(s, "GET /stats HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n", self.http).unwrap();
+        let host = &self.http;
+        write!(s, "GET /stats?{query} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n").unwrap();
         let mut body = String::new();
         s.read_to_string(&mut body).unwrap();
         let json = &body[body.find("\r\n\r\n").expect("http body") + 4..];
@@ -100,7 +111,7 @@ impl Serve {
         self.stop()
     }
 
-    /// Stops the server and returns what it logged.
+    /// Stops the server (SIGKILL: nothing of it is cleaned up) and returns what it logged.
     pub fn stop(mut self) -> String {
         let _ = self.child.kill();
         let _ = self.child.wait();
