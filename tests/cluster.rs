@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+use crate::browser::{Browser, page};
 use crate::common::coturn::free_port;
 use crate::common::{BIN, Finished, Serve, finish, join, join_with};
 
@@ -156,6 +157,10 @@ fn load_spreads_12_rooms_over_every_node_and_a_killed_nodes_room_moves_on() {
     let summary: Value = text.lines().rev().find_map(|l| serde_json::from_str(l).ok()).expect("summary");
     assert_eq!(summary["connected"].as_u64(), Some(24), "{summary}");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    // load reports where its peers ended: every node, 24 peers in all.
+    let per_node = summary["nodes"].as_object().expect("nodes in the summary");
+    assert_eq!(per_node.len(), 3, "{summary}");
+    assert_eq!(per_node.values().filter_map(Value::as_u64).sum::<u64>(), 24, "{summary}");
     assert!(most.iter().all(|&r| r > 0), "rooms per node at most {most:?}");
     let totals = &nodes[1].stats_query("cluster=1")["cluster"]["totals"];
     assert_eq!((totals["nodes"].as_u64(), totals["serving"].as_u64()), (Some(3), Some(3)), "{totals}");
@@ -253,4 +258,35 @@ fn bad_cluster_flags_are_usage_errors_and_the_redis_password_never_shows() {
     let all = format!("{}{:?}{logs}", j.stderr, j.events);
     assert!(all.contains("cluster registry") && all.contains("redis://***@127.0.0.1"), "{all}");
     assert!(!all.contains("hunter2"), "the Redis password leaked: {all}");
+}
+
+#[test]
+fn the_browser_page_follows_a_redirect_to_the_rooms_owner() {
+    let Some(redis) = Redis::start() else { return };
+    let nodes = [node(&redis, &[]), node(&redis, &[])];
+    settled(&nodes);
+    // A CLI peer places room "web" through node 0; the page is opened on whichever node does
+    // not own it, so its join is redirected.
+    let holder = join_with(&nodes[0].url, "web", 660, 14.0, &["--no-playback"]);
+    let until = Instant::now() + Duration::from_secs(10);
+    let owner = loop {
+        if let Some(i) = (0..2).find(|&i| rooms(&nodes[i]) > 0) {
+            break i;
+        }
+        assert!(Instant::now() < until, "no node took room web");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let other = &nodes[1 - owner];
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let browser = Browser::start().await;
+        browser.client.goto(&page(other, "web")).await.expect("open page");
+        let log = browser.log_contains("connection connected", Duration::from_secs(15)).await;
+        assert!(log.contains("redirected to ws://"), "{log}");
+        assert!(log.contains(&format!("signaling connected to {}", nodes[owner].url)), "{log}");
+        assert!(log.contains("connection connected"), "{log}");
+        browser.stop().await;
+    });
+    let holder = finish(holder);
+    assert_eq!(holder.code, 0, "{}", holder.stderr);
 }

@@ -106,8 +106,13 @@ impl Slot {
     /// The peer's totals since it joined, for its `peer` line.
     fn line(&self, stop_ms: u64, forwarded_to: Option<&BTreeMap<String, u64>>) -> PeerLine {
         let (phases, failure) = self.judge(stop_ms);
-        let peer_id = self.rec.timeline().events().iter().find_map(|e| match &e.event {
+        let timeline = self.rec.timeline();
+        let peer_id = timeline.events().iter().find_map(|e| match &e.event {
             Event::JoinedRoom { peer_id, .. } => Some(peer_id.clone()),
+            _ => None,
+        });
+        let node = timeline.events().iter().rev().find_map(|e| match &e.event {
+            Event::SignalingConnected { url } => Some(url.clone()),
             _ => None,
         });
         let figures = self.figures();
@@ -117,6 +122,7 @@ impl Slot {
             server_forwarded: forwarded_to
                 .map(|m| peer_id.as_ref().and_then(|p| m.get(p)).copied().unwrap_or(0)),
             peer_id,
+            node,
             publishes: self.publishes,
             connect_ms: phases.get(load_phases::Phase::Connected),
             failure,
@@ -346,7 +352,7 @@ pub async fn run(
     };
     run.progress.finish();
     let mut summary = Summary::new(&results, server, generator, measured_s);
-    summary.note_shortfalls(&lines);
+    summary.note_peers(&lines);
     Ok((summary, lines))
 }
 

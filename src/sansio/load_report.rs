@@ -105,6 +105,8 @@ pub struct PeerLine {
     pub event: &'static str,
     pub room: String,
     pub peer_id: Option<String>,
+    /// The signaling URL it ended on (after redirects: its room's node in a cluster).
+    pub node: Option<String>,
     pub publishes: bool,
     pub connect_ms: Option<u64>,
     pub failure: Option<Failure>,
@@ -199,6 +201,8 @@ pub struct Summary {
     pub generator: Generator,
     pub generator_bound: bool,
     pub measured_s: f64,
+    /// Peers per signaling URL they ended on (a cluster run spreads them over its nodes).
+    pub nodes: BTreeMap<String, usize>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub pass: Vec<PassVerdict>,
 }
@@ -263,12 +267,17 @@ impl Summary {
             generator,
             generator_bound: generator.bound(),
             measured_s: round(measured_s, 1),
+            nodes: BTreeMap::new(),
             pass: Vec::new(),
         }
     }
 
-    /// Counts the peers whose totals fall short of what the server forwarded to them.
-    pub fn note_shortfalls(&mut self, lines: &[PeerLine]) {
+    /// Takes in the peer lines: the nodes peers ended on, and the peers whose totals fall short
+    /// of what the server forwarded to them.
+    pub fn note_peers(&mut self, lines: &[PeerLine]) {
+        for node in lines.iter().filter_map(|l| l.node.clone()) {
+            *self.nodes.entry(node).or_insert(0) += 1;
+        }
         if let Some(d) = self.delivery.as_mut() {
             d.peers_short = lines.iter().filter(|l| l.short() > 0).count();
             d.packets_short = lines.iter().map(PeerLine::short).sum();

@@ -167,6 +167,11 @@ pub fn render(s: &Summary, json: bool) -> String {
             d.forwarded, d.received, d.server_queue_drops, d.missing_after_forwarding
         ));
     }
+    if s.nodes.len() > 1 {
+        for (node, peers) in &s.nodes {
+            out.push(format!("  node {node}: {peers} peer(s)"));
+        }
+    }
     let g = &s.generator;
     out.push(format!(
         "  generator: CPU {} % of {} core(s), pacing lag {} ms",
