@@ -250,15 +250,18 @@ impl Run {
         });
     }
 
-    /// Sleeps until `until`, sampling every second.
-    async fn wait(&mut self, until: Instant, planned: usize, samples: &mut Vec<(u64, ServerSample)>) {
+    /// Sleeps until `until` (or Ctrl-C), sampling every second; keeps the server's last sample.
+    async fn wait(&mut self, until: Instant, planned: usize, last: &mut Option<(u64, ServerSample)>) {
         let mut next = Instant::now();
-        while Instant::now() < until {
+        while Instant::now() < until && !self.stop.is_cancelled() {
             if Instant::now() >= next {
-                samples.extend(self.sample(planned).await);
+                *last = self.sample(planned).await.or(*last);
                 next += SAMPLE_EVERY;
             }
-            tokio::time::sleep_until(tokio::time::Instant::from_std(next.min(until))).await;
+            tokio::select! {
+                () = tokio::time::sleep_until(tokio::time::Instant::from_std(next.min(until))) => {}
+                () = self.stop.cancelled() => {}
+            }
         }
     }
 }
@@ -287,7 +290,7 @@ pub async fn run(
         generator_start: crate::proc_stats::sample(),
         opts,
     };
-    let mut samples = Vec::new();
+    let mut last = None;
     let mut bucket = TokenBucket::new(run.opts.rate, 1, 0);
     let mut next_sample = Instant::now();
     'joins: for room in &rooms {
@@ -297,7 +300,7 @@ pub async fn run(
                     break 'joins;
                 }
                 if Instant::now() >= next_sample {
-                    samples.extend(run.sample(planned).await);
+                    last = run.sample(planned).await.or(last);
                     next_sample += SAMPLE_EVERY;
                 }
                 let wait = bucket.ms_until_token(ms_since(run.start));
@@ -313,15 +316,15 @@ pub async fn run(
         }
     }
     let joined = Instant::now();
-    run.wait(joined + run.opts.warmup, planned, &mut samples).await;
+    run.wait(joined + run.opts.warmup, planned, &mut last).await;
     for s in &mut run.slots {
         s.baseline = s.figures();
     }
     let measure_start = Instant::now();
     let first = run.sample(planned).await;
-    run.wait(joined + run.opts.duration, planned, &mut samples).await;
+    run.wait(joined + run.opts.duration, planned, &mut last).await;
     let measured_s = measure_start.elapsed().as_secs_f64();
-    samples.extend(run.sample(planned).await);
+    last = run.sample(planned).await.or(last);
     let results: Vec<PeerResult> = run.slots.iter().map(|s| s.result(s.rec.elapsed_ms())).collect();
     let generator_end = crate::proc_stats::sample();
     // Publishers stop; once the queues have drained, every receiver's totals can be held
@@ -338,7 +341,7 @@ pub async fn run(
     for s in run.slots.drain(..) {
         let _ = tokio::time::timeout(LEAVE_GRACE, s.task).await;
     }
-    let server = first.zip(samples.last().copied()).and_then(|(a, b)| server_window(a, b));
+    let server = first.zip(last).and_then(|(a, b)| server_window(a, b));
     let generator = Generator {
         cpu_pct: match (run.generator_start, generator_end) {
             (Some(a), Some(b)) => {
