@@ -421,6 +421,17 @@ impl Stat {
             _ => None,
         }
     }
+    /// A received audio stream's figures (both dialects name packets and loss alike; jitter
+    /// comes in seconds now, in milliseconds as `googJitterReceived` in the old one).
+    fn inbound_rtp(&self, stream: u32, jitter_ms: f64) -> Event {
+        Event::InboundRtp {
+            source: StreamRef { stream, from_peer: None },
+            packets: self.count("packetsReceived"),
+            lost: self.num("packetsLost").map_or(0, |n| n as i64),
+            jitter_ms,
+        }
+    }
+
     fn count(&self, k: &str) -> u64 {
         self.num(k).filter(|n| *n >= 0.0).map_or(0, |n| n as u64)
     }
@@ -491,12 +502,7 @@ pub(super) fn read_stats(c: &mut Connection, base: &str, stats: &Map<String, Val
                 stream += 1;
                 push(
                     origin(id, "packetsReceived"),
-                    Event::InboundRtp {
-                        source: StreamRef { stream, from_peer: None },
-                        packets: s.count("packetsReceived"),
-                        lost: s.num("packetsLost").map_or(0, |n| n as i64),
-                        jitter_ms: s.num("jitter").map_or(0.0, |j| j * 1000.0),
-                    },
+                    s.inbound_rtp(stream, s.num("jitter").map_or(0.0, |j| j * 1000.0)),
                 );
                 // Chromium's audioLevel is linear 0..1 (RFC 6464 derived): as dBFS, the
                 // summary's audio level; no frequency is measured by a browser.
@@ -519,12 +525,7 @@ pub(super) fn read_stats(c: &mut Connection, base: &str, stats: &Map<String, Val
                 stream += 1;
                 push(
                     origin(id, "packetsReceived"),
-                    Event::InboundRtp {
-                        source: StreamRef { stream, from_peer: None },
-                        packets: s.count("packetsReceived"),
-                        lost: s.num("packetsLost").map_or(0, |n| n as i64),
-                        jitter_ms: s.num("googJitterReceived").unwrap_or(0.0),
-                    },
+                    s.inbound_rtp(stream, s.num("googJitterReceived").unwrap_or(0.0)),
                 );
             }
             "ssrc" if audio && s.props.contains_key("packetsSent") => {
