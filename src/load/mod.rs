@@ -93,7 +93,14 @@ impl Slot {
     }
 
     fn judge(&self, stop_ms: u64) -> (load_phases::Phases, Option<load_phases::Failure>) {
-        let timeline = self.rec.timeline();
+        self.judge_in(&self.rec.timeline(), stop_ms)
+    }
+
+    fn judge_in(
+        &self,
+        timeline: &crate::sansio::timeline::Timeline,
+        stop_ms: u64,
+    ) -> (load_phases::Phases, Option<load_phases::Failure>) {
         let error = self.error.lock().expect("error lock").clone();
         load_phases::judge(&PeerEnd {
             events: timeline.events(),
@@ -105,8 +112,8 @@ impl Slot {
 
     /// The peer's totals since it joined, for its `peer` line.
     fn line(&self, stop_ms: u64, forwarded_to: Option<&BTreeMap<String, u64>>) -> PeerLine {
-        let (phases, failure) = self.judge(stop_ms);
         let timeline = self.rec.timeline();
+        let (phases, failure) = self.judge_in(&timeline, stop_ms);
         let peer_id = timeline.events().iter().find_map(|e| match &e.event {
             Event::JoinedRoom { peer_id, .. } => Some(peer_id.clone()),
             _ => None,
@@ -178,7 +185,7 @@ struct Run {
 
 impl Run {
     /// Samples the run and the server; prints a progress line or an NDJSON sample.
-    async fn sample(&mut self, planned: usize) -> Option<(u64, ServerSample)> {
+    async fn sample(&mut self) -> Option<(u64, ServerSample)> {
         let now = ms_since(self.start);
         let server = match &mut self.view {
             Some(v) => v.sample().await,
@@ -193,7 +200,6 @@ impl Run {
         }
         self.progress.sample(&Sample {
             t_ms: now,
-            planned,
             started: self.slots.len(),
             connected,
             failed,
@@ -251,11 +257,11 @@ impl Run {
     }
 
     /// Sleeps until `until` (or Ctrl-C), sampling every second; keeps the server's last sample.
-    async fn wait(&mut self, until: Instant, planned: usize, last: &mut Option<(u64, ServerSample)>) {
+    async fn wait(&mut self, until: Instant, last: &mut Option<(u64, ServerSample)>) {
         let mut next = Instant::now();
         while Instant::now() < until && !self.stop.is_cancelled() {
             if Instant::now() >= next {
-                *last = self.sample(planned).await.or(*last);
+                *last = self.sample().await.or(*last);
                 next += SAMPLE_EVERY;
             }
             tokio::select! {
@@ -300,7 +306,7 @@ pub async fn run(
                     break 'joins;
                 }
                 if Instant::now() >= next_sample {
-                    last = run.sample(planned).await.or(last);
+                    last = run.sample().await.or(last);
                     next_sample += SAMPLE_EVERY;
                 }
                 let wait = bucket.ms_until_token(ms_since(run.start));
@@ -316,15 +322,15 @@ pub async fn run(
         }
     }
     let joined = Instant::now();
-    run.wait(joined + run.opts.warmup, planned, &mut last).await;
+    run.wait(joined + run.opts.warmup, &mut last).await;
     for s in &mut run.slots {
         s.baseline = s.figures();
     }
     let measure_start = Instant::now();
-    let first = run.sample(planned).await;
-    run.wait(joined + run.opts.duration, planned, &mut last).await;
+    let first = run.sample().await;
+    run.wait(joined + run.opts.duration, &mut last).await;
     let measured_s = measure_start.elapsed().as_secs_f64();
-    last = run.sample(planned).await.or(last);
+    last = run.sample().await.or(last);
     let results: Vec<PeerResult> = run.slots.iter().map(|s| s.result(s.rec.elapsed_ms())).collect();
     let generator_end = crate::proc_stats::sample();
     // Publishers stop; once the queues have drained, every receiver's totals can be held

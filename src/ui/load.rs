@@ -13,7 +13,6 @@ use crate::sansio::quantiles::{Spread, Tail};
 #[derive(Debug, Clone, Copy)]
 pub struct Sample {
     pub t_ms: u64,
-    pub planned: usize,
     pub started: usize,
     pub connected: usize,
     pub failed: usize,
