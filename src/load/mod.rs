@@ -64,8 +64,11 @@ pub fn shard_rooms(rooms: u32, (index, count): (u32, u32)) -> Vec<u32> {
     (0..rooms).filter(|n| n % count.max(1) + 1 == index).collect()
 }
 
-/// The quiet period before the last count: publishers have stopped, queues drain.
-const QUIET: Duration = Duration::from_secs(1);
+/// The quiet period before the last count: publishers have stopped and the queues drain. It
+/// ends when the server's per-listener totals and the peers' own have not moved for one step
+/// (a busy server may still be draining after a second), or after `QUIET_MAX`.
+const QUIET_STEP: Duration = Duration::from_millis(500);
+const QUIET_MAX: Duration = Duration::from_secs(5);
 
 /// One peer of the run.
 struct Slot {
@@ -257,6 +260,26 @@ impl Run {
     }
 
     /// Sleeps until `until` (or Ctrl-C), sampling every second; keeps the server's last sample.
+    /// Every peer's line once the counts have settled after the publishers stopped.
+    async fn settled_lines(&mut self) -> Vec<PeerLine> {
+        let deadline = Instant::now() + QUIET_MAX;
+        let mut before: Option<Vec<(u64, Option<u64>)>> = None;
+        loop {
+            tokio::time::sleep(QUIET_STEP).await;
+            let forwarded_to = match &mut self.view {
+                Some(v) => v.forwarded_to_listeners().await,
+                None => None,
+            };
+            let lines: Vec<PeerLine> =
+                self.slots.iter().map(|s| s.line(s.rec.elapsed_ms(), forwarded_to.as_ref())).collect();
+            let counts: Vec<_> = lines.iter().map(|l| (l.received, l.server_forwarded)).collect();
+            if before.as_ref() == Some(&counts) || Instant::now() >= deadline {
+                return lines;
+            }
+            before = Some(counts);
+        }
+    }
+
     async fn wait(&mut self, until: Instant, last: &mut Option<(u64, ServerSample)>) {
         let mut next = Instant::now();
         while Instant::now() < until && !self.stop.is_cancelled() {
@@ -336,13 +359,7 @@ pub async fn run(
     // Publishers stop; once the queues have drained, every receiver's totals can be held
     // against what the server says it forwarded to it.
     run.quiet.cancel();
-    tokio::time::sleep(QUIET).await;
-    let forwarded_to = match &mut run.view {
-        Some(v) => v.forwarded_to_listeners().await,
-        None => None,
-    };
-    let lines: Vec<PeerLine> =
-        run.slots.iter().map(|s| s.line(s.rec.elapsed_ms(), forwarded_to.as_ref())).collect();
+    let lines = run.settled_lines().await;
     stop.cancel();
     for s in run.slots.drain(..) {
         let _ = tokio::time::timeout(LEAVE_GRACE, s.task).await;

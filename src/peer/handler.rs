@@ -1,6 +1,7 @@
 //! The `PeerConnectionEventHandler` that forwards every callback into a channel as a
 //! [`PeerEvent`], converting webrtc-rs types into ours on the way.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use tokio::sync::mpsc;
@@ -18,11 +19,17 @@ use crate::sansio::timeline::CandidateInfo;
 pub(super) struct Handler {
     tx: mpsc::UnboundedSender<PeerEvent>,
     mid: Arc<Mutex<String>>,
+    /// DTLS is up, so SRTP is keyed and RTP may be sent (see [`super::tracks`]).
+    connected: Arc<AtomicBool>,
 }
 
 impl Handler {
-    pub(super) fn new(tx: mpsc::UnboundedSender<PeerEvent>, mid: Arc<Mutex<String>>) -> Self {
-        Self { tx, mid }
+    pub(super) fn new(
+        tx: mpsc::UnboundedSender<PeerEvent>,
+        mid: Arc<Mutex<String>>,
+        connected: Arc<AtomicBool>,
+    ) -> Self {
+        Self { tx, mid, connected }
     }
 
     fn emit(&self, e: PeerEvent) {
@@ -77,6 +84,13 @@ impl PeerConnectionEventHandler for Handler {
     }
 
     async fn on_connection_state_change(&self, state: RTCPeerConnectionState) {
+        match state {
+            RTCPeerConnectionState::Connected => self.connected.store(true, Ordering::Release),
+            RTCPeerConnectionState::Failed | RTCPeerConnectionState::Closed => {
+                self.connected.store(false, Ordering::Release)
+            }
+            _ => {}
+        }
         self.emit(PeerEvent::ConnectionState(state.to_string()));
     }
 

@@ -8,6 +8,7 @@ mod stats;
 mod tracks;
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -112,12 +113,15 @@ pub struct Peer {
     pc: Arc<dyn PeerConnection>,
     /// The first media section's mid, stamped on our trickled candidates.
     mid: Arc<Mutex<String>>,
+    /// The connection is up (DTLS done): our tracks send only then.
+    connected: Arc<AtomicBool>,
 }
 
 impl Peer {
     pub async fn new(opts: &PeerOptions) -> Result<(Self, mpsc::UnboundedReceiver<PeerEvent>), PeerError> {
         let (tx, rx) = mpsc::unbounded_channel();
         let mid = Arc::new(Mutex::new("0".to_owned()));
+        let connected = Arc::new(AtomicBool::new(false));
         let mut media = MediaEngine::default();
         media.register_default_codecs().context("register codecs")?;
         let registry = if opts.forwarder {
@@ -161,12 +165,12 @@ impl Peer {
             .with_media_engine(media)
             .with_setting_engine(settings)
             .with_interceptor_registry(registry)
-            .with_handler(Arc::new(handler::Handler::new(tx, mid.clone())))
+            .with_handler(Arc::new(handler::Handler::new(tx, mid.clone(), connected.clone())))
             .with_udp_addrs(vec![format!("{}:0", opts.bind_ip)])
             .build()
             .await
             .context("build peer connection")?;
-        Ok((Self { pc: Arc::new(pc), mid }, rx))
+        Ok((Self { pc: Arc::new(pc), mid, connected }, rx))
     }
 
     fn remember_mid(&self, sdp: &str) {
@@ -230,12 +234,12 @@ impl Peer {
 
     /// Adds an Opus track we encode ourselves; `stream_id` names us to the far end.
     pub async fn add_audio_sender(&self, ssrc: u32, stream_id: &str) -> Result<LocalAudio, PeerError> {
-        LocalAudio::attach(&self.pc, ssrc, stream_id).await
+        LocalAudio::attach(&self.pc, self.connected.clone(), ssrc, stream_id).await
     }
 
     /// Adds a track that forwards another peer's RTP (SFU); `stream_id` names that peer.
     pub async fn add_forward_track(&self, ssrc: u32, stream_id: &str) -> Result<OutTrack, PeerError> {
-        OutTrack::attach(&self.pc, ssrc, stream_id).await
+        OutTrack::attach(&self.pc, self.connected.clone(), ssrc, stream_id).await
     }
 
     /// Stops sending a forwarded track (the next offer marks its section inactive).

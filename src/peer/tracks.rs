@@ -2,7 +2,10 @@
 //! ([`OutTrack`]) and a received track ([`RemoteAudio`]).
 //!
 //! webrtc-rs drops, with only an error log, any RTP whose SSRC or payload type is not the one
-//! negotiated for the sender, so both send paths stamp the negotiated values themselves.
+//! negotiated for the sender, so both send paths stamp the negotiated values themselves. It also
+//! accepts RTP written before DTLS has keyed SRTP and then drops it with a warning ("local_srtp_context
+//! is not set yet"), so both send paths hold back until the connection is up: a packet they
+//! report as sent has really gone out.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -62,6 +65,7 @@ async fn negotiated_pt(sender: &Arc<dyn RtpSender>, cache: &OnceLock<u8>) -> Opt
 pub struct LocalAudio {
     track: Arc<TrackLocalStaticSample>,
     sender: Arc<dyn RtpSender>,
+    connected: Arc<AtomicBool>,
     ssrc: u32,
     pt: OnceLock<u8>,
 }
@@ -69,6 +73,7 @@ pub struct LocalAudio {
 impl LocalAudio {
     pub(super) async fn attach(
         pc: &Arc<dyn PeerConnection>,
+        connected: Arc<AtomicBool>,
         ssrc: u32,
         stream_id: &str,
     ) -> Result<Self, PeerError> {
@@ -77,11 +82,14 @@ impl LocalAudio {
                 .context("create track")?,
         );
         let sender = pc.add_track(track.clone() as Arc<dyn TrackLocal>).await.context("add track")?;
-        Ok(Self { track, sender, ssrc, pt: OnceLock::new() })
+        Ok(Self { track, sender, connected, ssrc, pt: OnceLock::new() })
     }
 
-    /// Sends one encoded Opus frame. `Ok(false)` while nothing is negotiated yet.
+    /// Sends one encoded Opus frame. `Ok(false)` while nothing is negotiated or connected yet.
     pub async fn send(&self, opus: Bytes, duration: Duration) -> Result<bool, PeerError> {
+        if !self.connected.load(Ordering::Acquire) {
+            return Ok(false);
+        }
         let Some(pt) = negotiated_pt(&self.sender, &self.pt).await else { return Ok(false) };
         let sample = Sample { data: opus, duration, ..Sample::new(Instant::now()) };
         match self.track.sample_writer(self.ssrc, pt).write_sample(&sample).await {
@@ -99,6 +107,7 @@ impl LocalAudio {
 pub struct OutTrack {
     track: Arc<TrackLocalStaticRTP>,
     sender: Arc<dyn RtpSender>,
+    connected: Arc<AtomicBool>,
     ssrc: u32,
     pt: OnceLock<u8>,
     /// The listener has answered an offer carrying this track. Packets sent before that
@@ -110,6 +119,7 @@ pub struct OutTrack {
 impl OutTrack {
     pub(super) async fn attach(
         pc: &Arc<dyn PeerConnection>,
+        connected: Arc<AtomicBool>,
         ssrc: u32,
         stream_id: &str,
     ) -> Result<Self, PeerError> {
@@ -118,6 +128,7 @@ impl OutTrack {
         Ok(Self {
             track,
             sender,
+            connected,
             ssrc,
             pt: OnceLock::new(),
             negotiated: AtomicBool::new(false),
@@ -134,9 +145,10 @@ impl OutTrack {
         &self.sender
     }
 
-    /// Forwards one packet. `Ok(false)` if the track is not negotiated yet (nothing was sent).
+    /// Forwards one packet. `Ok(false)` if the track is not negotiated or the connection not up
+    /// yet (nothing was sent).
     pub async fn forward(&self, mut pkt: RtpPacket) -> Result<bool, PeerError> {
-        if !self.negotiated.load(Ordering::Acquire) {
+        if !self.negotiated.load(Ordering::Acquire) || !self.connected.load(Ordering::Acquire) {
             return Ok(false);
         }
         let Some(pt) = negotiated_pt(&self.sender, &self.pt).await else { return Ok(false) };

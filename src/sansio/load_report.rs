@@ -125,6 +125,11 @@ impl PeerLine {
     pub fn short(&self) -> u64 {
         self.server_forwarded.map_or(0, |f| f.saturating_sub(self.received))
     }
+
+    /// Packets received beyond what the server forwarded (0 when it cannot tell).
+    pub fn extra(&self) -> u64 {
+        self.server_forwarded.map_or(0, |f| self.received.saturating_sub(f))
+    }
 }
 
 /// Where packets went missing: in the server's queues, or after it sent them.
@@ -139,6 +144,12 @@ pub struct Delivery {
     /// them, and the packets they miss in all.
     pub peers_short: usize,
     pub packets_short: u64,
+    /// After the quiet period, over every peer since it joined: packets received beyond what
+    /// was forwarded to it, sequence gaps, and packets received twice. All four zero (with no
+    /// queue drops) means every receiver's RTP sequence set is exactly what was forwarded to it.
+    pub packets_extra: u64,
+    pub packets_lost: u64,
+    pub duplicates: u64,
 }
 
 /// The generator's own load.
@@ -245,6 +256,9 @@ impl Summary {
             missing_after_forwarding: s.forwarded as i64 - received as i64,
             peers_short: 0,
             packets_short: 0,
+            packets_extra: 0,
+            packets_lost: 0,
+            duplicates: 0,
         });
         Self {
             event: "summary",
@@ -281,6 +295,9 @@ impl Summary {
         if let Some(d) = self.delivery.as_mut() {
             d.peers_short = lines.iter().filter(|l| l.short() > 0).count();
             d.packets_short = lines.iter().map(PeerLine::short).sum();
+            d.packets_extra = lines.iter().map(PeerLine::extra).sum();
+            d.packets_lost = lines.iter().map(|l| l.lost).sum();
+            d.duplicates = lines.iter().map(|l| l.duplicates).sum();
         }
     }
 
@@ -306,6 +323,12 @@ impl Summary {
             "server_cpu" => s.and_then(|s| s.cpu_pct),
             "server_us_per_packet" => s.and_then(|s| s.us_per_packet),
             "server_rss_bytes" => s.and_then(|s| s.rss_bytes).map(|b| b as f64),
+            "server_queue_drops" => self.delivery.map(|d| d.server_queue_drops as f64),
+            "peers_short" => self.delivery.map(|d| d.peers_short as f64),
+            "packets_short" => self.delivery.map(|d| d.packets_short as f64),
+            "packets_extra" => self.delivery.map(|d| d.packets_extra as f64),
+            "packets_lost" => self.delivery.map(|d| d.packets_lost as f64),
+            "duplicates" => self.delivery.map(|d| d.duplicates as f64),
             _ => None,
         }
     }
@@ -394,6 +417,48 @@ mod tests {
         let json = serde_json::to_value(&s).unwrap();
         assert_eq!(json["connect_ms"]["p99"], 28.0);
         assert_eq!(json["event"], "summary");
+    }
+
+    fn line(received: u64, lost: u64, duplicates: u64, server_forwarded: Option<u64>) -> PeerLine {
+        PeerLine {
+            event: "peer",
+            room: "r".into(),
+            peer_id: None,
+            node: None,
+            publishes: true,
+            connect_ms: Some(20),
+            failure: None,
+            streams: 1,
+            received,
+            lost,
+            duplicates,
+            server_forwarded,
+        }
+    }
+
+    #[test]
+    fn delivery_holds_every_peer_against_what_was_forwarded_to_it() {
+        let peers = vec![connected_peer(20, 0), connected_peer(21, 0)];
+        let w = server_window((1_000, sample(0, 1.0)), (11_000, sample(60_000, 3.0)));
+        let gen_ = Generator { cpu_pct: 30.0, cores: 2, pacing_lag_ms: 0.2 };
+        let nothing_lost = "peers_short<1,packets_extra<1,packets_lost<1,duplicates<1,server_queue_drops<1";
+        let mut s = Summary::new(&peers, w, gen_, 10.0);
+        s.note_peers(&[line(500, 0, 0, Some(500)), line(500, 0, 0, Some(500))]);
+        assert!(s.judge(&pass_expr::parse(nothing_lost).unwrap()), "{:?}", s.pass);
+        // One peer two short and one with a gap and a repeat; another given more than forwarded.
+        let mut s = Summary::new(&peers, w, gen_, 10.0);
+        s.note_peers(&[line(498, 1, 1, Some(500)), line(503, 0, 0, Some(500))]);
+        let d = s.delivery.unwrap();
+        assert_eq!(
+            (d.peers_short, d.packets_short, d.packets_extra, d.packets_lost, d.duplicates),
+            (1, 2, 3, 1, 1)
+        );
+        assert!(!s.judge(&pass_expr::parse(nothing_lost).unwrap()));
+        assert_eq!(s.pass.iter().filter(|v| !v.passed).count(), 4, "{:?}", s.pass);
+        // A server without /stats gives no delivery figures: such thresholds fail, never pass.
+        let mut s = Summary::new(&peers, None, gen_, 10.0);
+        s.note_peers(&[line(500, 0, 0, None)]);
+        assert!(!s.judge(&pass_expr::parse("packets_short<1").unwrap()));
     }
 
     #[test]

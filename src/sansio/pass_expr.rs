@@ -66,6 +66,12 @@ pub const METRICS: &[(&str, Kind)] = &[
     ("server_cpu", Kind::Percent),
     ("server_us_per_packet", Kind::Number),
     ("server_rss_bytes", Kind::Number),
+    ("server_queue_drops", Kind::Number),
+    ("peers_short", Kind::Peers),
+    ("packets_short", Kind::Number),
+    ("packets_extra", Kind::Number),
+    ("packets_lost", Kind::Number),
+    ("duplicates", Kind::Number),
 ];
 
 #[derive(Debug, Clone, PartialEq)]

@@ -2,7 +2,8 @@
 //! hands a copy to each listener's queue without waiting (`try_send`: webrtc-rs drops packets
 //! when its 256-packet receive queue fills, so the reader must never block); one writer task
 //! per listener re-stamps and sends. Every packet is counted: received, forwarded, dropped
-//! because a queue was full, or held back because the listener's track is not negotiated yet.
+//! because a queue was full, or held back because the listener's track is not negotiated or its
+//! connection not up yet.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -127,7 +128,8 @@ impl Publisher {
         out
     }
 
-    /// Packets dropped on full queues and held back before negotiation, over all listeners.
+    /// Packets dropped on full queues and held back before negotiation or connection, over all
+    /// listeners.
     pub fn losses(&self) -> (u64, u64) {
         let sum = |c: &ListenerCounters| {
             (c.queue_full.load(Ordering::Relaxed), c.not_negotiated.load(Ordering::Relaxed))

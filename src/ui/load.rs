@@ -165,6 +165,10 @@ pub fn render(s: &Summary, json: bool) -> String {
             "  delivery: server forwarded {}, clients received {}, dropped in server queues {}, missing after forwarding {}",
             d.forwarded, d.received, d.server_queue_drops, d.missing_after_forwarding
         ));
+        out.push(format!(
+            "  per peer, since joining: {} peer(s) {} packet(s) short of what was forwarded to them, {} beyond it, {} lost, {} duplicated",
+            d.peers_short, d.packets_short, d.packets_extra, d.packets_lost, d.duplicates
+        ));
     }
     if s.nodes.len() > 1 {
         for (node, peers) in &s.nodes {
