@@ -259,7 +259,6 @@ impl Run {
         });
     }
 
-    /// Sleeps until `until` (or Ctrl-C), sampling every second; keeps the server's last sample.
     /// Every peer's line once the counts have settled after the publishers stopped.
     async fn settled_lines(&mut self) -> Vec<PeerLine> {
         let deadline = Instant::now() + QUIET_MAX;
@@ -280,6 +279,7 @@ impl Run {
         }
     }
 
+    /// Sleeps until `until` (or Ctrl-C), sampling every second; keeps the server's last sample.
     async fn wait(&mut self, until: Instant, last: &mut Option<(u64, ServerSample)>) {
         let mut next = Instant::now();
         while Instant::now() < until && !self.stop.is_cancelled() {
