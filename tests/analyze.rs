@@ -124,6 +124,64 @@ fn three_healthy_peers_give_no_finding_and_two_files_of_an_f1_call_show_the_misd
     assert!(report["findings"][0]["evidence"][0].as_str().unwrap().contains("belongs to"), "{report}");
 }
 
+/// The record `serve --record DIR` wrote of the session `events` (a `join --json` run) had.
+fn record_of(dir: &Path, events: &[Value]) -> PathBuf {
+    let id = events.iter().find_map(|e| e["peer_id"].as_str().filter(|_| e["event"] == "joined_room"));
+    dir.join(format!("{}.ndjson", id.expect("the peer joined")))
+}
+
+#[test]
+fn a_join_timeline_and_the_serve_record_of_its_session_are_paired() {
+    for fault in [None, Some("F5")] {
+        let name = fault.unwrap_or("healthy");
+        let dir = tmp(&format!("record-{name}"));
+        let mut args = vec!["--record", dir.to_str().unwrap()];
+        args.extend(fault.map(|f| ["--fault", f]).into_iter().flatten());
+        let serve = Serve::start(&args);
+        let run = finish(joined(&serve.url, "rec", 440));
+        drop(serve);
+        let join = save(&run.events, &format!("rec-{name}.ndjson"));
+        let record = record_of(&dir, &run.events);
+        let (code, codes, report) = analyze(&[&join, &record]);
+        assert_eq!(report["files"][1]["format"], "serve-record", "{report}");
+        let pairs = report["correlation"]["pairs"].as_array().unwrap();
+        assert_eq!(pairs.len(), 1, "{name}: {report}");
+        let pair = &pairs[0];
+        assert_eq!(pair["paired_by"][0]["key"], "ice-ufrag", "{pair}");
+        // One machine, one clock: the estimate is the messages' jitter, far below this.
+        assert_eq!(pair["clocks"]["clocks"], "compared", "{pair}");
+        let skew = pair["clocks"]["skew_ms"].as_f64().unwrap();
+        assert!(skew.abs() <= 250.0, "{name}: skew {skew} ms: {pair}");
+        let unadded = pair["unadded"].as_array().unwrap();
+        match fault {
+            None => {
+                assert_eq!((code, codes), (0, vec![]), "{report}");
+                assert!(unadded.is_empty(), "{pair}");
+            }
+            // F5: serve forwards the client's trickled candidates to the room and never adds them.
+            Some(_) => {
+                assert_eq!((code, codes), (1, vec!["CANDIDATES-NOT-ADDED".to_owned()]), "{report}");
+                assert!(
+                    !unadded.is_empty() && unadded.iter().all(|u| u["from"] == join.to_str().unwrap()),
+                    "{pair}"
+                );
+                let evidence = report["findings"][0]["evidence"].as_array().unwrap();
+                assert!(
+                    evidence[0].as_str().unwrap().contains("local candidate host udp 127.0.0.1:"),
+                    "{report}"
+                );
+                assert!(
+                    evidence[1].as_str().unwrap().contains("no remote candidate was ever added"),
+                    "{report}"
+                );
+            }
+        }
+        // The record holds no secret: the ICE password never leaves the SDP.
+        let text = std::fs::read_to_string(&record).unwrap();
+        assert!(!text.contains("ice-pwd") && !text.contains("\"pwd"), "{text}");
+    }
+}
+
 #[test]
 fn unreadable_files_are_exit_2_with_one_line() {
     let junk = tmp("junk.txt");

@@ -9,8 +9,10 @@ use anyhow::{Context, bail};
 
 use crate::Outcome;
 use crate::cli::AnalyzeArgs;
-use crate::sansio::connection_rules::{cannot_show, diagnose_connection, lone_timeline, merge};
-use crate::sansio::correlate::misdelivered;
+use crate::sansio::connection_rules::{
+    cannot_show, diagnose_connection, lone_timeline, merge, server_record,
+};
+use crate::sansio::correlate::{correlate, misdelivered, unadded_finding};
 use crate::sansio::import::{Format, Import, import};
 use crate::sansio::rules::{PeerRun, Role, diagnose};
 use crate::ui::{ConnectionReport, FileReport, Style, render_analysis};
@@ -52,9 +54,15 @@ fn report(path: &Path, imp: Import, peer: Option<&str>) -> FileReport {
                     let events = c.records.iter().map(|r| r.stamped.clone()).collect();
                     lone_timeline(diagnose(&[PeerRun { role: Role::Observer, tone_hz: 0.0, events }]), &c)
                 }
-                Format::ProbeJson | Format::WebrtcInternals | Format::Rtcstats => vec![],
+                Format::ProbeJson | Format::WebrtcInternals | Format::Rtcstats | Format::ServeRecord => {
+                    vec![]
+                }
             };
-            let findings = merge(own, diagnose_connection(&c))
+            let rules = match imp.format {
+                Format::ServeRecord => server_record(&c),
+                _ => diagnose_connection(&c),
+            };
+            let findings = merge(own, rules)
                 .into_iter()
                 .filter(|f| !findings.iter().any(|p| p.code == f.code))
                 .collect();
@@ -87,9 +95,13 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<Outcome> {
     }
     let labelled: Vec<(&str, &crate::sansio::import::Connection)> =
         files.iter().flat_map(|f| f.connections.iter().map(|c| (f.path.as_str(), &c.connection))).collect();
-    let across: Vec<_> =
-        if labelled.len() > 1 { misdelivered(&labelled).into_iter().collect() } else { vec![] };
-    println!("{}", render_analysis(&files, &across, style.json));
+    let correlations = correlate(&labelled);
+    let across: Vec<_> = if labelled.len() > 1 {
+        misdelivered(&labelled).into_iter().chain(unadded_finding(&correlations)).collect()
+    } else {
+        vec![]
+    };
+    println!("{}", render_analysis(&files, &across, &correlations, style.json));
     let healthy = across.is_empty() && files.iter().all(FileReport::healthy);
     Ok(if healthy { Outcome::Success } else { Outcome::Problem })
 }

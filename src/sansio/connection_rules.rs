@@ -68,6 +68,13 @@ pub fn lone_timeline(findings: Vec<Finding>, c: &Connection) -> Vec<Finding> {
     findings.into_iter().filter(|f| f.code != "F2" && (f.code != "ICE-FAILED" || offered)).collect()
 }
 
+/// What a server's own record of a session supports alone: how ICE went. The client-side
+/// rules do not apply (its remote candidates are the client's); the rest needs the client's
+/// file beside it (`sansio::correlate`).
+pub fn server_record(c: &Connection) -> Vec<Finding> {
+    ice::ice_failed(c).into_iter().chain(ice::consent_lost(c)).collect()
+}
+
 /// `more` merged into `base`: a code already there gains the new evidence, others are appended.
 pub fn merge(mut base: Vec<Finding>, more: Vec<Finding>) -> Vec<Finding> {
     for f in more {

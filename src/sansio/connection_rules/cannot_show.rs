@@ -5,10 +5,19 @@ use crate::sansio::import::{Connection, Format};
 
 /// What a file of this format cannot show, whatever it holds.
 pub fn cannot_show(format: Format, c: &Connection) -> Vec<String> {
+    if format == Format::ServeRecord {
+        return vec![
+            "what the client did with the server's candidates and whether it heard anything (give analyze the client's file too)".into(),
+            "the other sessions of the room (each has a record of its own)".into(),
+        ];
+    }
     let mut out = vec![
-        "whether the server added this side's trickled candidates to its own connection (server side: run `rtc-assist probe`)".to_owned(),
+        "whether the server added this side's trickled candidates to its own connection (give analyze the server's \
+         `serve --record` file too, or run `rtc-assist probe`)"
+            .to_owned(),
     ];
     match format {
+        Format::ServeRecord => {}
         Format::WebrtcInternals | Format::Rtcstats => {
             out.push("candidate messages the page's JavaScript refused before the connection saw them (nested, or null sdpMid and sdpMLineIndex: `new RTCIceCandidate()` throws, the dump has no entry)".into());
             out.push("early candidates a page buffered itself: their early arrival leaves no trace".into());
@@ -31,7 +40,9 @@ pub fn cannot_show(format: Format, c: &Connection) -> Vec<String> {
         }
         Format::RtcAssistNdjson | Format::ProbeJson => {
             out.push("what the other peers of the room received".into());
-            out.push("candidate ufrags and mids (a timeline keeps only type, address and port)".into());
+            out.push(
+                "candidate ufrags and mids (a timeline keeps each candidate's type, address and port)".into(),
+            );
         }
     }
     out

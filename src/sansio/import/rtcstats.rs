@@ -41,6 +41,7 @@ pub fn parse(text: &str) -> Result<Import, ImportError> {
     let mut writer = None;
     let mut clock = 0.0_f64;
     let mut first = true;
+    let mut epoch_ms = None;
     for (i, line) in lines {
         let origin = format!("line {}", i + 1);
         let Ok(Value::Array(a)) = serde_json::from_str::<Value>(line) else {
@@ -52,6 +53,10 @@ pub fn parse(text: &str) -> Result<Import, ImportError> {
             continue;
         };
         // The first line's time is absolute (ms since the epoch), every later one a delta.
+        if first {
+            // A time before 2001 is no epoch (a writer that starts its clock at zero).
+            epoch_ms = (delta > 1e12).then_some(delta as u64);
+        }
         clock = if first { 0.0 } else { clock + delta };
         first = false;
         if a.len() < 3 {
@@ -72,7 +77,7 @@ pub fn parse(text: &str) -> Result<Import, ImportError> {
             continue;
         };
         let r = reading.entry(pc.to_owned()).or_insert_with(|| Reading {
-            c: Connection { id: pc.to_owned(), ..Connection::default() },
+            c: Connection { id: pc.to_owned(), epoch_ms, ..Connection::default() },
             ..Reading::default()
         });
         let t = clock as u64;
@@ -145,6 +150,8 @@ mod tests {
         assert_eq!(c.ice_servers, ["turn:127.0.0.1:3478", "turn:127.0.0.1:3479"]);
         assert_eq!(c.static_turn, [("line 4".to_owned(), vec!["turn:127.0.0.1:3478".to_owned()])]);
         assert_eq!(c.remote_descriptions[0].origin, "line 5");
+        assert_eq!(c.epoch_ms, Some(1796220069362));
+        assert_eq!(c.wall_ms(&c.descriptions[0]), Some(1796220069362 + 35));
         let ice = c.records.iter().find(|r| matches!(r.stamped.event, Event::IceState { .. })).unwrap();
         assert_eq!(ice.stamped.t_ms, 40);
         assert!(c.records.iter().any(|r| matches!(r.stamped.event, Event::InboundRtp { packets: 50, .. })));
