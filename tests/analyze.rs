@@ -266,8 +266,10 @@ fn an_f1_dump_with_the_other_peers_timeline_shows_the_misdelivery() {
 /// chrome://webrtc-internals open from the start, a CLI tone peer joins after it, and both
 /// downloads of the internals page are returned with the CLI peer's timeline:
 /// (webrtc-internals dump, rtcstats dump, the CLI peer's `join --json` events).
-async fn browser_dump(fault: &str) -> (Vec<u8>, Option<Vec<u8>>, Vec<Value>) {
-    let serve = Serve::start(&if fault == "healthy" { vec![] } else { vec!["--fault", fault] });
+async fn browser_dump(fault: &str, serve_args: &[&str]) -> (Vec<u8>, Option<Vec<u8>>, Vec<Value>) {
+    let mut args = if fault == "healthy" { vec![] } else { vec!["--fault", fault] };
+    args.extend(serve_args);
+    let serve = Serve::start(&args);
     let browser = Browser::start().await;
     browser.client.goto("chrome://webrtc-internals").await.unwrap();
     let internals = browser.client.window().await.unwrap();
@@ -298,11 +300,35 @@ async fn browser_dump(fault: &str) -> (Vec<u8>, Option<Vec<u8>>, Vec<Value>) {
 #[test]
 fn a_fresh_chromium_dump_of_f3_null_is_analysed() {
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let (dump, _, _) = rt.block_on(browser_dump("F3-null"));
+    let (dump, _, _) = rt.block_on(browser_dump("F3-null", &[]));
     let path = tmp("fresh.webrtc_internals_dump.gz");
     std::fs::write(&path, dump).unwrap();
     let (code, codes, report) = analyze(&[&path]);
     assert_eq!((code, codes), (1, vec!["NO-REMOTE-CANDIDATE".to_owned()]), "{report}");
+}
+
+#[test]
+fn a_fresh_healthy_chromium_dump_pairs_with_the_serve_record_of_its_session() {
+    let dir = tmp("browser-record");
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let (dump, _, cli) = rt.block_on(browser_dump("healthy", &["--record", dir.to_str().unwrap()]));
+    let path = tmp("healthy-fresh.webrtc_internals_dump.gz");
+    std::fs::write(&path, dump).unwrap();
+    // The browser's session is the record that is not the CLI peer's.
+    let cli_record = record_of(&dir, &cli);
+    let record = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).find(|p| *p != cli_record);
+    let record = record.expect("serve recorded the browser's session");
+    let (code, codes, report) = analyze(&[&path, &record]);
+    assert_eq!((code, codes), (0, vec![]), "{report}");
+    let pair = &report["correlation"]["pairs"][0];
+    assert_eq!(pair["a"]["file"], path.to_str().unwrap(), "{report}");
+    assert_eq!(pair["paired_by"][0]["key"], "ice-ufrag", "{pair}");
+    assert!(pair["paired_by"][0]["evidence"][0].as_str().unwrap().contains("/updateLog/"), "{pair}");
+    assert!(pair["unadded"].as_array().unwrap().is_empty(), "{pair}");
+    // Chromium's timestamps and serve's wall clock: one machine, so a small skew.
+    assert_eq!(pair["clocks"]["clocks"], "compared", "{pair}");
+    let skew = pair["clocks"]["skew_ms"].as_f64().unwrap();
+    assert!(skew.abs() <= 250.0, "skew {skew} ms: {pair}");
 }
 
 /// Writes tests/fixtures/dumps/ anew (scripts/make-dumps.sh): one run of Chromium per case.
@@ -311,7 +337,7 @@ fn a_fresh_chromium_dump_of_f3_null_is_analysed() {
 fn make_dumps() {
     let rt = tokio::runtime::Runtime::new().unwrap();
     for (name, _) in DUMPS {
-        let (dump, rtcstats, cli) = rt.block_on(browser_dump(name));
+        let (dump, rtcstats, cli) = rt.block_on(browser_dump(name, &[]));
         std::fs::write(dumps_dir().join(format!("{name}.webrtc_internals_dump.gz")), dump).unwrap();
         let rtcstats = rtcstats.expect("this Chromium exports an rtcstats dump");
         std::fs::write(dumps_dir().join(format!("{name}.rtcstats_dump.gz")), rtcstats).unwrap();
