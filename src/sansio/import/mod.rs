@@ -8,6 +8,7 @@
 
 pub mod ndjson;
 pub mod rtcstats;
+mod rtcstats_keys;
 pub mod webrtc_internals;
 
 use serde::Serialize;
