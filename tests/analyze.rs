@@ -183,6 +183,33 @@ fn a_join_timeline_and_the_serve_record_of_its_session_are_paired() {
 }
 
 #[test]
+fn a_load_run_is_analysed_by_the_phase_its_peers_failed_in() {
+    for (max_sessions, want) in [("4", vec![]), ("1", vec!["LOAD-WEBSOCKET".to_owned()])] {
+        let serve = Serve::start(&["--max-sessions", max_sessions]);
+        let out = Command::new(BIN)
+            .args(["load", &serve.url, "--json", "--rooms", "1", "--peers", "2"])
+            .args(["--duration", "3", "--warmup", "1", "--rate", "20"])
+            .output()
+            .unwrap();
+        drop(serve);
+        let path = tmp(&format!("load-{max_sessions}.ndjson"));
+        std::fs::write(&path, &out.stdout).unwrap();
+        let (code, codes, report) = analyze(&[&path]);
+        assert_eq!(report["files"][0]["format"], "load-json", "{report}");
+        assert_eq!(codes, want, "--max-sessions {max_sessions}: {report}");
+        assert_eq!(code, if want.is_empty() { 0 } else { 1 });
+        let peers = report["files"][0]["load"]["peers"].as_array().unwrap();
+        assert_eq!(peers.len(), 2, "{report}");
+        if !want.is_empty() {
+            // The second peer got 503 at the upgrade; the first one connected and is not blamed.
+            let f = &report["files"][0]["findings"][0];
+            assert_eq!(f["title"], "1 of 2 peer(s): the signaling connection failed", "{f}");
+            assert!(f["evidence"][0].as_str().unwrap().contains("503"), "{f}");
+        }
+    }
+}
+
+#[test]
 fn unreadable_files_are_exit_2_with_one_line() {
     let junk = tmp("junk.txt");
     std::fs::write(&junk, "this is not a dump\n").unwrap();

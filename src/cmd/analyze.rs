@@ -2,7 +2,7 @@
 //! content, run the rules on every peer connection and print the report; exit 0 nothing found,
 //! 1 findings, 2 a file could not be read or is in no known format.
 
-use std::io::Read;
+use std::io::{Read, Write};
 use std::path::Path;
 
 use anyhow::{Context, bail};
@@ -14,6 +14,7 @@ use crate::sansio::connection_rules::{
 };
 use crate::sansio::correlate::{correlate, misdelivered, unadded_finding};
 use crate::sansio::import::{Format, Import, import};
+use crate::sansio::load_rules::diagnose_load;
 use crate::sansio::rules::{PeerRun, Role, diagnose};
 use crate::ui::{ConnectionReport, FileReport, Style, render_analysis};
 
@@ -42,7 +43,13 @@ fn read_text(path: &Path) -> anyhow::Result<String> {
 /// The rules on one imported file: the probe's own rules on our timelines, plus what a single
 /// connection's file shows.
 fn report(path: &Path, imp: Import, peer: Option<&str>) -> FileReport {
-    let findings = imp.probe_runs.as_deref().map(diagnose).unwrap_or_default();
+    let mut findings = imp.probe_runs.as_deref().map(diagnose).unwrap_or_default();
+    let load = imp.load.map(|mut run| {
+        run.peers
+            .retain(|p| peer.is_none_or(|want| p.peer_id.as_deref().is_some_and(|id| id.starts_with(want))));
+        findings.extend(diagnose_load(&run));
+        run
+    });
     let connections = imp
         .connections
         .into_iter()
@@ -54,7 +61,11 @@ fn report(path: &Path, imp: Import, peer: Option<&str>) -> FileReport {
                     let events = c.records.iter().map(|r| r.stamped.clone()).collect();
                     lone_timeline(diagnose(&[PeerRun { role: Role::Observer, tone_hz: 0.0, events }]), &c)
                 }
-                Format::ProbeJson | Format::WebrtcInternals | Format::Rtcstats | Format::ServeRecord => {
+                Format::ProbeJson
+                | Format::LoadJson
+                | Format::WebrtcInternals
+                | Format::Rtcstats
+                | Format::ServeRecord => {
                     vec![]
                 }
             };
@@ -70,6 +81,7 @@ fn report(path: &Path, imp: Import, peer: Option<&str>) -> FileReport {
             ConnectionReport { connection: c, findings, cannot_show }
         })
         .collect();
+    let cannot_show = if load.is_some() { cannot_show(imp.format, &Default::default()) } else { vec![] };
     FileReport {
         path: path.display().to_string(),
         format: imp.format,
@@ -77,6 +89,8 @@ fn report(path: &Path, imp: Import, peer: Option<&str>) -> FileReport {
         skipped: imp.skipped,
         findings,
         connections,
+        load,
+        cannot_show,
     }
 }
 
@@ -89,7 +103,9 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<Outcome> {
         files.push(report(path, imp, args.peer.as_deref()));
     }
     if let Some(p) = &args.peer
-        && files.iter().all(|f| f.connections.is_empty())
+        && files
+            .iter()
+            .all(|f| f.connections.is_empty() && f.load.as_ref().is_none_or(|l| l.peers.is_empty()))
     {
         bail!("no peer connection's id starts with {p:?}");
     }
@@ -101,7 +117,9 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<Outcome> {
     } else {
         vec![]
     };
-    println!("{}", render_analysis(&files, &across, &correlations, style.json));
+    // A closed stdout (`| head`) ends the report, not in a panic.
+    let _ =
+        writeln!(std::io::stdout().lock(), "{}", render_analysis(&files, &across, &correlations, style.json));
     let healthy = across.is_empty() && files.iter().all(FileReport::healthy);
     Ok(if healthy { Outcome::Success } else { Outcome::Problem })
 }

@@ -12,6 +12,7 @@ use serde_json::{Value, json};
 use super::report::render_findings;
 use super::{Style, human_line, render_summary};
 use crate::sansio::correlate::{Clocks, Correlation};
+use crate::sansio::import::load_json::LoadRun;
 use crate::sansio::import::{Connection, Format};
 use crate::sansio::rules::Finding;
 use crate::sansio::summary::{Summary, Unheard};
@@ -34,6 +35,10 @@ pub struct FileReport {
     pub skipped: Vec<String>,
     pub findings: Vec<Finding>,
     pub connections: Vec<ConnectionReport>,
+    /// A `load --json` run's peers (such a file has no connections).
+    pub load: Option<LoadRun>,
+    /// What the file as a whole cannot show (a load run; connections carry their own).
+    pub cannot_show: Vec<String>,
 }
 
 impl FileReport {
@@ -140,6 +145,25 @@ fn connection_json(r: &ConnectionReport) -> Value {
         "findings": r.findings,
         "cannot_show": r.cannot_show,
     })
+}
+
+fn load_json(run: &LoadRun) -> Value {
+    let peers: Vec<Value> = run
+        .peers
+        .iter()
+        .map(|p| {
+            json!({
+                "origin": p.origin,
+                "peer_id": p.peer_id,
+                "room": p.room,
+                "failure": p.failure.as_ref().map(|(phase, reason)| json!({"phase": phase, "reason": reason})),
+            })
+        })
+        .collect();
+    let summary = run.summary.as_ref().map(|(origin, peers, connected, failed)| {
+        json!({"origin": origin, "peers": peers, "connected": connected, "failed": failed})
+    });
+    json!({"peers": peers, "summary": summary})
 }
 
 fn connection_text(out: &mut String, r: &ConnectionReport) {
@@ -256,6 +280,8 @@ pub fn render_analysis(
                     "skipped": f.skipped,
                     "findings": f.findings,
                     "connections": f.connections.iter().map(connection_json).collect::<Vec<_>>(),
+                    "load": f.load.as_ref().map(load_json),
+                    "cannot_show": f.cannot_show,
                 })
             })
             .collect();
@@ -275,8 +301,27 @@ pub fn render_analysis(
         if !f.skipped.is_empty() {
             let _ = writeln!(out, "  {} line(s)/entries skipped, first: {}", f.skipped.len(), f.skipped[0]);
         }
+        if let Some(run) = &f.load {
+            let failed = run.peers.iter().filter(|p| p.failure.is_some()).count();
+            let _ = writeln!(out, "  load run: {} peer line(s), {failed} failed", run.peers.len());
+            if let Some((origin, peers, connected, failed)) = &run.summary {
+                let _ = writeln!(
+                    out,
+                    "  summary ({origin}): {peers} peers, {connected} connected, {failed} failed"
+                );
+            }
+            if f.findings.is_empty() {
+                let _ = writeln!(out, "{}", "healthy: every peer connected".green());
+            }
+        }
         if !f.findings.is_empty() {
             out.push_str(&render_findings(&f.findings));
+        }
+        if !f.cannot_show.is_empty() {
+            let _ = writeln!(out, "  {}", "what this file cannot show:".dimmed());
+            for n in &f.cannot_show {
+                let _ = writeln!(out, "    - {n}");
+            }
         }
         for c in &f.connections {
             connection_text(&mut out, c);

@@ -5,6 +5,14 @@ use crate::sansio::import::{Connection, Format};
 
 /// What a file of this format cannot show, whatever it holds.
 pub fn cannot_show(format: Format, c: &Connection) -> Vec<String> {
+    if format == Format::LoadJson {
+        return vec![
+            "each peer's timeline: why a phase failed beyond load's one-line reason (run `join --json` or \
+             `rtc-assist probe` for one peer)"
+                .into(),
+            "what the server logged about the failed sessions".into(),
+        ];
+    }
     if format == Format::ServeRecord {
         return vec![
             "what the client did with the server's candidates and whether it heard anything (give analyze the client's file too)".into(),
@@ -17,7 +25,7 @@ pub fn cannot_show(format: Format, c: &Connection) -> Vec<String> {
             .to_owned(),
     ];
     match format {
-        Format::ServeRecord => {}
+        Format::ServeRecord | Format::LoadJson => {}
         Format::WebrtcInternals | Format::Rtcstats => {
             out.push("candidate messages the page's JavaScript refused before the connection saw them (nested, or null sdpMid and sdpMLineIndex: `new RTCIceCandidate()` throws, the dump has no entry)".into());
             out.push("early candidates a page buffered itself: their early arrival leaves no trace".into());

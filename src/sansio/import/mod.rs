@@ -6,6 +6,7 @@
 //! The format is recognised by content, never by the file name. Parsing only: the rules that
 //! read the model are `sansio::connection_rules`.
 
+pub mod load_json;
 pub mod ndjson;
 pub mod rtcstats;
 mod rtcstats_keys;
@@ -26,6 +27,8 @@ pub enum Format {
     ServeRecord,
     /// `probe --json`: one object holding every probe peer's run.
     ProbeJson,
+    /// `load --json`: samples, one line per peer, a summary.
+    LoadJson,
     /// The file `chrome://webrtc-internals` downloads.
     WebrtcInternals,
     /// An rtcstats dump (an app's telemetry, or Chromium's own rtcstats download).
@@ -38,6 +41,7 @@ impl Format {
             Self::RtcAssistNdjson => "rtc-assist NDJSON",
             Self::ServeRecord => "rtc-assist serve record",
             Self::ProbeJson => "rtc-assist probe JSON",
+            Self::LoadJson => "rtc-assist load JSON",
             Self::WebrtcInternals => "webrtc-internals dump",
             Self::Rtcstats => "rtcstats dump",
         }
@@ -160,6 +164,8 @@ pub struct Import {
     pub connections: Vec<Connection>,
     /// The probe's runs, kept whole for the probe's own rules.
     pub probe_runs: Option<Vec<PeerRun>>,
+    /// A `load --json` run's peers (its file has no connection timelines).
+    pub load: Option<load_json::LoadRun>,
     /// Lines or entries skipped: kinds this version does not know (a newer writer) or broken.
     pub skipped: Vec<String>,
     /// What the writer of this file is, when it says (a dump's `UserAgent`).
@@ -194,6 +200,15 @@ pub fn import(text: &str) -> Result<Import, ImportError> {
         return rtcstats::parse(trimmed);
     }
     if trimmed.starts_with('{') {
+        // A load line is short; a one-line dump is not parsed twice.
+        let first = trimmed
+            .lines()
+            .next()
+            .filter(|l| l.len() < 1 << 16)
+            .and_then(|l| serde_json::from_str::<serde_json::Value>(l).ok());
+        if first.as_ref().and_then(serde_json::Value::as_object).is_some_and(load_json::recognises) {
+            return load_json::parse(trimmed);
+        }
         if let Ok(serde_json::Value::Object(doc)) = serde_json::from_str::<serde_json::Value>(trimmed) {
             if doc.contains_key("PeerConnections") {
                 return webrtc_internals::parse(&doc);

@@ -69,7 +69,7 @@ pub fn parse(text: &str) -> Result<Import, ImportError> {
     if let Some(id) = server_side.filter(|id| !id.is_empty()) {
         c.id = id;
     }
-    Ok(Import { format, connections: vec![c], probe_runs: None, skipped, writer: None })
+    Ok(Import { format, connections: vec![c], probe_runs: None, load: None, skipped, writer: None })
 }
 
 /// `probe --json`: every probe peer's run becomes a connection named after its role.
@@ -99,6 +99,7 @@ pub fn parse_probe(doc: &Map<String, Value>) -> Result<Import, ImportError> {
         format: Format::ProbeJson,
         connections,
         probe_runs: Some(runs),
+        load: None,
         skipped: vec![],
         writer: None,
     })

@@ -136,7 +136,7 @@ pub fn parse(text: &str) -> Result<Import, ImportError> {
             r.c
         })
         .collect();
-    Ok(Import { format: Format::Rtcstats, connections, probe_runs: None, skipped, writer })
+    Ok(Import { format: Format::Rtcstats, connections, probe_runs: None, load: None, skipped, writer })
 }
 
 #[cfg(test)]

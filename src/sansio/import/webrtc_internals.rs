@@ -52,7 +52,7 @@ pub fn parse(doc: &Map<String, Value>) -> Result<Import, ImportError> {
         }
     }
     let writer = doc.get("UserAgent").and_then(Value::as_str).map(|s| s.chars().take(200).collect());
-    Ok(Import { format: Format::WebrtcInternals, connections, probe_runs: None, skipped, writer })
+    Ok(Import { format: Format::WebrtcInternals, connections, probe_runs: None, load: None, skipped, writer })
 }
 
 /// Milliseconds of an entry: the numeric `timestamp` (ms since the epoch) or the clock time
