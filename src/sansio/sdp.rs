@@ -39,7 +39,7 @@ fn attribute<'a>(sdp: &'a str, name: &str) -> Option<&'a str> {
 }
 
 /// What names this end of the connection: the first `a=ice-ufrag` (RFC 8839 §5.4), the first
-/// `a=fingerprint` (RFC 8122 §5) and the `o=` line's session id (RFC 8866 §5.2). A value that
+/// `a=fingerprint` (RFC 8122 §5, lowercased) and the `o=` line's session id (RFC 8866 §5.2). A value that
 /// is empty, too long or not of its grammar is left out; the password is never read.
 pub fn identity(sdp: &str) -> SdpIdentity {
     let ufrag = attribute(sdp, "ice-ufrag")
@@ -56,7 +56,12 @@ pub fn identity(sdp: &str) -> SdpIdentity {
         .and_then(|o| o.split_whitespace().nth(1))
         .filter(|id| id.bytes().all(|b| b.is_ascii_digit()));
     let keep = |v: Option<&str>| v.filter(|v| !v.is_empty() && v.len() <= MAX_IDENTITY).map(str::to_owned);
-    SdpIdentity { ufrag: keep(ufrag), fingerprint: keep(fingerprint), session_id: keep(session_id) }
+    SdpIdentity {
+        ufrag: keep(ufrag),
+        // Hex compares without case; lowercase also keeps `F4:…` from reading as a catalogue code.
+        fingerprint: keep(fingerprint).map(|f| f.to_ascii_lowercase()),
+        session_id: keep(session_id),
+    }
 }
 
 #[cfg(test)]
@@ -91,7 +96,7 @@ mod tests {
             a=ice-ufrag:Ab+/9\r\na=ice-pwd:secretsecretsecretsecret\r\na=ice-ufrag:second\r\n";
         let id = identity(sdp);
         assert_eq!(id.ufrag.as_deref(), Some("Ab+/9"));
-        assert_eq!(id.fingerprint.as_deref(), Some("sha-256 AB:CD:EF"));
+        assert_eq!(id.fingerprint.as_deref(), Some("sha-256 ab:cd:ef"));
         assert_eq!(id.session_id.as_deref(), Some("4611731400430051336"));
         assert!(!format!("{id:?}").contains("secret"));
     }
