@@ -86,6 +86,10 @@ pub struct ServeArgs {
     /// others get HTTP 403, clients sending no Origin (the CLI) are not affected.
     #[arg(long, value_parser = Origin::parse)]
     pub allow_origin: Vec<Origin>,
+    /// Write each session's side of the call to DIR/<peer id>.ndjson (the format `join --json`
+    /// writes), for `rtc-assist analyze` to pair with the client's file.
+    #[arg(long, value_name = "DIR")]
+    pub record: Option<std::path::PathBuf>,
     #[command(flatten)]
     pub ice: IceTuning,
     #[command(flatten)]

@@ -124,6 +124,91 @@ fn three_healthy_peers_give_no_finding_and_two_files_of_an_f1_call_show_the_misd
     assert!(report["findings"][0]["evidence"][0].as_str().unwrap().contains("belongs to"), "{report}");
 }
 
+/// The record `serve --record DIR` wrote of the session `events` (a `join --json` run) had.
+fn record_of(dir: &Path, events: &[Value]) -> PathBuf {
+    let id = events.iter().find_map(|e| e["peer_id"].as_str().filter(|_| e["event"] == "joined_room"));
+    dir.join(format!("{}.ndjson", id.expect("the peer joined")))
+}
+
+#[test]
+fn a_join_timeline_and_the_serve_record_of_its_session_are_paired() {
+    for fault in [None, Some("F5")] {
+        let name = fault.unwrap_or("healthy");
+        let dir = tmp(&format!("record-{name}"));
+        let mut args = vec!["--record", dir.to_str().unwrap()];
+        args.extend(fault.map(|f| ["--fault", f]).into_iter().flatten());
+        let serve = Serve::start(&args);
+        let run = finish(joined(&serve.url, "rec", 440));
+        drop(serve);
+        let join = save(&run.events, &format!("rec-{name}.ndjson"));
+        let record = record_of(&dir, &run.events);
+        let (code, codes, report) = analyze(&[&join, &record]);
+        assert_eq!(report["files"][1]["format"], "serve-record", "{report}");
+        let pairs = report["correlation"]["pairs"].as_array().unwrap();
+        assert_eq!(pairs.len(), 1, "{name}: {report}");
+        let pair = &pairs[0];
+        assert_eq!(pair["paired_by"][0]["key"], "ice-ufrag", "{pair}");
+        // One machine, one clock: the estimate is the messages' jitter, far below this.
+        assert_eq!(pair["clocks"]["clocks"], "compared", "{pair}");
+        let skew = pair["clocks"]["skew_ms"].as_f64().unwrap();
+        assert!(skew.abs() <= 250.0, "{name}: skew {skew} ms: {pair}");
+        let unadded = pair["unadded"].as_array().unwrap();
+        match fault {
+            None => {
+                assert_eq!((code, codes), (0, vec![]), "{report}");
+                assert!(unadded.is_empty(), "{pair}");
+            }
+            // F5: serve forwards the client's trickled candidates to the room and never adds them.
+            Some(_) => {
+                assert_eq!((code, codes), (1, vec!["CANDIDATES-NOT-ADDED".to_owned()]), "{report}");
+                assert!(
+                    !unadded.is_empty() && unadded.iter().all(|u| u["from"] == join.to_str().unwrap()),
+                    "{pair}"
+                );
+                let evidence = report["findings"][0]["evidence"].as_array().unwrap();
+                assert!(
+                    evidence[0].as_str().unwrap().contains("local candidate host udp 127.0.0.1:"),
+                    "{report}"
+                );
+                assert!(
+                    evidence[1].as_str().unwrap().contains("no remote candidate was ever added"),
+                    "{report}"
+                );
+            }
+        }
+        // The record holds no secret: the ICE password never leaves the SDP.
+        let text = std::fs::read_to_string(&record).unwrap();
+        assert!(!text.contains("ice-pwd") && !text.contains("\"pwd"), "{text}");
+    }
+}
+
+#[test]
+fn a_load_run_is_analysed_by_the_phase_its_peers_failed_in() {
+    for (max_sessions, want) in [("4", vec![]), ("1", vec!["LOAD-WEBSOCKET".to_owned()])] {
+        let serve = Serve::start(&["--max-sessions", max_sessions]);
+        let out = Command::new(BIN)
+            .args(["load", &serve.url, "--json", "--rooms", "1", "--peers", "2"])
+            .args(["--duration", "3", "--warmup", "1", "--rate", "20"])
+            .output()
+            .unwrap();
+        drop(serve);
+        let path = tmp(&format!("load-{max_sessions}.ndjson"));
+        std::fs::write(&path, &out.stdout).unwrap();
+        let (code, codes, report) = analyze(&[&path]);
+        assert_eq!(report["files"][0]["format"], "load-json", "{report}");
+        assert_eq!(codes, want, "--max-sessions {max_sessions}: {report}");
+        assert_eq!(code, if want.is_empty() { 0 } else { 1 });
+        let peers = report["files"][0]["load"]["peers"].as_array().unwrap();
+        assert_eq!(peers.len(), 2, "{report}");
+        if !want.is_empty() {
+            // The second peer got 503 at the upgrade; the first one connected and is not blamed.
+            let f = &report["files"][0]["findings"][0];
+            assert_eq!(f["title"], "1 of 2 peer(s): the signaling connection failed", "{f}");
+            assert!(f["evidence"][0].as_str().unwrap().contains("503"), "{f}");
+        }
+    }
+}
+
 #[test]
 fn unreadable_files_are_exit_2_with_one_line() {
     let junk = tmp("junk.txt");
@@ -208,8 +293,10 @@ fn an_f1_dump_with_the_other_peers_timeline_shows_the_misdelivery() {
 /// chrome://webrtc-internals open from the start, a CLI tone peer joins after it, and both
 /// downloads of the internals page are returned with the CLI peer's timeline:
 /// (webrtc-internals dump, rtcstats dump, the CLI peer's `join --json` events).
-async fn browser_dump(fault: &str) -> (Vec<u8>, Option<Vec<u8>>, Vec<Value>) {
-    let serve = Serve::start(&if fault == "healthy" { vec![] } else { vec!["--fault", fault] });
+async fn browser_dump(fault: &str, serve_args: &[&str]) -> (Vec<u8>, Option<Vec<u8>>, Vec<Value>) {
+    let mut args = if fault == "healthy" { vec![] } else { vec!["--fault", fault] };
+    args.extend(serve_args);
+    let serve = Serve::start(&args);
     let browser = Browser::start().await;
     browser.client.goto("chrome://webrtc-internals").await.unwrap();
     let internals = browser.client.window().await.unwrap();
@@ -240,11 +327,35 @@ async fn browser_dump(fault: &str) -> (Vec<u8>, Option<Vec<u8>>, Vec<Value>) {
 #[test]
 fn a_fresh_chromium_dump_of_f3_null_is_analysed() {
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let (dump, _, _) = rt.block_on(browser_dump("F3-null"));
+    let (dump, _, _) = rt.block_on(browser_dump("F3-null", &[]));
     let path = tmp("fresh.webrtc_internals_dump.gz");
     std::fs::write(&path, dump).unwrap();
     let (code, codes, report) = analyze(&[&path]);
     assert_eq!((code, codes), (1, vec!["NO-REMOTE-CANDIDATE".to_owned()]), "{report}");
+}
+
+#[test]
+fn a_fresh_healthy_chromium_dump_pairs_with_the_serve_record_of_its_session() {
+    let dir = tmp("browser-record");
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let (dump, _, cli) = rt.block_on(browser_dump("healthy", &["--record", dir.to_str().unwrap()]));
+    let path = tmp("healthy-fresh.webrtc_internals_dump.gz");
+    std::fs::write(&path, dump).unwrap();
+    // The browser's session is the record that is not the CLI peer's.
+    let cli_record = record_of(&dir, &cli);
+    let record = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).find(|p| *p != cli_record);
+    let record = record.expect("serve recorded the browser's session");
+    let (code, codes, report) = analyze(&[&path, &record]);
+    assert_eq!((code, codes), (0, vec![]), "{report}");
+    let pair = &report["correlation"]["pairs"][0];
+    assert_eq!(pair["a"]["file"], path.to_str().unwrap(), "{report}");
+    assert_eq!(pair["paired_by"][0]["key"], "ice-ufrag", "{pair}");
+    assert!(pair["paired_by"][0]["evidence"][0].as_str().unwrap().contains("/updateLog/"), "{pair}");
+    assert!(pair["unadded"].as_array().unwrap().is_empty(), "{pair}");
+    // Chromium's timestamps and serve's wall clock: one machine, so a small skew.
+    assert_eq!(pair["clocks"]["clocks"], "compared", "{pair}");
+    let skew = pair["clocks"]["skew_ms"].as_f64().unwrap();
+    assert!(skew.abs() <= 250.0, "skew {skew} ms: {pair}");
 }
 
 /// Writes tests/fixtures/dumps/ anew (scripts/make-dumps.sh): one run of Chromium per case.
@@ -253,7 +364,7 @@ fn a_fresh_chromium_dump_of_f3_null_is_analysed() {
 fn make_dumps() {
     let rt = tokio::runtime::Runtime::new().unwrap();
     for (name, _) in DUMPS {
-        let (dump, rtcstats, cli) = rt.block_on(browser_dump(name));
+        let (dump, rtcstats, cli) = rt.block_on(browser_dump(name, &[]));
         std::fs::write(dumps_dir().join(format!("{name}.webrtc_internals_dump.gz")), dump).unwrap();
         let rtcstats = rtcstats.expect("this Chromium exports an rtcstats dump");
         std::fs::write(dumps_dir().join(format!("{name}.rtcstats_dump.gz")), rtcstats).unwrap();

@@ -263,6 +263,7 @@ pub async fn run(
         kind: "offer".into(),
         detail: sdp_detail(&offer),
     });
+    rec.describe(Direction::Sent, "offer", &offer);
 
     let mut client = Client {
         ws,
@@ -503,6 +504,7 @@ impl Client {
         match msg {
             ServerMessage::Answer { sdp } => {
                 self.received("answer", sdp_detail(&sdp));
+                self.rec.describe(Direction::Received, "answer", &sdp);
                 self.record_sdp_candidates(&sdp);
                 let sdp = self.usable(sdp);
                 match self.peer.accept_answer(&sdp).await {
@@ -512,18 +514,20 @@ impl Client {
             }
             ServerMessage::Offer { sdp } => {
                 self.received("offer", Some("renegotiation".into()));
+                self.rec.describe(Direction::Received, "offer", &sdp);
                 self.record_sdp_candidates(&sdp);
                 let sdp = self.usable(sdp);
                 match self.peer.accept_offer(&sdp).await {
                     Ok(answer) => {
                         // The withholder's candidates travel by trickle only, never inside an SDP.
                         let answer = self.usable(answer);
-                        self.ws.send(&ClientMessage::Answer { sdp: answer }).await?;
+                        self.ws.send(&ClientMessage::Answer { sdp: answer.clone() }).await?;
                         self.rec.record(Event::Signal {
                             direction: Direction::Sent,
                             kind: "answer".into(),
                             detail: None,
                         });
+                        self.rec.describe(Direction::Sent, "answer", &answer);
                         self.flush().await;
                     }
                     Err(e) => self

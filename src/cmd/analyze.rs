@@ -2,16 +2,19 @@
 //! content, run the rules on every peer connection and print the report; exit 0 nothing found,
 //! 1 findings, 2 a file could not be read or is in no known format.
 
-use std::io::Read;
+use std::io::{Read, Write};
 use std::path::Path;
 
 use anyhow::{Context, bail};
 
 use crate::Outcome;
 use crate::cli::AnalyzeArgs;
-use crate::sansio::connection_rules::{cannot_show, diagnose_connection, lone_timeline, merge};
-use crate::sansio::correlate::misdelivered;
+use crate::sansio::connection_rules::{
+    cannot_show, diagnose_connection, lone_timeline, merge, server_record,
+};
+use crate::sansio::correlate::{correlate, misdelivered, unadded_finding};
 use crate::sansio::import::{Format, Import, import};
+use crate::sansio::load_rules::diagnose_load;
 use crate::sansio::rules::{PeerRun, Role, diagnose};
 use crate::ui::{ConnectionReport, FileReport, Style, render_analysis};
 
@@ -40,7 +43,13 @@ fn read_text(path: &Path) -> anyhow::Result<String> {
 /// The rules on one imported file: the probe's own rules on our timelines, plus what a single
 /// connection's file shows.
 fn report(path: &Path, imp: Import, peer: Option<&str>) -> FileReport {
-    let findings = imp.probe_runs.as_deref().map(diagnose).unwrap_or_default();
+    let mut findings = imp.probe_runs.as_deref().map(diagnose).unwrap_or_default();
+    let load = imp.load.map(|mut run| {
+        run.peers
+            .retain(|p| peer.is_none_or(|want| p.peer_id.as_deref().is_some_and(|id| id.starts_with(want))));
+        findings.extend(diagnose_load(&run));
+        run
+    });
     let connections = imp
         .connections
         .into_iter()
@@ -52,9 +61,19 @@ fn report(path: &Path, imp: Import, peer: Option<&str>) -> FileReport {
                     let events = c.records.iter().map(|r| r.stamped.clone()).collect();
                     lone_timeline(diagnose(&[PeerRun { role: Role::Observer, tone_hz: 0.0, events }]), &c)
                 }
-                Format::ProbeJson | Format::WebrtcInternals | Format::Rtcstats => vec![],
+                Format::ProbeJson
+                | Format::LoadJson
+                | Format::WebrtcInternals
+                | Format::Rtcstats
+                | Format::ServeRecord => {
+                    vec![]
+                }
             };
-            let findings = merge(own, diagnose_connection(&c))
+            let rules = match imp.format {
+                Format::ServeRecord => server_record(&c),
+                _ => diagnose_connection(&c),
+            };
+            let findings = merge(own, rules)
                 .into_iter()
                 .filter(|f| !findings.iter().any(|p| p.code == f.code))
                 .collect();
@@ -62,6 +81,7 @@ fn report(path: &Path, imp: Import, peer: Option<&str>) -> FileReport {
             ConnectionReport { connection: c, findings, cannot_show }
         })
         .collect();
+    let cannot_show = if load.is_some() { cannot_show(imp.format, &Default::default()) } else { vec![] };
     FileReport {
         path: path.display().to_string(),
         format: imp.format,
@@ -69,6 +89,8 @@ fn report(path: &Path, imp: Import, peer: Option<&str>) -> FileReport {
         skipped: imp.skipped,
         findings,
         connections,
+        load,
+        cannot_show,
     }
 }
 
@@ -81,15 +103,23 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<Outcome> {
         files.push(report(path, imp, args.peer.as_deref()));
     }
     if let Some(p) = &args.peer
-        && files.iter().all(|f| f.connections.is_empty())
+        && files
+            .iter()
+            .all(|f| f.connections.is_empty() && f.load.as_ref().is_none_or(|l| l.peers.is_empty()))
     {
         bail!("no peer connection's id starts with {p:?}");
     }
     let labelled: Vec<(&str, &crate::sansio::import::Connection)> =
         files.iter().flat_map(|f| f.connections.iter().map(|c| (f.path.as_str(), &c.connection))).collect();
-    let across: Vec<_> =
-        if labelled.len() > 1 { misdelivered(&labelled).into_iter().collect() } else { vec![] };
-    println!("{}", render_analysis(&files, &across, style.json));
+    let correlations = correlate(&labelled);
+    let across: Vec<_> = if labelled.len() > 1 {
+        misdelivered(&labelled).into_iter().chain(unadded_finding(&correlations)).collect()
+    } else {
+        vec![]
+    };
+    // A closed stdout (`| head`) ends the report, not in a panic.
+    let _ =
+        writeln!(std::io::stdout().lock(), "{}", render_analysis(&files, &across, &correlations, style.json));
     let healthy = across.is_empty() && files.iter().all(FileReport::healthy);
     Ok(if healthy { Outcome::Success } else { Outcome::Problem })
 }

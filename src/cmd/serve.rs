@@ -92,10 +92,20 @@ pub async fn run(args: ServeArgs, shutdown: CancellationToken) -> anyhow::Result
             origins: AllowedOrigins::new(args.allow_origin.clone()),
         },
         cluster: cluster_options(&args.cluster).map(Cluster::new).transpose()?,
+        record: match &args.record {
+            Some(dir) => {
+                std::fs::create_dir_all(dir).with_context(|| format!("--record {}", dir.display()))?;
+                Some(dir.clone())
+            }
+            None => None,
+        },
     };
     if !config.faults.is_empty() {
         let codes: Vec<&str> = config.faults.iter().map(|f| f.code()).collect();
         eprintln!("rtc-assist serve: faults on purpose: {}", codes.join(", "));
+    }
+    if let Some(dir) = &config.record {
+        eprintln!("rtc-assist serve: recording each session to {}/<peer id>.ndjson", dir.display());
     }
     if config.access.tokens.is_some() {
         eprintln!("rtc-assist serve: room tokens required on /ws (HS256; mint them with `rtc-assist token`)");

@@ -1,10 +1,88 @@
 //! Several files of one call read together (`analyze a b …`): a candidate trickled to one
 //! connection that is another connection's own far end was delivered to the wrong peer (F1),
-//! which neither file shows alone.
+//! which neither file shows alone; and the two ends of one connection, paired by what their
+//! descriptions name (`pairing`), compared: candidates one end gathered that the other never
+//! added (`unadded`) and how far apart their clocks are (`skew`).
+
+mod pairing;
+mod skew;
+mod unadded;
+
+use serde::Serialize;
+
+pub use pairing::Key;
+pub use skew::Clocks;
+pub use unadded::Unadded;
 
 use super::import::Connection;
 use super::rules::Finding;
 use super::timeline::{Event, Via};
+
+/// Evidence lines quoted per cross-file finding.
+const MAX_EVIDENCE: usize = 4;
+
+/// One end of a paired connection: its file and connection id.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct End {
+    pub file: String,
+    pub connection: String,
+}
+
+/// The two ends of one connection found in two files.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Correlation {
+    pub a: End,
+    pub b: End,
+    /// The identity values both show, ufrag first.
+    pub paired_by: Vec<Key>,
+    /// Candidates one end gathered that the other never added (either way).
+    pub unadded: Vec<Unadded>,
+    /// How far `b`'s clock is ahead of `a`'s, or why that cannot be told.
+    pub clocks: Clocks,
+}
+
+/// Every pair of connections (in two files, or two of one dump) that are the two ends of one
+/// connection.
+pub fn correlate(conns: &[(&str, &Connection)]) -> Vec<Correlation> {
+    let mut out = Vec::new();
+    for (i, (la, a)) in conns.iter().enumerate() {
+        for (lb, b) in conns.iter().skip(i + 1) {
+            let paired_by = pairing::matching(la, a, lb, b);
+            if paired_by.is_empty() {
+                continue;
+            }
+            let mut missing = unadded::unadded(la, a, lb, b);
+            missing.extend(unadded::unadded(lb, b, la, a));
+            out.push(Correlation {
+                a: End { file: (*la).to_owned(), connection: a.id.clone() },
+                b: End { file: (*lb).to_owned(), connection: b.id.clone() },
+                paired_by,
+                unadded: missing,
+                clocks: skew::clocks(la, a, lb, b),
+            });
+        }
+    }
+    out
+}
+
+/// The finding two paired ends support: candidates that never reached the far end's
+/// connection. From the files alone it cannot be told whether they were never sent, sent to
+/// the wrong peer, refused, or received and ignored (F5 on a server).
+pub fn unadded_finding(correlations: &[Correlation]) -> Option<Finding> {
+    let mut evidence: Vec<String> =
+        correlations.iter().flat_map(|c| &c.unadded).flat_map(|u| u.evidence.iter().cloned()).collect();
+    evidence.dedup();
+    evidence.truncate(MAX_EVIDENCE * 2);
+    (!evidence.is_empty()).then(|| Finding {
+        code: "CANDIDATES-NOT-ADDED".into(),
+        title: "candidates one end gathered that the other end never added".into(),
+        evidence,
+        fix: "every gathered candidate must reach the far end's connection: a server must add each trickled \
+              client candidate to that client's own connection (F5), and send its own to that client only (F1) in \
+              exactly one well-formed message (F3)"
+            .into(),
+    })
+}
 
 /// Transport addresses that belong to this connection's far end: candidates of its remote
 /// description and the remote end of its selected pair.
@@ -43,7 +121,7 @@ pub fn misdelivered(conns: &[(&str, &Connection)]) -> Option<Finding> {
             }
         }
     }
-    ev.truncate(4);
+    ev.truncate(MAX_EVIDENCE);
     (!ev.is_empty()).then(|| Finding {
         code: "F1".into(),
         title: "candidates delivered to the wrong peer".into(),
@@ -56,8 +134,28 @@ pub fn misdelivered(conns: &[(&str, &Connection)]) -> Option<Finding> {
 mod tests {
     use super::*;
     use crate::sansio::candidate::CandidateType;
+    use crate::sansio::import::Description;
     use crate::sansio::import::Record;
-    use crate::sansio::timeline::{CandidateInfo, Stamped};
+    use crate::sansio::timeline::{CandidateInfo, Direction, SdpIdentity, Stamped};
+
+    /// A description naming `ufrag` and `fp`, at `unix_ms` when given.
+    pub(super) fn desc(
+        direction: Direction,
+        kind: &str,
+        ufrag: &str,
+        fp: &str,
+        unix_ms: Option<u64>,
+    ) -> Description {
+        let some = |s: &str| (!s.is_empty()).then(|| s.to_owned());
+        Description {
+            t_ms: unix_ms.map_or(0, |u| u % 1000),
+            origin: format!("line {}", kind.len()),
+            direction,
+            kind: kind.into(),
+            identity: SdpIdentity { ufrag: some(ufrag), fingerprint: some(fp), session_id: None },
+            unix_ms,
+        }
+    }
 
     fn host(port: u16) -> CandidateInfo {
         CandidateInfo {

@@ -13,6 +13,7 @@ pub mod internal_addr;
 pub mod lab;
 pub mod load_phases;
 pub mod load_report;
+pub mod load_rules;
 pub mod netem;
 pub mod origin;
 pub mod pass_expr;

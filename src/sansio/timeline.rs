@@ -70,6 +70,19 @@ pub struct OfferedIceServer {
     pub expires_in_s: Option<i64>,
 }
 
+/// What names one end of a connection in its session description, for pairing two files of
+/// one call: the ICE ufrag, the DTLS fingerprint and the `o=` session id (never the ICE
+/// password). Each is absent when the SDP has none.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SdpIdentity {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ufrag: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fingerprint: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_id: Option<String>,
+}
+
 /// Everything a command can observe.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
@@ -90,6 +103,17 @@ pub enum Event {
         kind: String,
         #[serde(skip_serializing_if = "Option::is_none")]
         detail: Option<String>,
+    },
+    /// A session description went out (`Sent`: our local one) or came in, with what names its
+    /// end and the wall clock (ms since the Unix epoch) when it did, so two files of one call
+    /// can be paired and their clocks compared. Written beside the `signal` line.
+    Description {
+        direction: Direction,
+        kind: String,
+        #[serde(flatten)]
+        identity: SdpIdentity,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        unix_ms: Option<u64>,
     },
     /// A received frame that broke the protocol; `violation` is the catalogue rule (F3-…).
     SignalRejected {
@@ -220,6 +244,7 @@ impl Event {
             Self::SignalingConnected { .. } => "signaling_connected",
             Self::Redirected { .. } => "redirected",
             Self::Signal { .. } => "signal",
+            Self::Description { .. } => "description",
             Self::SignalRejected { .. } => "signal_rejected",
             Self::ServerError { .. } => "server_error",
             Self::JoinedRoom { .. } => "joined_room",

@@ -58,6 +58,8 @@ pub struct ServerConfig {
     pub access: Access,
     /// `--redis`: one node of a cluster (`None`: a single node, as always).
     pub cluster: Option<Arc<cluster::Cluster>>,
+    /// `--record DIR`: each session's timeline written to `DIR/<peer id>.ndjson`.
+    pub record: Option<std::path::PathBuf>,
 }
 
 impl ServerConfig {
@@ -73,6 +75,7 @@ impl ServerConfig {
             limits: Limits::default(),
             access: Access::default(),
             cluster: None,
+            record: None,
         }
     }
 }

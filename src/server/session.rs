@@ -5,7 +5,8 @@
 //! first other peer on the client's own transceiver (its answer is `sendrecv`, so even a
 //! client that never answers a server offer hears it), the second and later on tracks of
 //! their own with a renegotiation offer. Everything of the peer is freed when the socket
-//! closes. Each milestone is one `info` line.
+//! closes. Each milestone is one `info` line; with `serve --record DIR` the session's side of
+//! the call is also written to `DIR/<peer id>.ndjson`, the timeline format `join --json` writes.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -25,10 +26,12 @@ use super::sfu::Publisher;
 use crate::peer::{OutTrack, Peer, PeerEvent, PeerOptions};
 use crate::sansio::candidate::CandidateType;
 use crate::sansio::faults::{Fault, Faults};
+use crate::sansio::import::ndjson::SERVE_RECORD;
 use crate::sansio::protocol::{CandidateInit, ClientMessage, ErrorCode, ServerMessage, Violation};
 use crate::sansio::sdp;
+use crate::sansio::timeline::{CandidateInfo, Direction, Event, Via as TimelineVia};
 use crate::sansio::token::Secret;
-use crate::ui::short_id;
+use crate::ui::{Recorder, short_id};
 
 /// A server offer unanswered for this long is reported (the client ignores server offers).
 const OFFER_ANSWER_WAIT: Duration = Duration::from_secs(5);
@@ -61,6 +64,8 @@ struct Session {
     call: Call,
     /// What its upgrade token admits to.
     grant: Grant,
+    /// `--record`: this session's timeline file.
+    rec: Option<Recorder>,
 }
 
 /// Everything of the client's presence in a room; reset when it leaves.
@@ -124,7 +129,58 @@ enum Flow {
 impl Session {
     fn new(id: String, hub: Arc<Hub>, socket: WebSocket, span: tracing::Span, grant: Grant) -> Self {
         let guard = Guard::new(&hub.config.limits);
-        Self { id, hub, socket, span, guard, call: Call::default(), grant }
+        let rec = hub.config.record.as_ref().and_then(|dir| {
+            let path = dir.join(format!("{id}.ndjson"));
+            let header = format!("{{\"t_ms\":0,\"event\":\"{}\",\"peer_id\":\"{id}\"}}\n", SERVE_RECORD);
+            let file = std::fs::File::create(&path).and_then(|mut f| {
+                std::io::Write::write_all(&mut f, header.as_bytes())?;
+                Ok(f)
+            });
+            match file {
+                Ok(f) => Some(Recorder::to_file(std::time::Instant::now(), f)),
+                Err(e) => {
+                    tracing::warn!(path = %path.display(), cause = %e, "cannot record this session");
+                    None
+                }
+            }
+        });
+        Self { id, hub, socket, span, guard, call: Call::default(), grant, rec }
+    }
+
+    /// Records one event of this session's side (with `--record`).
+    fn note(&self, event: Event) {
+        if let Some(rec) = &self.rec {
+            rec.record(event);
+        }
+    }
+
+    /// Records a session description that went out or came in, with its candidates.
+    fn note_description(&self, direction: Direction, kind: &str, text: &str) {
+        let Some(rec) = &self.rec else { return };
+        let detail = Some(format!("{} candidate(s) in SDP", sdp::candidates(text).len()));
+        rec.record(Event::Signal { direction, kind: kind.into(), detail });
+        rec.describe(direction, kind, text);
+        for c in sdp::candidates(text) {
+            let candidate = CandidateInfo::from(&c);
+            rec.record(match direction {
+                Direction::Sent => Event::LocalCandidate { candidate, via: TimelineVia::Sdp },
+                Direction::Received => {
+                    Event::RemoteCandidate { candidate, via: TimelineVia::Sdp, buffered: false }
+                }
+            });
+        }
+    }
+
+    /// Records a trickled client candidate this connection takes (`buffered` until the offer
+    /// is applied).
+    fn note_remote_candidate(&self, c: &CandidateInit, buffered: bool) {
+        if let Ok(parsed) = crate::sansio::candidate::Candidate::parse(&c.candidate) {
+            self.note(Event::RemoteCandidate {
+                candidate: CandidateInfo::from(&parsed),
+                via: TimelineVia::Trickle,
+                buffered,
+            });
+        }
     }
 
     async fn run(
@@ -158,6 +214,13 @@ impl Session {
 
     async fn send(&mut self, msg: ServerMessage) -> Flow {
         tracing::debug!(kind = msg.kind(), "send");
+        if let ServerMessage::JoinedRoom { room, peer_id, peers, .. } = &msg {
+            self.note(Event::JoinedRoom {
+                room: room.clone(),
+                peer_id: peer_id.clone(),
+                peers: peers.clone(),
+            });
+        }
         self.send_text(msg.encode()).await
     }
 
@@ -357,6 +420,7 @@ impl Session {
                     .await;
             }
         };
+        self.note_description(Direction::Received, "offer", &sdp);
         if let Err(e) = peer.set_remote_offer(&sdp).await {
             return self.reply_error(ErrorCode::BadSdp, e.to_string()).await;
         }
@@ -381,9 +445,10 @@ impl Session {
             sendrecv = self.call.downlink.is_some(),
             "offer answered"
         );
-        if let Flow::Stop = self.send(ServerMessage::Answer { sdp: answer }).await {
+        if let Flow::Stop = self.send(ServerMessage::Answer { sdp: answer.clone() }).await {
             return Flow::Stop;
         }
+        self.note_description(Direction::Sent, "answer", &answer);
         self.call.answered = true;
         if let Some(d) = &self.call.downlink {
             d.out.mark_negotiated();
@@ -433,6 +498,7 @@ impl Session {
         if std::mem::replace(&mut self.call.end_of_candidates_sent, true) {
             return Flow::Continue;
         }
+        self.note(Event::EndOfCandidates { direction: Direction::Sent });
         self.send(ServerMessage::EndOfCandidates).await
     }
 
@@ -453,6 +519,7 @@ impl Session {
                 .reply_error(ErrorCode::BadSdp, "no offer from the server is waiting for an answer")
                 .await;
         };
+        self.note_description(Direction::Received, "answer", &sdp);
         if let Err(e) = peer.accept_answer(&sdp).await {
             return self.reply_error(ErrorCode::BadSdp, e.to_string()).await;
         }
@@ -483,11 +550,18 @@ impl Session {
             (Some(peer), true) => {
                 let peer = peer.clone();
                 match peer.add_remote_candidate(&c).await {
-                    Ok(()) => Flow::Continue,
-                    Err(e) => self.reply_error(ErrorCode::BadCandidate, e.to_string()).await,
+                    Ok(()) => {
+                        self.note_remote_candidate(&c, false);
+                        Flow::Continue
+                    }
+                    Err(e) => {
+                        self.note(Event::Error { message: format!("remote candidate rejected: {e}") });
+                        self.reply_error(ErrorCode::BadCandidate, e.to_string()).await
+                    }
                 }
             }
             _ => {
+                self.note_remote_candidate(&c, true);
                 self.call.pending_remote.push(c);
                 Flow::Continue
             }
@@ -626,6 +700,7 @@ impl Session {
                 self.call.offer_sent = Some(tokio::time::Instant::now());
                 self.call.offered = self.call.subscriptions.values().cloned().collect();
                 tracing::info!("renegotiating");
+                self.note_description(Direction::Sent, "offer", &sdp);
                 self.send(ServerMessage::Offer { sdp }).await
             }
             Err(e) => {
@@ -639,12 +714,14 @@ impl Session {
         match ev {
             PeerEvent::LocalCandidate { init, info } => {
                 tracing::debug!(typ = %info.typ, address = %info.address, port = info.port, "server candidate");
+                self.note(Event::LocalCandidate { candidate: info, via: TimelineVia::Trickle });
                 if self.call.answered {
                     return self.deliver_own_candidate(init).await;
                 }
                 self.call.pending_local.push(init);
             }
             PeerEvent::GatheringState(s) => {
+                self.note(Event::GatheringState { state: s.clone() });
                 if s == "complete" {
                     self.call.gathering_complete = true;
                     if self.call.answered {
@@ -654,6 +731,7 @@ impl Session {
             }
             PeerEvent::ConnectionState(s) => {
                 tracing::info!(state = %s, "peer connection");
+                self.note(Event::ConnectionState { state: s.clone() });
                 if s == "connected" {
                     self.guard.settled();
                 }
@@ -662,9 +740,13 @@ impl Session {
                     && let Some((local, remote, _)) = peer.selected_pair().await
                 {
                     tracing::info!(local = %local.typ, remote = %remote.typ, "selected pair");
+                    self.note(Event::SelectedPair { local, remote, rtt_ms: None });
                 }
             }
-            PeerEvent::IceState(s) => tracing::info!(state = %s, "ICE"),
+            PeerEvent::IceState(s) => {
+                tracing::info!(state = %s, "ICE");
+                self.note(Event::IceState { state: s });
+            }
             PeerEvent::SignalingState(_) => {}
             PeerEvent::Track(track) => {
                 if !self.call.publishing {

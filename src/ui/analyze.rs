@@ -1,6 +1,7 @@
 //! The `analyze` report: per file and peer connection, the timeline (the same lines as `join`),
 //! ICE servers, a candidate table, connect phases, audio in and out (the `join` summary), the
-//! findings (the probe's renderer and JSON shape) and what the file cannot show.
+//! findings (the probe's renderer and JSON shape) and what the file cannot show; then, for
+//! several files of one call, the connections paired across them (`correlation`).
 
 use std::fmt::Write;
 
@@ -10,6 +11,8 @@ use serde_json::{Value, json};
 
 use super::report::render_findings;
 use super::{Style, human_line, render_summary};
+use crate::sansio::correlate::{Clocks, Correlation};
+use crate::sansio::import::load_json::LoadRun;
 use crate::sansio::import::{Connection, Format};
 use crate::sansio::rules::Finding;
 use crate::sansio::summary::{Summary, Unheard};
@@ -32,6 +35,10 @@ pub struct FileReport {
     pub skipped: Vec<String>,
     pub findings: Vec<Finding>,
     pub connections: Vec<ConnectionReport>,
+    /// A `load --json` run's peers (such a file has no connections).
+    pub load: Option<LoadRun>,
+    /// What the file as a whole cannot show (a load run; connections carry their own).
+    pub cannot_show: Vec<String>,
 }
 
 impl FileReport {
@@ -140,6 +147,25 @@ fn connection_json(r: &ConnectionReport) -> Value {
     })
 }
 
+fn load_json(run: &LoadRun) -> Value {
+    let peers: Vec<Value> = run
+        .peers
+        .iter()
+        .map(|p| {
+            json!({
+                "origin": p.origin,
+                "peer_id": p.peer_id,
+                "room": p.room,
+                "failure": p.failure.as_ref().map(|(phase, reason)| json!({"phase": phase, "reason": reason})),
+            })
+        })
+        .collect();
+    let summary = run.summary.as_ref().map(|(origin, peers, connected, failed)| {
+        json!({"origin": origin, "peers": peers, "connected": connected, "failed": failed})
+    });
+    json!({"peers": peers, "summary": summary})
+}
+
 fn connection_text(out: &mut String, r: &ConnectionReport) {
     let c = &r.connection;
     let page = c.page.as_ref().map(|p| format!(" (page {p})")).unwrap_or_default();
@@ -187,8 +213,61 @@ fn connection_text(out: &mut String, r: &ConnectionReport) {
     }
 }
 
-/// The report; `across` holds findings that need several files of one call (correlation).
-pub fn render_analysis(files: &[FileReport], across: &[Finding], json: bool) -> String {
+fn correlation_text(out: &mut String, c: &Correlation) {
+    let keys: Vec<String> = c.paired_by.iter().map(|k| format!("{} {}", k.key, k.value)).collect();
+    let _ = writeln!(
+        out,
+        "  {} {} and {} {}: paired by {}",
+        c.a.file,
+        c.a.connection,
+        c.b.file,
+        c.b.connection,
+        keys.join(", ")
+    );
+    for e in c.paired_by.first().map(|k| k.evidence.as_slice()).unwrap_or_default() {
+        let _ = writeln!(out, "      {e}");
+    }
+    if c.unadded.is_empty() {
+        let _ = writeln!(out, "    every candidate one end gathered was added by the other");
+    }
+    for u in &c.unadded {
+        let _ = writeln!(
+            out,
+            "    {} {} {}:{} from {} never added by the other end",
+            u.candidate.typ.as_str(),
+            u.candidate.protocol,
+            u.candidate.address,
+            u.candidate.port,
+            u.from
+        );
+    }
+    match &c.clocks {
+        Clocks::Compared { skew_ms, within_ms, evidence } => {
+            let (ahead, behind) =
+                if *skew_ms >= 0.0 { (&c.b.file, &c.a.file) } else { (&c.a.file, &c.b.file) };
+            let _ = writeln!(
+                out,
+                "    clocks: {ahead} is {:.1} ms ahead of {behind} (± {within_ms:.1} ms, from the offer and answer times)",
+                skew_ms.abs()
+            );
+            for e in evidence {
+                let _ = writeln!(out, "      {e}");
+            }
+        }
+        Clocks::Unknown { why } => {
+            let _ = writeln!(out, "    clocks: not compared: {why}");
+        }
+    }
+}
+
+/// The report; `across` holds findings that need several files of one call, `correlations`
+/// the connections paired across them.
+pub fn render_analysis(
+    files: &[FileReport],
+    across: &[Finding],
+    correlations: &[Correlation],
+    json: bool,
+) -> String {
     let files_healthy = files.iter().all(FileReport::healthy);
     if json {
         let files: Vec<Value> = files
@@ -201,11 +280,19 @@ pub fn render_analysis(files: &[FileReport], across: &[Finding], json: bool) -> 
                     "skipped": f.skipped,
                     "findings": f.findings,
                     "connections": f.connections.iter().map(connection_json).collect::<Vec<_>>(),
+                    "load": f.load.as_ref().map(load_json),
+                    "cannot_show": f.cannot_show,
                 })
             })
             .collect();
         let healthy = across.is_empty() && files_healthy;
-        return json!({"files": files, "findings": across, "healthy": healthy}).to_string();
+        return json!({
+            "files": files,
+            "correlation": {"pairs": correlations},
+            "findings": across,
+            "healthy": healthy,
+        })
+        .to_string();
     }
     let mut out = String::new();
     for f in files {
@@ -214,11 +301,36 @@ pub fn render_analysis(files: &[FileReport], across: &[Finding], json: bool) -> 
         if !f.skipped.is_empty() {
             let _ = writeln!(out, "  {} line(s)/entries skipped, first: {}", f.skipped.len(), f.skipped[0]);
         }
+        if let Some(run) = &f.load {
+            let failed = run.peers.iter().filter(|p| p.failure.is_some()).count();
+            let _ = writeln!(out, "  load run: {} peer line(s), {failed} failed", run.peers.len());
+            if let Some((origin, peers, connected, failed)) = &run.summary {
+                let _ = writeln!(
+                    out,
+                    "  summary ({origin}): {peers} peers, {connected} connected, {failed} failed"
+                );
+            }
+            if f.findings.is_empty() {
+                let _ = writeln!(out, "{}", "healthy: every peer connected".green());
+            }
+        }
         if !f.findings.is_empty() {
             out.push_str(&render_findings(&f.findings));
         }
+        if !f.cannot_show.is_empty() {
+            let _ = writeln!(out, "  {}", "what this file cannot show:".dimmed());
+            for n in &f.cannot_show {
+                let _ = writeln!(out, "    - {n}");
+            }
+        }
         for c in &f.connections {
             connection_text(&mut out, c);
+        }
+    }
+    if !correlations.is_empty() {
+        let _ = writeln!(out, "{}", "correlation".bold());
+        for c in correlations {
+            correlation_text(&mut out, c);
         }
     }
     if !across.is_empty() {

@@ -1,14 +1,17 @@
 //! The live recorder: stamps each event with milliseconds since the command started, keeps it
 //! in the timeline and prints it at once (a text line or an NDJSON line), above the live view's
-//! level bars when there is one.
+//! level bars when there is one. A recorder can instead write its NDJSON lines to a file
+//! (`serve --record`: one per session), through the same encoder.
 
-use std::io::Write;
+use std::fs::File;
+use std::io::{LineWriter, Write};
 use std::sync::Mutex;
-use std::time::Instant;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use super::live::LiveView;
 use super::{Style, human_line};
-use crate::sansio::timeline::{Event, Stamped, Timeline};
+use crate::sansio::sdp;
+use crate::sansio::timeline::{Direction, Event, Stamped, Timeline};
 
 pub struct Recorder {
     start: Instant,
@@ -18,11 +21,26 @@ pub struct Recorder {
     timeline: Mutex<Timeline>,
     quiet: bool,
     live: Option<LiveView>,
+    /// Where the NDJSON lines go instead of stdout.
+    file: Option<Mutex<LineWriter<File>>>,
 }
 
 impl Recorder {
     pub fn new(start: Instant, style: Style, label: Option<String>) -> Self {
-        Self { start, style, label, timeline: Mutex::new(Timeline::new()), quiet: false, live: None }
+        Self {
+            start,
+            style,
+            label,
+            timeline: Mutex::new(Timeline::new()),
+            quiet: false,
+            live: None,
+            file: None,
+        }
+    }
+
+    /// A recorder that writes each event as one NDJSON line to `file` and prints nothing.
+    pub fn to_file(start: Instant, file: File) -> Self {
+        Self { file: Some(Mutex::new(LineWriter::new(file))), ..Self::silent(start) }
     }
 
     /// A recorder that keeps the timeline but prints nothing (tests, benchmarks).
@@ -59,6 +77,10 @@ impl Recorder {
         let line = {
             let mut t = self.timeline.lock().expect("timeline lock");
             let stamped = t.push(t_ms, event);
+            if let Some(file) = &self.file {
+                // A full disk must not stop the call; the record just ends there.
+                let _ = writeln!(file.lock().expect("record file lock"), "{}", stamped.to_ndjson());
+            }
             if self.quiet { None } else { Some(self.render(stamped)) }
         };
         if let Some(line) = line {
@@ -72,6 +94,18 @@ impl Recorder {
                 None => print(),
             }
         }
+    }
+
+    /// Records what names this end or the other in a session description that just went out
+    /// or came in, with the wall clock (for `analyze` to pair two files and compare clocks).
+    pub fn describe(&self, direction: Direction, kind: &str, sdp_text: &str) {
+        let unix_ms = SystemTime::now().duration_since(UNIX_EPOCH).ok().map(|d| d.as_millis() as u64);
+        self.record(Event::Description {
+            direction,
+            kind: kind.into(),
+            identity: sdp::identity(sdp_text),
+            unix_ms,
+        });
     }
 
     fn render(&self, s: &Stamped) -> String {

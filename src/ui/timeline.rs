@@ -45,6 +45,27 @@ pub fn human_line(s: &Stamped, label: Option<&str>) -> String {
             let detail = detail.as_ref().map(|d| format!(" ({d})")).unwrap_or_default();
             format!("{arrow} {}{detail}", kind.bold())
         }
+        Event::Description { direction, kind, identity, .. } => {
+            let side = match direction {
+                Direction::Sent => "local",
+                Direction::Received => "remote",
+            };
+            let names: Vec<String> = [
+                identity.ufrag.as_ref().map(|u| format!("ufrag {u}")),
+                identity
+                    .fingerprint
+                    .as_ref()
+                    .map(|f| format!("fingerprint {}", f.chars().take(23).collect::<String>())),
+                identity.session_id.as_ref().map(|s| format!("session {s}")),
+            ]
+            .into_iter()
+            .flatten()
+            .collect();
+            format!(
+                "{side} {kind}: {}",
+                if names.is_empty() { "no identity".into() } else { names.join(", ") }
+            )
+        }
         Event::SignalRejected { code, violation, message } => {
             let v = violation.as_ref().map(|v| format!(" [{v}]")).unwrap_or_default();
             format!("{} {code}{v}: {message}", "rejected frame".red().bold())

@@ -6,14 +6,16 @@
 //! The format is recognised by content, never by the file name. Parsing only: the rules that
 //! read the model are `sansio::connection_rules`.
 
+pub mod load_json;
 pub mod ndjson;
 pub mod rtcstats;
+mod rtcstats_keys;
 pub mod webrtc_internals;
 
 use serde::Serialize;
 
 use super::rules::PeerRun;
-use super::timeline::{Stamped, Timeline};
+use super::timeline::{Direction, SdpIdentity, Stamped, Timeline};
 
 /// Which kind of file an import came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -21,8 +23,12 @@ use super::timeline::{Stamped, Timeline};
 pub enum Format {
     /// `join --json` (or any stream of our `Stamped` lines).
     RtcAssistNdjson,
+    /// `serve --record`: the same lines, the server's side of one session.
+    ServeRecord,
     /// `probe --json`: one object holding every probe peer's run.
     ProbeJson,
+    /// `load --json`: samples, one line per peer, a summary.
+    LoadJson,
     /// The file `chrome://webrtc-internals` downloads.
     WebrtcInternals,
     /// An rtcstats dump (an app's telemetry, or Chromium's own rtcstats download).
@@ -33,7 +39,9 @@ impl Format {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::RtcAssistNdjson => "rtc-assist NDJSON",
+            Self::ServeRecord => "rtc-assist serve record",
             Self::ProbeJson => "rtc-assist probe JSON",
+            Self::LoadJson => "rtc-assist load JSON",
             Self::WebrtcInternals => "webrtc-internals dump",
             Self::Rtcstats => "rtcstats dump",
         }
@@ -84,6 +92,19 @@ pub struct RemoteDescription {
     pub mids: Vec<String>,
 }
 
+/// A session description set on the connection (`Sent`: its local one) and what names its end,
+/// for pairing two files of one call.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Description {
+    pub t_ms: u64,
+    pub origin: String,
+    pub direction: Direction,
+    pub kind: String,
+    pub identity: SdpIdentity,
+    /// The wall clock (ms since the Unix epoch) when the file says so for this event.
+    pub unix_ms: Option<u64>,
+}
+
 /// A candidate pair's connectivity checks at the last stats sample (RFC 8445 §7.2).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct PairChecks {
@@ -111,12 +132,21 @@ pub struct Connection {
     pub added: Vec<AddedCandidate>,
     pub candidate_errors: Vec<CandidateError>,
     pub remote_descriptions: Vec<RemoteDescription>,
+    /// Every local and remote description, in order.
+    pub descriptions: Vec<Description>,
+    /// The wall clock (ms since the Unix epoch) at `t_ms` 0, when the file gives one.
+    pub epoch_ms: Option<u64>,
     pub pairs: Vec<PairChecks>,
     /// Stats series that hit the dump's 1,000-point limit (older samples are gone).
     pub truncated_series: usize,
 }
 
 impl Connection {
+    /// The wall clock of a description: its own, or the file's epoch plus its offset.
+    pub fn wall_ms(&self, d: &Description) -> Option<u64> {
+        d.unix_ms.or_else(|| self.epoch_ms.map(|e| e.saturating_add(d.t_ms)))
+    }
+
     /// The events alone, as a timeline for the renderers and the summary.
     pub fn timeline(&self) -> Timeline {
         let mut t = Timeline::new();
@@ -134,6 +164,8 @@ pub struct Import {
     pub connections: Vec<Connection>,
     /// The probe's runs, kept whole for the probe's own rules.
     pub probe_runs: Option<Vec<PeerRun>>,
+    /// A `load --json` run's peers (its file has no connection timelines).
+    pub load: Option<load_json::LoadRun>,
     /// Lines or entries skipped: kinds this version does not know (a newer writer) or broken.
     pub skipped: Vec<String>,
     /// What the writer of this file is, when it says (a dump's `UserAgent`).
@@ -168,6 +200,15 @@ pub fn import(text: &str) -> Result<Import, ImportError> {
         return rtcstats::parse(trimmed);
     }
     if trimmed.starts_with('{') {
+        // A load line is short; a one-line dump is not parsed twice.
+        let first = trimmed
+            .lines()
+            .next()
+            .filter(|l| l.len() < 1 << 16)
+            .and_then(|l| serde_json::from_str::<serde_json::Value>(l).ok());
+        if first.as_ref().and_then(serde_json::Value::as_object).is_some_and(load_json::recognises) {
+            return load_json::parse(trimmed);
+        }
         if let Ok(serde_json::Value::Object(doc)) = serde_json::from_str::<serde_json::Value>(trimmed) {
             if doc.contains_key("PeerConnections") {
                 return webrtc_internals::parse(&doc);

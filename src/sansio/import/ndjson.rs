@@ -1,22 +1,27 @@
 //! rtc-assist's own files: the NDJSON `join --json` writes (one `Stamped` per line, see
 //! `Stamped::to_ndjson`, closed by a `summary` line) and the one object `probe --json` prints
 //! (its `runs`, each a probe peer's events). Lines of event kinds this version does not know
-//! (written by a newer rtc-assist) are skipped and counted, never fatal.
+//! (written by a newer rtc-assist) are skipped and counted, never fatal. A timeline `serve
+//! --record` wrote opens with a [`SERVE_RECORD`] line: the server's side of one session.
 
 use serde_json::{Map, Value};
 
-use super::{Connection, Format, Import, ImportError, Record};
+use super::{Connection, Description, Format, Import, ImportError, Record};
 use crate::sansio::rules::{PeerRun, Role};
-use crate::sansio::timeline::{Event, Stamped};
+use crate::sansio::timeline::{Event, SdpIdentity, Stamped};
 
 /// Lines that are derived from the events (the closing summary): not events, not unknown.
 const DERIVED: &[&str] = &["summary"];
+
+/// The `event` of the first line `serve --record` writes: `{"t_ms":0,"event":…,"peer_id":…}`.
+pub const SERVE_RECORD: &str = "serve_record";
 
 /// Our `Stamped` NDJSON: one connection per file (a `join` run).
 pub fn parse(text: &str) -> Result<Import, ImportError> {
     let mut records = Vec::new();
     let mut skipped = Vec::new();
     let mut seen_ours = false;
+    let mut server_side = None;
     for (i, line) in text.lines().enumerate() {
         let line = line.trim();
         if line.is_empty() {
@@ -39,6 +44,11 @@ pub fn parse(text: &str) -> Result<Import, ImportError> {
             continue;
         };
         seen_ours = true;
+        if kind == SERVE_RECORD && records.is_empty() {
+            let id = m.get("peer_id").and_then(Value::as_str).unwrap_or_default();
+            server_side = Some(id.chars().take(64).collect::<String>());
+            continue;
+        }
         match serde_json::from_value::<Stamped>(Value::Object(m)) {
             Ok(stamped) => records.push(Record { origin, stamped }),
             Err(_) if DERIVED.contains(&kind.as_str()) => {}
@@ -54,13 +64,12 @@ pub fn parse(text: &str) -> Result<Import, ImportError> {
             reason: "no event this version can read".into(),
         });
     }
-    Ok(Import {
-        format: Format::RtcAssistNdjson,
-        connections: vec![connection(records, "timeline")],
-        probe_runs: None,
-        skipped,
-        writer: None,
-    })
+    let format = if server_side.is_some() { Format::ServeRecord } else { Format::RtcAssistNdjson };
+    let mut c = connection(records, "timeline");
+    if let Some(id) = server_side.filter(|id| !id.is_empty()) {
+        c.id = id;
+    }
+    Ok(Import { format, connections: vec![c], probe_runs: None, load: None, skipped, writer: None })
 }
 
 /// `probe --json`: every probe peer's run becomes a connection named after its role.
@@ -90,6 +99,7 @@ pub fn parse_probe(doc: &Map<String, Value>) -> Result<Import, ImportError> {
         format: Format::ProbeJson,
         connections,
         probe_runs: Some(runs),
+        load: None,
         skipped: vec![],
         writer: None,
     })
@@ -124,7 +134,29 @@ fn connection(records: Vec<Record>, fallback: &str) -> Connection {
         })
         .flatten()
         .collect();
-    Connection { id, records, ice_servers, ..Connection::default() }
+    let descriptions = records.iter().filter_map(description).collect();
+    Connection { id, records, ice_servers, descriptions, ..Connection::default() }
+}
+
+/// Identity values longer than this are not an SDP's (a hostile or broken file): dropped.
+const MAX_IDENTITY: usize = 256;
+
+/// A `description` line as the model's description, its over-long values left out.
+fn description(r: &Record) -> Option<Description> {
+    let Event::Description { direction, kind, identity, unix_ms } = &r.stamped.event else { return None };
+    let keep = |v: &Option<String>| v.clone().filter(|v| v.len() <= MAX_IDENTITY);
+    Some(Description {
+        t_ms: r.stamped.t_ms,
+        origin: r.origin.clone(),
+        direction: *direction,
+        kind: kind.chars().take(32).collect(),
+        identity: SdpIdentity {
+            ufrag: keep(&identity.ufrag),
+            fingerprint: keep(&identity.fingerprint),
+            session_id: keep(&identity.session_id),
+        },
+        unix_ms: *unix_ms,
+    })
 }
 
 #[cfg(test)]
@@ -174,6 +206,42 @@ mod tests {
         assert_eq!((imp.connections[0].records.len(), imp.skipped.len()), (1, 1));
         let long = format!("{{\"t_ms\":1,\"event\":\"{}\"}}\n{HEALTHY}", "x".repeat(100_000));
         assert!(parse(&long).unwrap().skipped[0].len() < 200);
+    }
+
+    #[test]
+    fn a_serve_record_is_the_server_side_named_by_its_header() {
+        let text = concat!(
+            r#"{"t_ms":0,"event":"serve_record","peer_id":"12cb96d5"}"#,
+            "\n",
+            r#"{"t_ms":12,"event":"signal","direction":"received","kind":"offer"}"#,
+            "\n",
+            r#"{"t_ms":13,"event":"serve_record","peer_id":"later lines are not headers"}"#,
+            "\n",
+        );
+        let imp = parse(text).unwrap();
+        assert_eq!(imp.format, Format::ServeRecord);
+        assert_eq!(imp.connections[0].id, "12cb96d5");
+        assert_eq!(imp.skipped.len(), 1, "{:?}", imp.skipped);
+        assert_eq!(parse(HEALTHY).unwrap().format, Format::RtcAssistNdjson);
+    }
+
+    #[test]
+    fn descriptions_are_read_and_hostile_identities_left_out() {
+        let lines = format!(
+            "{}\n{}\n{}\n",
+            r#"{"t_ms":5,"event":"description","direction":"sent","kind":"offer","ufrag":"abcd","session_id":"12","unix_ms":1796237163372}"#,
+            format_args!(
+                r#"{{"t_ms":9,"event":"description","direction":"received","kind":"answer","ufrag":"{}"}}"#,
+                "u".repeat(10_000)
+            ),
+            r#"{"t_ms":9,"event":"description","direction":"sideways","kind":"answer"}"#,
+        );
+        let imp = parse(&lines).unwrap();
+        let d = &imp.connections[0].descriptions;
+        assert_eq!(d.len(), 2);
+        assert_eq!((d[0].identity.ufrag.as_deref(), d[0].unix_ms), (Some("abcd"), Some(1796237163372)));
+        assert_eq!((d[1].identity.ufrag.as_deref(), d[1].unix_ms), (None, None));
+        assert_eq!(imp.skipped.len(), 1, "{:?}", imp.skipped);
     }
 
     #[test]

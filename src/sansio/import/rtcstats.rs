@@ -3,12 +3,14 @@
 //! tracker (the same stream the webrtc-internals `updateLog` holds), the last element the
 //! milliseconds since the previous line. `getStats` lines carry only what changed since the
 //! previous report of that connection (deltas), merged here into the last value of each stat.
-//! Chromium's own "Download the rtcstats dump" writes this format.
+//! Method names, stats property names and stats types may be numbers of the format's static
+//! tables (`rtcstats_keys`). Chromium's own "Download the rtcstats dump" writes this format.
 
 use std::collections::BTreeMap;
 
 use serde_json::{Map, Value, json};
 
+use super::rtcstats_keys::{self, MethodError};
 use super::webrtc_internals::{apply, ice_urls, read_stats, static_turn};
 use super::{Connection, Format, Import, ImportError};
 use crate::sansio::token::redact_url;
@@ -41,6 +43,7 @@ pub fn parse(text: &str) -> Result<Import, ImportError> {
     let mut writer = None;
     let mut clock = 0.0_f64;
     let mut first = true;
+    let mut epoch_ms = None;
     for (i, line) in lines {
         let origin = format!("line {}", i + 1);
         let Ok(Value::Array(a)) = serde_json::from_str::<Value>(line) else {
@@ -52,18 +55,28 @@ pub fn parse(text: &str) -> Result<Import, ImportError> {
             continue;
         };
         // The first line's time is absolute (ms since the epoch), every later one a delta.
+        if first {
+            // A time before 2001 is no epoch (a writer that starts its clock at zero).
+            epoch_ms = (delta > 1e12).then_some(delta as u64);
+        }
         clock = if first { 0.0 } else { clock + delta };
         first = false;
         if a.len() < 3 {
             skipped.push(format!("{origin}: fewer than 3 fields"));
             continue;
         }
-        let Some(method) = a[0].as_str() else {
-            skipped.push(format!(
-                "{origin}: method given as a number (a compressed dump's key table is not read)"
-            ));
-            continue;
+        let method = match rtcstats_keys::method(&a[0]) {
+            Ok(m) => m,
+            Err(MethodError::Unknown(n)) => {
+                skipped.push(format!("{origin}: method number {n} is not in the rtcstats method table"));
+                continue;
+            }
+            Err(MethodError::NotAMethod) => {
+                skipped.push(format!("{origin}: the method is neither a name nor a number"));
+                continue;
+            }
         };
+        let method = method.as_str();
         let Some(pc) = a[1].as_str() else {
             if method == "create" {
                 writer =
@@ -72,7 +85,7 @@ pub fn parse(text: &str) -> Result<Import, ImportError> {
             continue;
         };
         let r = reading.entry(pc.to_owned()).or_insert_with(|| Reading {
-            c: Connection { id: pc.to_owned(), ..Connection::default() },
+            c: Connection { id: pc.to_owned(), epoch_ms, ..Connection::default() },
             ..Reading::default()
         });
         let t = clock as u64;
@@ -85,11 +98,17 @@ pub fn parse(text: &str) -> Result<Import, ImportError> {
             "getStats" => {
                 let Some(report) = a[2].as_object() else { continue };
                 for (id, stat) in report {
+                    if stat.is_null() {
+                        // A stats object that is gone (the delta format's removal).
+                        r.stats.remove(id);
+                        continue;
+                    }
                     let Some(stat) = stat.as_object() else { continue };
-                    r.stats
-                        .entry(id.clone())
-                        .or_default()
-                        .extend(stat.iter().map(|(k, v)| (k.clone(), v.clone())));
+                    r.stats.entry(id.clone()).or_default().extend(stat.iter().map(|(k, v)| {
+                        let k = rtcstats_keys::property(k);
+                        let v = if k == "type" { rtcstats_keys::stats_type(v) } else { v.clone() };
+                        (k, v)
+                    }));
                 }
             }
             _ => apply(&mut r.c, &mut r.remote_set, origin, t, method, &a[2]),
@@ -117,7 +136,7 @@ pub fn parse(text: &str) -> Result<Import, ImportError> {
             r.c
         })
         .collect();
-    Ok(Import { format: Format::Rtcstats, connections, probe_runs: None, skipped, writer })
+    Ok(Import { format: Format::Rtcstats, connections, probe_runs: None, load: None, skipped, writer })
 }
 
 #[cfg(test)]
@@ -131,7 +150,7 @@ mod tests {
         "[\"create\",\"10-1\",{\"iceServers\":[{\"urls\":[\"turn:127.0.0.1:3478\"],\"username\":\"alice\"},{\"urls\":\"turn:127.0.0.1:3479\",\"username\":\"1796220069:bob\"}]},\"http://127.0.0.1/?token=abc\",25.5]\n",
         "[\"setRemoteDescription\",\"10-1\",{\"type\":\"answer\",\"sdp\":\"v=0\\r\\na=mid:0\\r\\n\"},10]\n",
         "[\"oniceconnectionstatechange\",\"10-1\",\"\\\"connected\\\"\",5]\n",
-        "[7,\"10-1\",null,1]\n",
+        "[62,\"10-1\",null,1]\n",
         "[\"getStats\",\"10-1\",{\"IT1\":{\"type\":\"inbound-rtp\",\"kind\":\"audio\",\"packetsReceived\":3}},1000]\n",
         "[\"getStats\",\"10-1\",{\"IT1\":{\"packetsReceived\":50}},1000]\n",
         "not json\n",
@@ -145,11 +164,43 @@ mod tests {
         assert_eq!(c.ice_servers, ["turn:127.0.0.1:3478", "turn:127.0.0.1:3479"]);
         assert_eq!(c.static_turn, [("line 4".to_owned(), vec!["turn:127.0.0.1:3478".to_owned()])]);
         assert_eq!(c.remote_descriptions[0].origin, "line 5");
+        assert_eq!(c.epoch_ms, Some(1796220069362));
+        assert_eq!(c.wall_ms(&c.descriptions[0]), Some(1796220069362 + 35));
         let ice = c.records.iter().find(|r| matches!(r.stamped.event, Event::IceState { .. })).unwrap();
         assert_eq!(ice.stamped.t_ms, 40);
         assert!(c.records.iter().any(|r| matches!(r.stamped.event, Event::InboundRtp { packets: 50, .. })));
         assert_eq!(imp.skipped.len(), 2, "{:?}", imp.skipped);
+        assert!(imp.skipped[0].contains("method number 62 is not"), "{:?}", imp.skipped);
         assert!(imp.writer.unwrap().contains("Chromium"));
+    }
+
+    #[test]
+    fn compressed_methods_properties_and_types_are_read() {
+        let dump = concat!(
+            "RTCStatsDump\n{\"fileFormat\":3}\n",
+            "[39,\"1\",{\"iceServers\":[]},1796220069362]\n",
+            "[\"8\",\"1\",{\"type\":\"answer\",\"sdp\":\"v=0\\r\\na=ice-ufrag:abcd\\r\\n\"},10]\n",
+            "[24,\"1\",\"connected\",5]\n",
+            "[\"g\",\"1\",{\"0\":{\"type\":1,\"11\":\"audio\",\"14\":7},\"3\":{\"type\":2,\"79\":9},\"t\":5},1000]\n",
+            "[\"g\",\"1\",{\"0\":{\"14\":40},\"3\":null},1000]\n",
+            "[62,\"1\",null,1]\n",
+            "[[6],\"1\",null,1]\n",
+        );
+        let imp = parse(dump).unwrap();
+        let c = &imp.connections[0];
+        assert_eq!(c.descriptions[0].identity.ufrag.as_deref(), Some("abcd"));
+        let events: Vec<&Event> = c.records.iter().map(|r| &r.stamped.event).collect();
+        assert!(events.contains(&&Event::IceState { state: "connected".into() }), "{events:?}");
+        assert!(events.iter().any(|e| matches!(e, Event::InboundRtp { packets: 40, .. })), "{events:?}");
+        // The outbound stats object was removed by the second report.
+        assert!(!events.iter().any(|e| matches!(e, Event::MediaSent { .. })), "{events:?}");
+        assert_eq!(
+            imp.skipped,
+            [
+                "line 8: method number 62 is not in the rtcstats method table",
+                "line 9: the method is neither a name nor a number"
+            ]
+        );
     }
 
     #[test]

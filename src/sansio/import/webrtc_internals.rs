@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use serde_json::{Map, Value};
 
 use super::{
-    AddedCandidate, CandidateError, Connection, Format, Import, ImportError, PairChecks, Record,
+    AddedCandidate, CandidateError, Connection, Description, Format, Import, ImportError, PairChecks, Record,
     RemoteDescription,
 };
 use crate::sansio::candidate::{Candidate, CandidateType};
@@ -52,7 +52,7 @@ pub fn parse(doc: &Map<String, Value>) -> Result<Import, ImportError> {
         }
     }
     let writer = doc.get("UserAgent").and_then(Value::as_str).map(|s| s.chars().take(200).collect());
-    Ok(Import { format: Format::WebrtcInternals, connections, probe_runs: None, skipped, writer })
+    Ok(Import { format: Format::WebrtcInternals, connections, probe_runs: None, load: None, skipped, writer })
 }
 
 /// Milliseconds of an entry: the numeric `timestamp` (ms since the epoch) or the clock time
@@ -260,6 +260,9 @@ fn connection(key: &str, base: &str, pc: &Map<String, Value>, skipped: &mut Vec<
         // A clock that goes backwards (midnight, a locale time without date) keeps the order.
         let t = match entry_ms(e) {
             Some(ms) => {
+                if t0.is_none() && e.get("timestamp").is_some_and(Value::is_number) {
+                    c.epoch_ms = Some(ms as u64);
+                }
                 let t0 = *t0.get_or_insert(ms);
                 ((ms - t0).max(0.0) as u64).max(last_t)
             }
@@ -336,6 +339,17 @@ pub(super) fn apply(
             let found = sdp::candidates(&sdp_text);
             let local = typ == "setlocaldescription";
             let direction = if local { Direction::Sent } else { Direction::Received };
+            c.descriptions.push(Description {
+                t_ms: t,
+                origin: origin.clone(),
+                direction,
+                kind: kind.clone(),
+                identity: sdp::identity(&sdp_text),
+                unix_ms: None,
+            });
+            let mut push = |event: Event| {
+                c.records.push(Record { origin: origin.clone(), stamped: Stamped { t_ms: t, event } })
+            };
             push(Event::Signal {
                 direction,
                 kind: kind.clone(),
@@ -566,6 +580,8 @@ mod tests {
         ]);
         let imp = parse(&doc(log, json!({}))).unwrap();
         let c = &imp.connections[0];
+        // A locale time of day is no wall clock: nothing to compare another file with.
+        assert_eq!(c.epoch_ms, None);
         assert_eq!(c.ice_servers, ["stun:127.0.0.1:3478", "turn:127.0.0.1:3478?transport=udp"]);
         assert_eq!(c.added.len(), 1);
         assert_eq!(c.added[0].error.as_deref(), Some("Error processing ICE candidate"));
@@ -617,6 +633,13 @@ mod tests {
         assert_eq!(c.candidate_errors[0].text, "Unauthorized");
         assert_eq!(c.pairs[0].requests_sent, 7);
         assert_eq!(c.truncated_series, 1);
+        // The numeric timestamps are wall-clock times: descriptions get theirs.
+        assert_eq!(c.epoch_ms, Some(1000));
+        assert_eq!(c.descriptions[0].identity.ufrag.as_deref(), Some("u1"));
+        assert_eq!(
+            (c.descriptions[0].direction, c.wall_ms(&c.descriptions[0])),
+            (Direction::Received, Some(1000))
+        );
         let events: Vec<&Event> = c.records.iter().map(|r| &r.stamped.event).collect();
         assert!(events.contains(&&Event::ConnectionState { state: "failed".into() }));
         assert!(
