@@ -404,7 +404,8 @@ pub struct ProbeArgs {
     /// The whole report as one JSON document.
     #[arg(long)]
     pub json: bool,
-    /// Address the probe peers bind to [default: 127.0.0.1 for a loopback server, else 0.0.0.0].
+    /// Address the probe binds to [default: for each server, 127.0.0.1 or ::1 for a loopback one,
+    /// else 0.0.0.0 or :: by its family].
     #[arg(long)]
     pub bind: Option<IpAddr>,
     #[command(flatten)]
