@@ -69,6 +69,14 @@ pub struct ServeArgs {
     pub fault: Faults,
     #[command(flatten)]
     pub turn: TurnArgs,
+    /// STUN or TURN server the server's own peer connections gather through (repeatable), so a
+    /// server behind a NAT offers srflx and relay candidates. TURN credentials: --turn-secret
+    /// (REST; then the URL is handed out to clients in joined_room too, with credentials made
+    /// for each) or --username/--credential (the server's own use only). STUN URLs are handed out.
+    #[arg(long = "ice-server", value_parser = parse_ice_url)]
+    pub ice_server: Vec<IceUrl>,
+    #[command(flatten)]
+    pub ice_credentials: TurnCredentialArgs,
     /// WebSocket sessions served at once (each holds a peer connection); more get HTTP 503.
     #[arg(long, default_value_t = crate::server::DEFAULT_MAX_SESSIONS,
           value_parser = clap::value_parser!(u16).range(1..=10_000))]
@@ -146,7 +154,8 @@ pub struct TurnArgs {
     /// Where the TURN server listens [default: the listen IP, port 3478].
     #[arg(long, requires = "turn")]
     pub turn_listen: Option<SocketAddr>,
-    /// Shared secret of the TURN REST credentials [default: random per run].
+    /// Shared secret of the TURN REST credentials (of --turn, and of --ice-server TURN URLs)
+    /// [default for --turn: random per run].
     #[arg(long, env = "RTC_ASSIST_TURN_SECRET", hide_env_values = true)]
     pub turn_secret: Option<String>,
     /// Lifetime of the handed-out credentials, in seconds.
@@ -408,7 +417,8 @@ pub struct ProbeArgs {
     /// The whole report as one JSON document.
     #[arg(long)]
     pub json: bool,
-    /// Address the probe peers bind to [default: 127.0.0.1 for a loopback server, else 0.0.0.0].
+    /// Address the probe binds to [default: for each server, 127.0.0.1 or ::1 for a loopback one,
+    /// else 0.0.0.0 or :: by its family].
     #[arg(long)]
     pub bind: Option<IpAddr>,
     #[command(flatten)]
@@ -427,15 +437,23 @@ pub struct IceServerArgs {
     /// The `iceServers` array of a browser app, as JSON or @FILE.
     #[arg(long)]
     pub ice_servers: Option<String>,
+    #[command(flatten)]
+    pub credentials: TurnCredentialArgs,
+    /// Derive time-limited TURN REST credentials from this shared secret instead.
+    #[arg(long, env = "RTC_ASSIST_TURN_SECRET", hide_env_values = true)]
+    pub turn_secret: Option<String>,
+}
+
+/// Long-term TURN credentials (`join`, `probe`, `serve --ice-server`); the other way is the
+/// REST secret `--turn-secret`, which each of those commands has as well.
+#[derive(Debug, Clone, Args)]
+pub struct TurnCredentialArgs {
     /// TURN username.
     #[arg(long, env = "RTC_ASSIST_TURN_USERNAME", hide_env_values = true)]
     pub username: Option<String>,
     /// TURN password (prefer the environment variable: it stays out of shell history).
-    #[arg(long, env = "RTC_ASSIST_TURN_CREDENTIAL", hide_env_values = true)]
+    #[arg(long, env = "RTC_ASSIST_TURN_CREDENTIAL", hide_env_values = true, conflicts_with = "turn_secret")]
     pub credential: Option<String>,
-    /// Derive time-limited TURN REST credentials from this shared secret instead.
-    #[arg(long, env = "RTC_ASSIST_TURN_SECRET", hide_env_values = true, conflicts_with = "credential")]
-    pub turn_secret: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -143,3 +143,26 @@ fn probe_stun_reports_each_nat_types_mapping_and_filtering() {
         assert!(stun["filtering"].as_str().unwrap_or_default().starts_with(filtering), "{topology}: {stun}");
     }
 }
+
+#[test]
+fn probe_stun_without_bind_binds_for_the_servers_family() {
+    if !is_root() {
+        return;
+    }
+    // Inside a lab host (IPv4 only) with IPv6 turned on for its loopback alone: coturn on ::1,
+    // and `probe --stun stun:[::1]:…` with no --bind must bind ::1, not 127.0.0.1. (The IPv4
+    // case, 0.0.0.0 for a server that is not on loopback, is the RFC 5780 test's own probe.)
+    let script = "sysctl -qw net.ipv6.conf.lo.disable_ipv6=0; d=$(mktemp -d); \
+        turnserver -n --listening-ip=::1 --relay-ip=::1 --listening-port=3478 --realm=lab --no-cli \
+        --no-tls --no-dtls --pidfile=$d/turn.pid --log-file=stdout --simple-log >/dev/null 2>&1 & \
+        sleep 1; \"$0\" probe --stun 'stun:[::1]:3478' --json; kill $!; rm -rf \"$d\"";
+    let out = Command::new(BIN)
+        .args(["lab", "exec", "--topology", "public", "--", "sh", "-c", script, BIN])
+        .output()
+        .unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+    let stun = &report["stun"][0];
+    assert_eq!(stun["verdict"]["code"], "ok", "{stun}");
+    assert!(stun["mapped"].as_str().unwrap_or_default().starts_with("[::1]:"), "{stun}");
+}

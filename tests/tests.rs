@@ -40,6 +40,8 @@ mod resilience;
 mod rooms;
 /// `scenario run`: a wrong expectation fails with what was observed; bad files are usage errors.
 mod scenarios;
+/// `serve --ice-server` with coturn: the server's own relay, REST credentials handed out per client, static ones kept (F8).
+mod serve_ice_server;
 /// `serve --turn`: relay-only peers, the internal-peer guard, time-limited credentials, no leaks.
 mod turn;
 /// The embedded TURN server's limits: per-username and total allocation quotas (486), the

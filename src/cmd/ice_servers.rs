@@ -1,19 +1,23 @@
 //! ICE servers from the command line (`--turn`, `--stun`, `--ice-servers`, credentials from
 //! flags, environment or a REST secret) resolved into TURN targets and STUN URLs, and into
-//! the `IceServer` list a peer uses.
+//! the `IceServer` list a peer uses; `serve --ice-server` with the same credential flags into
+//! a [`ServerIce`].
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, bail};
 
-use crate::cli::IceServerArgs;
+use crate::cli::{IceServerArgs, TurnCredentialArgs};
 use crate::sansio::ice_url::{IceUrl, rest_credentials};
 use crate::sansio::protocol::{IceServer, parse_ice_servers_json};
+use crate::sansio::server_ice::{IceAuth, ServerIce};
+use crate::sansio::token::Secret;
 use crate::stun_turn::TurnTarget;
 
 /// The TURN servers to test (each with its credentials) and the STUN URLs.
 pub fn ice_targets(args: &IceServerArgs) -> anyhow::Result<(Vec<TurnTarget>, Vec<IceUrl>)> {
-    let (username, credential) = match (&args.turn_secret, &args.username, &args.credential) {
+    let creds = &args.credentials;
+    let (username, credential) = match (&args.turn_secret, &creds.username, &creds.credential) {
         (Some(secret), user, _) => {
             let now = SystemTime::now().duration_since(UNIX_EPOCH)?.as_secs();
             rest_credentials(secret, user.as_deref().unwrap_or("rtc-assist"), now, 3600)
@@ -68,4 +72,27 @@ pub fn as_ice_servers(targets: &[TurnTarget], stuns: &[IceUrl]) -> Vec<IceServer
         })
         .chain(stuns.iter().map(|u| IceServer { urls: vec![u.to_string()], ..Default::default() }))
         .collect()
+}
+
+/// `serve --ice-server URL…` with `--username`/`--credential` or the REST `secret` (REST
+/// credentials are made at each use, valid `ttl_s`).
+pub fn server_ice(
+    urls: &[IceUrl],
+    creds: &TurnCredentialArgs,
+    secret: Option<&str>,
+    ttl_s: u64,
+) -> anyhow::Result<ServerIce> {
+    if urls.is_empty() && (creds.username.is_some() || creds.credential.is_some()) {
+        bail!("--username/--credential are the credentials of --ice-server TURN URLs: none given");
+    }
+    let auth = match (secret, &creds.username, &creds.credential) {
+        (Some(secret), None, None) => IceAuth::Rest { secret: Secret::new(secret), ttl_s },
+        (Some(_), ..) => bail!("--ice-server: give --turn-secret or --username/--credential, not both"),
+        (None, Some(username), Some(credential)) => {
+            IceAuth::Static { username: username.clone(), credential: Secret::new(credential.clone()) }
+        }
+        (None, None, None) => IceAuth::None,
+        (None, ..) => bail!("--ice-server: --username and --credential go together"),
+    };
+    Ok(ServerIce::new(urls.to_vec(), auth)?)
 }

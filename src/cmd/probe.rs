@@ -47,11 +47,15 @@ pub async fn run(args: ProbeArgs, shutdown: CancellationToken) -> anyhow::Result
     let style = Style::detect(args.json);
     let trust = tls::extra_trust(&args.ca).map_err(|e| anyhow::anyhow!("--ca {e}"))?;
     let (targets, stuns) = ice_targets(&args.servers)?;
-    let bind = args.bind.unwrap_or_else(|| match &args.url {
-        Some(u) => bind_for_url(u),
-        None => {
-            targets.first().map_or(std::net::IpAddr::from([127, 0, 0, 1]), |t| bind_for_host(&t.url.host))
-        }
+    // Each TURN/STUN test binds for its own server (loopback for a loopback one, else the
+    // unspecified address of its family); the signaling probe and the gathering peer for the
+    // signaling URL, else the first server named.
+    let bind_for = |host: &str| args.bind.unwrap_or_else(|| bind_for_host(host));
+    let first_server = targets.first().map(|t| &t.url).or(stuns.first());
+    let bind = args.bind.unwrap_or_else(|| match (&args.url, first_server) {
+        (Some(u), _) => bind_for_url(u),
+        (None, Some(s)) => bind_for_host(&s.host),
+        (None, None) => std::net::IpAddr::from([127, 0, 0, 1]),
     });
     let step = Duration::from_secs_f64(args.step_timeout);
     let spinners = Spinners::new(style.json);
@@ -61,6 +65,7 @@ pub async fn run(args: ProbeArgs, shutdown: CancellationToken) -> anyhow::Result
         .map(|t| {
             let ca = args.turn_ca.clone();
             let bar = spinners.start(&format!("TURN {}", t.url));
+            let bind = bind_for(&t.url.host);
             tokio::spawn(async move {
                 let report = probe_turn(&t, step, bind, ca.as_deref()).await;
                 spinner_done(&bar);
@@ -74,6 +79,7 @@ pub async fn run(args: ProbeArgs, shutdown: CancellationToken) -> anyhow::Result
         .map(|u| {
             let ca = args.turn_ca.clone();
             let bar = spinners.start(&format!("STUN {u}"));
+            let bind = bind_for(&u.host);
             tokio::spawn(async move {
                 let report = probe_stun(&u, step, bind, ca.as_deref()).await;
                 spinner_done(&bar);

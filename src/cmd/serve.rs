@@ -11,11 +11,14 @@ use tokio_util::sync::CancellationToken;
 
 use crate::Outcome;
 use crate::cli::{ClusterArgs, LimitArgs, ServeArgs};
+use crate::cmd::ice_servers::server_ice;
 use crate::sansio::faults::Fault;
 use crate::sansio::origin::AllowedOrigins;
+use crate::sansio::server_ice::ServerIce;
 use crate::sansio::turn_limits::TurnLimits;
 use crate::server::cluster::{Cluster, ClusterOptions};
 use crate::server::{Access, Limits, Server, ServerConfig, TokenKey, TurnOptions};
+use crate::stun_turn::shim::needs_shim;
 use crate::tls;
 
 fn turn_options(args: &ServeArgs) -> anyhow::Result<Option<TurnOptions>> {
@@ -68,6 +71,26 @@ fn cluster_options(c: &ClusterArgs) -> Option<ClusterOptions> {
     })
 }
 
+/// One stderr line for `--ice-server` (URLs only, never a credential), and one per TURN URL
+/// the server's own connections cannot use (webrtc-rs 0.21 gathers TURN over UDP only).
+fn announce_ice(ice: &ServerIce) {
+    if ice.urls().is_empty() {
+        return;
+    }
+    let urls: Vec<String> = ice.urls().iter().map(ToString::to_string).collect();
+    let given = match (ice.urls().iter().any(|u| u.is_turn()), ice.hands_out_turn()) {
+        (true, false) => "static TURN credentials stay with the server: only STUN URLs are handed out",
+        (true, true) => "handed out in joined_room, with REST credentials made for each client",
+        (false, _) => "handed out in joined_room",
+    };
+    eprintln!("rtc-assist serve: own peer connections gather through {} ({given})", urls.join(", "));
+    for url in ice.urls().iter().filter(|u| needs_shim(u)) {
+        eprintln!(
+            "rtc-assist serve: note: webrtc-rs gathers TURN over UDP only; the server's own connections skip {url}"
+        );
+    }
+}
+
 pub async fn run(args: ServeArgs, shutdown: CancellationToken) -> anyhow::Result<Outcome> {
     let rtc_ip = args.rtc_ip.unwrap_or(match args.listen.ip() {
         ip if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
@@ -78,6 +101,12 @@ pub async fn run(args: ServeArgs, shutdown: CancellationToken) -> anyhow::Result
         check_interval: Duration::from_millis(args.ice.ice_check_interval_ms),
         faults: args.fault.clone(),
         turn: turn_options(&args)?,
+        ice: server_ice(
+            &args.ice_server,
+            &args.ice_credentials,
+            args.turn.turn_secret.as_deref(),
+            args.turn.turn_ttl,
+        )?,
         max_sessions: usize::from(args.max_sessions),
         tls: match (&args.tls_cert, &args.tls_key) {
             (Some(cert), Some(key)) => Some(tls::server_config(cert, key)?),
@@ -107,6 +136,7 @@ pub async fn run(args: ServeArgs, shutdown: CancellationToken) -> anyhow::Result
     if let Some(dir) = &config.record {
         eprintln!("rtc-assist serve: recording each session to {}/<peer id>.ndjson", dir.display());
     }
+    announce_ice(&config.ice);
     if config.access.tokens.is_some() {
         eprintln!("rtc-assist serve: room tokens required on /ws (HS256; mint them with `rtc-assist token`)");
     }

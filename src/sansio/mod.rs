@@ -25,6 +25,7 @@ pub mod room;
 pub mod rtp_count;
 pub mod rules;
 pub mod sdp;
+pub mod server_ice;
 pub mod stun_framing;
 pub mod summary;
 pub mod timeline;

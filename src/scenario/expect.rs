@@ -4,9 +4,45 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use serde::Deserialize;
+
 use super::model::Scenario;
+use crate::sansio::candidate::CandidateType;
 use crate::sansio::summary::{StreamAudio, Summary};
 use crate::sansio::timeline::{Direction, Event, Timeline};
+
+/// `selected_pair = "LOCAL/REMOTE"`: the candidate types of the pair a peer's ICE selected, its
+/// own candidate first, the far side's second (what the peer's timeline shows of both sides).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "String")]
+pub struct PairTypes {
+    pub local: CandidateType,
+    pub remote: CandidateType,
+}
+
+impl TryFrom<String> for PairTypes {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        let bad = || format!("selected_pair {s:?}: LOCAL/REMOTE, each one of host, srflx, prflx, relay");
+        let (local, remote) = s.split_once('/').ok_or_else(bad)?;
+        let typ = |t: &str| CandidateType::from_name(t).ok_or_else(bad);
+        Ok(Self { local: typ(local)?, remote: typ(remote)? })
+    }
+}
+
+impl std::fmt::Display for PairTypes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.local, self.remote)
+    }
+}
+
+/// The types of the last pair selected in `t`.
+fn selected_pair(t: &Timeline) -> Option<PairTypes> {
+    t.events().iter().rev().find_map(|e| match &e.event {
+        Event::SelectedPair { local, remote, .. } => Some(PairTypes { local: local.typ, remote: remote.typ }),
+        _ => None,
+    })
+}
 
 /// What a run produced.
 #[derive(Debug, Default)]
@@ -112,6 +148,15 @@ pub fn check(s: &Scenario, obs: &Observed) -> Vec<String> {
                 failures.push(format!("peer {name}: expected degraded = {want_degraded}; observed {seen}"));
             }
         }
+        if let Some(pair) = want.selected_pair {
+            match selected_pair(t) {
+                Some(got) if got == pair => {}
+                Some(got) => {
+                    failures.push(format!("peer {name}: expected selected pair {pair}; observed {got}"))
+                }
+                None => failures.push(format!("peer {name}: expected selected pair {pair}; none selected")),
+            }
+        }
         if let Some(max) = want.max_connect_ms {
             match connect_ms(t) {
                 Some(ms) if ms <= max => {}
@@ -207,6 +252,71 @@ not_hears = ["a"]
         );
         let clean = check(&s, &obs(timeline("ida", Some(40), None), timeline("idb", Some(40), None)));
         assert_eq!(clean, vec!["peer a: expected degraded = true; observed no degraded audio".to_string()]);
+    }
+
+    fn with_pair(mut t: Timeline, local: CandidateType, remote: CandidateType) -> Timeline {
+        let info = |typ| crate::sansio::timeline::CandidateInfo {
+            typ,
+            protocol: "udp".into(),
+            address: "203.0.113.12".into(),
+            port: 50_000,
+            related: None,
+            url: None,
+        };
+        t.push(50, Event::SelectedPair { local: info(local), remote: info(remote), rtt_ms: None });
+        t
+    }
+
+    #[test]
+    fn the_selected_pair_is_expected_by_type_on_both_sides() {
+        let text = "name = \"t\"\n[[peer]]\nname = \"a\"\n[[peer]]\nname = \"b\"\n\
+                    [expect.peers.a]\nselected_pair = \"relay/relay\"\n\
+                    [expect.peers.b]\nselected_pair = \"relay/host\"\n";
+        let s = Scenario::parse(text).unwrap();
+        let want = PairTypes { local: CandidateType::Relay, remote: CandidateType::Relay };
+        assert_eq!(s.expect_peers["a"].selected_pair, Some(want));
+        use CandidateType::{Host, Prflx, Relay};
+        let obs = |a: Timeline, b: Timeline| Observed {
+            timelines: [("a".into(), a), ("b".into(), b)].into(),
+            probe: None,
+            wall: Duration::from_secs(5),
+        };
+        let good = obs(with_pair(timeline("ida", Some(40), None), Relay, Relay), {
+            // A later pair replaces an earlier one: the last selected counts.
+            let t = with_pair(timeline("idb", Some(40), None), Host, Host);
+            with_pair(t, Relay, Host)
+        });
+        assert_eq!(check(&s, &good), Vec::<String>::new());
+        let bad = obs(with_pair(timeline("ida", Some(40), None), Relay, Prflx), timeline("idb", None, None));
+        assert_eq!(
+            check(&s, &bad),
+            [
+                "peer a: expected selected pair relay/relay; observed relay/prflx",
+                "peer b: expected selected pair relay/host; none selected"
+            ]
+        );
+    }
+
+    #[test]
+    fn hostile_selected_pairs_are_refused_with_the_key_named() {
+        for bad in [
+            "\"\"",
+            "\"relay\"",
+            "\"relay/\"",
+            "\"/relay\"",
+            "\"relay/relay/relay\"",
+            "\"RELAY/relay\"",
+            "\"relay/moon\"",
+            "\"relay / relay\"",
+            "\"\\u0000/\\uFFFF\"",
+            "3",
+            "[\"relay\", \"relay\"]",
+        ] {
+            let text =
+                format!("name = \"t\"\n[[peer]]\nname = \"a\"\n[expect.peers.a]\nselected_pair = {bad}\n");
+            let e = Scenario::parse(&text).unwrap_err().to_string();
+            assert!(e.contains("selected_pair") || e.contains("invalid type"), "{bad}: {e}");
+        }
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! Runs a scenario with a `[network]` table in the network lab: the real binary in each host's
-//! namespace — `serve` (its signaling on TCP 443), every peer as `lab peer --json` (the `join`
+//! namespace — `serve` (its signaling on TCP 443, gathering through the lab's TURN server
+//! when there is one), every peer as `lab peer --json` (the `join`
 //! peer with the probe's deviations) and `probe --json` — and coturn when TURN is asked for.
 //! Peers' NDJSON becomes their timelines and the probe's JSON its findings, judged as on
 //! loopback. The lab (and every process in it) is gone when this returns.
@@ -42,9 +43,14 @@ pub fn probe_codes(text: &str) -> anyhow::Result<Vec<String>> {
     Ok(findings.iter().filter_map(|f| f["code"].as_str().map(str::to_owned)).collect())
 }
 
-/// `serve`'s command line.
-fn serve_args(s: &Scenario, addr: std::net::Ipv4Addr) -> Vec<String> {
+/// `serve`'s command line: the lab's TURN server (if any) is the deployment's, so the
+/// server's own connections gather through it too (`--ice-server`, REST secret from the
+/// environment) — what a server behind a NAT needs.
+fn serve_args(s: &Scenario, addr: std::net::Ipv4Addr, turn: &[String]) -> Vec<String> {
     let mut args = vec!["serve".to_owned(), "--listen".into(), format!("{addr}:{SIGNALING_PORT}")];
+    for u in turn {
+        args.extend(["--ice-server".to_owned(), u.clone()]);
+    }
     let codes: Vec<&str> = s.faults.iter().map(|f| f.code()).collect();
     if !codes.is_empty() {
         args.extend(["--fault".to_owned(), codes.join(",")]);
@@ -107,11 +113,18 @@ async fn output(
 }
 
 /// Starts `serve` in the `server` host and waits until it listens.
-async fn start_serve(lab: &Lab, exe: &Path, s: &Scenario) -> anyhow::Result<tokio::process::Child> {
+async fn start_serve(
+    lab: &Lab,
+    exe: &Path,
+    s: &Scenario,
+    turn: &[String],
+    secret: &str,
+) -> anyhow::Result<tokio::process::Child> {
     let addr = lab.host("server")?.addr;
     let mut child = lab
         .command("server", exe.as_os_str())?
-        .args(serve_args(s, addr))
+        .args(serve_args(s, addr, turn))
+        .env("RTC_ASSIST_TURN_SECRET", secret)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -151,7 +164,7 @@ pub async fn run(s: &Scenario, net: &LabSetup, shutdown: CancellationToken) -> a
             })
         })
         .collect();
-    let _serve = start_serve(&lab, &exe, s).await?;
+    let _serve = start_serve(&lab, &exe, s, &turn_urls, &secret).await?;
     let url = format!("ws://{}:{SIGNALING_PORT}/ws", lab.host("server")?.public_addr);
     let lab_ref = &lab;
     let peers = s.peers.iter().map(|p| {

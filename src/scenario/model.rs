@@ -139,6 +139,8 @@ pub struct PeerExpectation {
     pub max_connect_ms: Option<u64>,
     /// Whether the summary calls the audio this peer hears degraded (loss or jitter).
     pub degraded: Option<bool>,
+    /// The candidate types of the pair ICE selected, `"LOCAL/REMOTE"` (e.g. `"relay/relay"`).
+    pub selected_pair: Option<super::expect::PairTypes>,
 }
 
 /// A validated peer.

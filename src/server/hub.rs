@@ -117,7 +117,10 @@ impl Hub {
 
     /// The ICE servers a joining peer is told to use (F8: time-limited credentials).
     fn ice_servers_for(&self, peer: &str) -> Vec<crate::sansio::protocol::IceServer> {
-        self.turn.iter().map(|t| t.ice_server(crate::ui::short_id(peer))).collect()
+        let id = crate::ui::short_id(peer);
+        let mut servers: Vec<_> = self.turn.iter().map(|t| t.ice_server(id)).collect();
+        servers.extend(self.config.ice.handed_out(id, super::unix_now()));
+        servers
     }
 
     pub async fn close(&self) {

@@ -48,6 +48,9 @@ pub struct ServerConfig {
     pub faults: Faults,
     /// Run an embedded TURN server and hand out its credentials in `joined_room`.
     pub turn: Option<TurnOptions>,
+    /// `--ice-server`: what the server's own peer connections gather through (and what of it
+    /// `joined_room` hands out).
+    pub ice: crate::sansio::server_ice::ServerIce,
     /// WebSocket sessions at once (each holds a peer connection); more are refused with 503.
     pub max_sessions: usize,
     /// Serve over TLS (`wss://`, `https://`) with this certificate.
@@ -70,6 +73,7 @@ impl ServerConfig {
             check_interval: crate::peer::DEFAULT_CHECK_INTERVAL,
             faults: Faults::none(),
             turn: None,
+            ice: Default::default(),
             max_sessions: usize::from(DEFAULT_MAX_SESSIONS),
             tls: None,
             limits: Limits::default(),

@@ -397,6 +397,7 @@ impl Session {
             return Ok(p.clone());
         }
         let mut opts = PeerOptions::new(self.hub.config.rtc_ip);
+        opts.ice_servers = self.hub.config.ice.own(short_id(&self.id), super::unix_now());
         opts.check_interval = self.hub.config.check_interval;
         opts.forwarder = true;
         let (peer, events) = Peer::new(&opts).await.map_err(|e| e.to_string())?;

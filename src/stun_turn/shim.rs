@@ -38,7 +38,8 @@ impl Drop for Shims {
     }
 }
 
-fn needs_shim(url: &IceUrl) -> bool {
+/// Whether webrtc-rs cannot use `url` itself (TURN over TCP or TLS).
+pub fn needs_shim(url: &IceUrl) -> bool {
     url.is_turn() && (url.is_tls() || url.transport() == Transport::Tcp)
 }
 

@@ -9,6 +9,7 @@ ip netns exec "$turn" turnserver -n --listening-ip=203.0.113.12 --listening-ip=2
   --relay-ip=203.0.113.12 --listening-port=3478 --realm=lab --no-cli --no-tls --no-dtls \
   --pidfile="$dir/turn.pid" --log-file=stdout --simple-log >/dev/null 2>&1 &
 sleep 1
-"$bin" probe --stun stun:203.0.113.12:3478 --bind 198.51.100.2 --json || true
+# No --bind: the probe binds 0.0.0.0 for a server that is not on loopback.
+"$bin" probe --stun stun:203.0.113.12:3478 --json || true
 kill $! 2>/dev/null || true
 rm -rf "$dir"
