@@ -24,6 +24,7 @@ pub mod room;
 pub mod rtp_count;
 pub mod rules;
 pub mod sdp;
+pub mod source;
 pub mod stun_framing;
 pub mod summary;
 pub mod timeline;
