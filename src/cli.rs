@@ -4,10 +4,10 @@ use std::net::{IpAddr, SocketAddr};
 
 use clap::{Args, Parser, Subcommand};
 
-pub use crate::media::Source;
 use crate::sansio::faults::{Fault, Faults, parse_faults};
 use crate::sansio::ice_url::IceUrl;
 use crate::sansio::origin::Origin;
+use crate::sansio::source::{Source, parse_source};
 use crate::sansio::token::{DEFAULT_TTL_S, MAX_TTL_S, Secret};
 
 #[derive(Debug, Parser)]
@@ -570,29 +570,6 @@ pub struct DemoArgs {
     pub json: bool,
 }
 
-pub fn parse_source(s: &str) -> Result<Source, String> {
-    let (kind, arg) = s.split_once(':').map_or((s, None), |(k, a)| (k, Some(a)));
-    match kind {
-        "tone" => {
-            let hz = match arg {
-                None => 440.0,
-                Some(a) => a.parse::<f64>().map_err(|_| format!("tone frequency {a:?} is not a number"))?,
-            };
-            if !(20.0..=20_000.0).contains(&hz) {
-                return Err(format!("tone frequency {hz} Hz is outside 20-20000 Hz"));
-            }
-            Ok(Source::Tone { hz })
-        }
-        "file" => match arg {
-            Some(path) if !path.is_empty() => Ok(Source::File(path.into())),
-            _ => Err("file source needs a path: file:PATH.wav".into()),
-        },
-        "mic" if arg.is_none() => Ok(Source::Mic(Default::default())),
-        "mic" => Err("the microphone source takes no argument; choose the device with --input-device".into()),
-        _ => Err(format!("unknown source {s:?}; expected mic, tone[:HZ] or file:PATH.wav")),
-    }
-}
-
 pub fn parse_ws_url(s: &str) -> Result<String, String> {
     let uri: http::Uri = s.parse().map_err(|e| format!("invalid URL {s:?}: {e}"))?;
     match uri.scheme_str() {
@@ -658,20 +635,6 @@ mod tests {
     #[test]
     fn cli_definition_is_consistent() {
         Cli::command().debug_assert();
-    }
-
-    #[test]
-    fn sources_parse_and_hostile_ones_are_refused() {
-        assert_eq!(parse_source("tone").unwrap(), Source::Tone { hz: 440.0 });
-        assert_eq!(parse_source("tone:660").unwrap(), Source::Tone { hz: 660.0 });
-        assert_eq!(parse_source("file:a.wav").unwrap(), Source::File("a.wav".into()));
-        assert_eq!(parse_source("mic").unwrap(), Source::Mic(Default::default()));
-        for bad in [
-            "tone:", "tone:abc", "tone:-5", "tone:1e9", "tone:NaN", "tone:inf", "beep", "", "file:", "mic:x",
-            "mic:",
-        ] {
-            assert!(parse_source(bad).is_err(), "{bad}");
-        }
     }
 
     #[test]

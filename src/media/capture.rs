@@ -11,22 +11,16 @@ use cpal::traits::{DeviceTrait, StreamTrait};
 use cpal::{FromSample, Sample, SizedSample, StreamConfig};
 use tokio::sync::mpsc;
 
-use super::devices::{self, DeviceError, Direction, Failures, Negotiated, Pinned, with_sample_type};
+use super::devices::{self, DeviceError, Direction, Failures, Negotiated, with_sample_type};
 use super::resample::Converter;
 use super::{FRAME_SAMPLES, SAMPLE_RATE};
+pub use crate::sansio::source::InputChoice;
 
 /// A device that delivers nothing for this long has failed (an idle PulseAudio source can take
 /// 2 s to start).
 const STALL: Duration = Duration::from_secs(5);
 /// Device callbacks queued before the oldest are dropped (about 5 s at 20 ms each; an unclocked test device delivers faster than real time).
 const QUEUE: usize = 250;
-
-/// Which input device and configuration to capture from.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct InputChoice {
-    pub device: Option<String>,
-    pub pinned: Pinned,
-}
 
 /// One device callback's samples, downmixed to mono at the device rate.
 struct Block {

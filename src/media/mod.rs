@@ -18,34 +18,14 @@ use std::time::{Duration, Instant};
 
 use tokio::time::{Interval, MissedTickBehavior};
 
+pub use crate::sansio::source::Source;
+
 /// The rate every internal audio path uses (Opus' native rate).
 pub const SAMPLE_RATE: u32 = 48_000;
 /// Samples in one 20 ms frame at [`SAMPLE_RATE`].
 pub const FRAME_SAMPLES: usize = 960;
 /// One frame's duration.
 pub const FRAME: Duration = Duration::from_millis(20);
-
-/// Where a peer's outgoing audio comes from.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Source {
-    Tone {
-        hz: f64,
-    },
-    /// A WAV file, played once; sending stops at its end.
-    File(std::path::PathBuf),
-    /// An input device, clocked by the device.
-    Mic(capture::InputChoice),
-}
-
-impl std::fmt::Display for Source {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::Tone { hz } => write!(f, "tone:{hz}"),
-            Self::File(p) => write!(f, "file:{}", p.display()),
-            Self::Mic(c) => write!(f, "mic:{}", c.device.as_deref().unwrap_or("default")),
-        }
-    }
-}
 
 #[derive(Debug, thiserror::Error)]
 pub enum SourceError {

@@ -26,6 +26,7 @@ pub mod rtp_count;
 pub mod rules;
 pub mod sdp;
 pub mod server_ice;
+pub mod source;
 pub mod stun_framing;
 pub mod summary;
 pub mod timeline;

@@ -7,10 +7,9 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::cli::parse_source;
-use crate::media::Source;
 use crate::sansio::faults::{Faults, parse_faults};
 use crate::sansio::netem::Conditions;
+use crate::sansio::source::{Source, parse_source};
 
 use super::network::{LabSetup, NetworkTable};
 
