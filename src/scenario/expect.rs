@@ -4,37 +4,9 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use serde::Deserialize;
-
-use super::model::Scenario;
-use crate::sansio::candidate::CandidateType;
+use super::model::{PairTypes, Scenario};
 use crate::sansio::summary::{StreamAudio, Summary};
 use crate::sansio::timeline::{Direction, Event, Timeline};
-
-/// `selected_pair = "LOCAL/REMOTE"`: the candidate types of the pair a peer's ICE selected, its
-/// own candidate first, the far side's second (what the peer's timeline shows of both sides).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(try_from = "String")]
-pub struct PairTypes {
-    pub local: CandidateType,
-    pub remote: CandidateType,
-}
-
-impl TryFrom<String> for PairTypes {
-    type Error = String;
-    fn try_from(s: String) -> Result<Self, String> {
-        let bad = || format!("selected_pair {s:?}: LOCAL/REMOTE, each one of host, srflx, prflx, relay");
-        let (local, remote) = s.split_once('/').ok_or_else(bad)?;
-        let typ = |t: &str| CandidateType::from_name(t).ok_or_else(bad);
-        Ok(Self { local: typ(local)?, remote: typ(remote)? })
-    }
-}
-
-impl std::fmt::Display for PairTypes {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}/{}", self.local, self.remote)
-    }
-}
 
 /// The types of the last pair selected in `t`.
 fn selected_pair(t: &Timeline) -> Option<PairTypes> {
@@ -193,6 +165,7 @@ pub fn check(s: &Scenario, obs: &Observed) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sansio::candidate::CandidateType;
     use crate::sansio::timeline::StreamRef;
 
     const SCENARIO: &str = r#"

@@ -7,11 +7,37 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use crate::sansio::candidate::CandidateType;
 use crate::sansio::faults::{Faults, parse_faults};
 use crate::sansio::netem::Conditions;
 use crate::sansio::source::{Source, parse_source};
 
 use super::network::{LabSetup, NetworkTable};
+
+/// `selected_pair = "LOCAL/REMOTE"`: the candidate types of the pair a peer's ICE selected, its
+/// own candidate first, the far side's second (what the peer's timeline shows of both sides).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "String")]
+pub struct PairTypes {
+    pub local: CandidateType,
+    pub remote: CandidateType,
+}
+
+impl TryFrom<String> for PairTypes {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        let bad = || format!("selected_pair {s:?}: LOCAL/REMOTE, each one of host, srflx, prflx, relay");
+        let (local, remote) = s.split_once('/').ok_or_else(bad)?;
+        let typ = |t: &str| CandidateType::from_name(t).ok_or_else(bad);
+        Ok(Self { local: typ(local)?, remote: typ(remote)? })
+    }
+}
+
+impl std::fmt::Display for PairTypes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.local, self.remote)
+    }
+}
 
 /// Largest scenario file read.
 const MAX_FILE_BYTES: usize = 64 * 1024;
@@ -139,7 +165,7 @@ pub struct PeerExpectation {
     /// Whether the summary calls the audio this peer hears degraded (loss or jitter).
     pub degraded: Option<bool>,
     /// The candidate types of the pair ICE selected, `"LOCAL/REMOTE"` (e.g. `"relay/relay"`).
-    pub selected_pair: Option<super::expect::PairTypes>,
+    pub selected_pair: Option<PairTypes>,
 }
 
 /// A validated peer.
