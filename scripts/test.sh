@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole test suite: unit tests, integration tests against the real binary on loopback,
-# every scenario in scenarios/ (and, as root, the network-lab scenarios in scenarios/lab/), a build of the benchmarks
+# a 60 s fuzz smoke run of every fuzz target, every scenario in scenarios/ (and, as root, the network-lab scenarios in scenarios/lab/), a build of the benchmarks
 # and, with that release build, a 16-peer 60 s run that checks nothing forwarded is lost. The interop tests run rtc-assist
 # against an aiortc double of the guide's stack (tests/interop/, a virtualenv made here).
 set -euo pipefail
@@ -13,6 +13,9 @@ cargo test --quiet --lib --tests 2>&1
 cargo bench --no-run --quiet
 # Nothing lost: 16 peers, all publishing, 60 s through a release serve (the benchmarks' build).
 bash scripts/nothing-lost.sh
+# Fuzz smoke: every cargo-fuzz target for 60 s, all at once (they link only the pure core); a
+# crash, hang or out-of-memory input fails the run and is kept in fuzz/regressions/.
+bash scripts/fuzz.sh 60
 cargo run --quiet -- scenario run --junit target/scenarios-junit.xml
 # The network-lab scenarios build Linux network namespaces: root only (CI is root), bounded in
 # time; every namespace is removed even when a scenario fails.
