@@ -5,7 +5,7 @@ use fantoccini::{Client, ClientBuilder};
 use serde_json::{Value, json};
 
 use crate::common::coturn::free_port;
-use crate::common::{BIN, Serve, finish};
+use crate::common::{BIN, Serve, finish, in_netns};
 
 /// chromedriver driving Debian's headless Chromium with fake media and no network but loopback.
 pub(crate) struct Browser {
@@ -16,29 +16,41 @@ pub(crate) struct Browser {
 
 impl Browser {
     pub(crate) async fn start() -> Self {
+        Self::start_in(None, &[]).await
+    }
+
+    /// chromedriver (and so Chromium, with `extra` arguments) inside network namespace `netns`:
+    /// the calling thread must be in it too (`Lab::enter`), since chromedriver listens on that
+    /// namespace's loopback.
+    pub(crate) async fn start_in(netns: Option<&str>, extra: &[String]) -> Self {
         // fantoccini talks plain HTTP to chromedriver, but its TLS stack wants a provider chosen.
         let _ = tokio_rustls::rustls::crypto::ring::default_provider().install_default();
         let port = free_port();
-        let driver = Command::new("chromedriver")
+        let driver = in_netns(netns, "chromedriver")
             .arg(format!("--port={port}"))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .expect("chromedriver is installed by scripts/deps.sh");
         let profile = std::env::temp_dir().join(format!("rtc-assist-chromium-{port}"));
+        let mut args: Vec<String> = [
+            "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+            "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
+            "--autoplay-policy=no-user-gesture-required",
+            "--disable-features=WebRtcHideLocalIpsWithMdns",
+            "--disable-background-networking", "--disable-component-update", "--disable-sync",
+            "--no-first-run", "--disable-quic",
+        ]
+        .map(String::from)
+        .to_vec();
+        args.push(format!("--user-data-dir={}", profile.display()));
+        args.extend_from_slice(extra);
         let mut caps = serde_json::Map::new();
         caps.insert(
             "goog:chromeOptions".into(),
             json!({
                 "binary": "/usr/bin/chromium",
-                "args": [
-                    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                    "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
-                    "--autoplay-policy=no-user-gesture-required",
-                    "--disable-features=WebRtcHideLocalIpsWithMdns",
-                    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                    "--no-first-run", "--disable-quic", format!("--user-data-dir={}", profile.display()),
-                ],
+                "args": args,
                 // Downloads (webrtc-internals dumps, tests/analyze.rs) land in the profile.
                 "prefs": {
                     "download.default_directory": profile.join("downloads"),
@@ -75,7 +87,7 @@ impl Browser {
         }
     }
 
-    async fn inbound(&self) -> (u64, f64) {
+    pub(crate) async fn inbound(&self) -> (u64, f64) {
         let v = self
             .client
             .execute_async(

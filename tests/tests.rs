@@ -28,6 +28,8 @@ mod hostile_frames;
 mod interop;
 /// The network lab (root): NAT types' mapping and filtering (raw UDP and `probe --stun` RFC 5780), no namespace left, cleanup, exit 2 without CAP_NET_ADMIN.
 mod lab;
+/// Chromium and a join peer behind UDP-blocking firewalls over TURN/TCP 443 in the network lab (root).
+mod lab_browser;
 /// serve's limits with low settings: frame sizes, pings, join timeout, message and candidate floods, upgrades per address.
 mod limits;
 /// `load` against serve and the aiortc double: phases, failures by phase, forwarded = received, --pass.

@@ -2,10 +2,14 @@
 //! (nftables doing the translation and filtering), `tc netem` on links, all built from a pure
 //! [`Plan`] (`sansio::lab`) under a per-run name prefix. A [`Lab`] removes every namespace it
 //! made when dropped (end of run, Ctrl-C, panic); [`cleanup_leftovers`] removes those of runs
-//! that died without dropping theirs. Needs root or CAP_NET_ADMIN.
+//! that died without dropping theirs; [`Lab::enter`] moves a thread of this process into a
+//! host. Needs root or CAP_NET_ADMIN.
 
 pub mod coturn;
+mod thread_ns;
 mod tools;
+
+pub use thread_ns::InHost;
 
 use std::sync::atomic::{AtomicU32, Ordering};
 

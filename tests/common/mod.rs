@@ -42,7 +42,12 @@ impl Serve {
 
     /// Starts serve listening on `listen` (a cluster node must know its port to advertise it).
     pub fn start_at(listen: &str, extra: &[&str], env: &[(&str, &str)]) -> Self {
-        let mut child = Command::new(BIN)
+        Self::start_in(None, listen, extra, env)
+    }
+
+    /// Starts serve inside network namespace `netns` (a lab host), or here when `None`.
+    pub fn start_in(netns: Option<&str>, listen: &str, extra: &[&str], env: &[(&str, &str)]) -> Self {
+        let mut child = in_netns(netns, BIN)
             .args(["serve", "--listen", listen])
             .args(extra)
             .envs(env.iter().copied())
@@ -197,6 +202,19 @@ impl Finished {
 
     pub fn events_named(&self, name: &str) -> Vec<&Value> {
         self.events.iter().filter(|e| e["event"] == name).collect()
+    }
+}
+
+/// A command running `program` inside network namespace `netns` (`ip netns exec`, which execs
+/// it: the child's pid is the program's), or here when `None`.
+pub fn in_netns(netns: Option<&str>, program: &str) -> Command {
+    match netns {
+        None => Command::new(program),
+        Some(ns) => {
+            let mut c = Command::new("ip");
+            c.args(["netns", "exec", ns, program]);
+            c
+        }
     }
 }
 
