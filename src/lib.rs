@@ -12,42 +12,20 @@
 //!
 //! `ARCHITECTURE.md` at the repository root lists the invariants.
 
-#[cfg(feature = "runtime")]
-pub mod cli;
-#[cfg(feature = "runtime")]
-pub mod client;
-#[cfg(feature = "runtime")]
-pub mod cmd;
+/// Declares modules that do I/O: built only with the `runtime` feature (the fuzz crate builds
+/// the pure core without it).
+macro_rules! runtime_modules {
+    ($($name:ident),* $(,)?) => { $(#[cfg(feature = "runtime")] pub mod $name;)* };
+}
+
+runtime_modules!(
+    cli, client, cmd, lab, load, media, peer, probe, proc_stats, server, shutdown, signaling,
+    stun_turn, telemetry, tls, ui,
+);
 #[cfg(any(test, fuzzing))]
 pub mod fuzzing;
-#[cfg(feature = "runtime")]
-pub mod lab;
-#[cfg(feature = "runtime")]
-pub mod load;
-#[cfg(feature = "runtime")]
-pub mod media;
-#[cfg(feature = "runtime")]
-pub mod peer;
-#[cfg(feature = "runtime")]
-pub mod probe;
-#[cfg(feature = "runtime")]
-pub mod proc_stats;
 pub mod sansio;
 pub mod scenario;
-#[cfg(feature = "runtime")]
-pub mod server;
-#[cfg(feature = "runtime")]
-pub mod shutdown;
-#[cfg(feature = "runtime")]
-pub mod signaling;
-#[cfg(feature = "runtime")]
-pub mod stun_turn;
-#[cfg(feature = "runtime")]
-pub mod telemetry;
-#[cfg(feature = "runtime")]
-pub mod tls;
-#[cfg(feature = "runtime")]
-pub mod ui;
 
 /// How a command ended, mapped to the process exit code by `main`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
