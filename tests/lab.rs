@@ -9,7 +9,8 @@ use std::process::{Command, Stdio};
 
 use crate::common::BIN;
 
-fn is_root() -> bool {
+/// Whether this test may build a lab; says it is skipped when not.
+pub(crate) fn is_root() -> bool {
     let root = unsafe { libc::geteuid() } == 0;
     if !root {
         eprintln!("skipped: the network lab needs root");

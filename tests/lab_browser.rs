@@ -13,14 +13,7 @@ use serde_json::Value;
 
 use crate::browser::Browser;
 use crate::common::{BIN, Serve, finish, in_netns};
-
-fn is_root() -> bool {
-    let root = unsafe { libc::geteuid() } == 0;
-    if !root {
-        eprintln!("skipped: the network lab needs root");
-    }
-    root
-}
+use crate::lab::is_root;
 
 /// The type and relay protocol of the browser's local candidate in its selected pair.
 const SELECTED_LOCAL: &str = "const done = arguments[arguments.length - 1];
