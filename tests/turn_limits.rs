@@ -2,14 +2,21 @@
 //! (the one `probe --turn` drives) over a loopback UDP socket, with the raw responses read
 //! beside it for their error codes.
 
+use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::BytesMut;
 use rtc_assist::sansio::ice_url::{IceUrl, rest_credentials};
 use rtc_shared::{TaggedBytesMut, TransportContext, TransportProtocol};
+use rtc_stun::attributes::{ATTR_NONCE, ATTR_REALM, ATTR_USERNAME};
 use rtc_stun::error_code::ErrorCodeAttribute;
-use rtc_stun::message::{CLASS_ERROR_RESPONSE, CLASS_SUCCESS_RESPONSE, Getter, METHOD_REFRESH, Message};
+use rtc_stun::integrity::MessageIntegrity;
+use rtc_stun::message::{
+    CLASS_ERROR_RESPONSE, CLASS_REQUEST, CLASS_SUCCESS_RESPONSE, Getter, METHOD_ALLOCATE, METHOD_REFRESH,
+    Message, MessageType, Setter, TransactionId,
+};
+use rtc_stun::textattrs::TextAttribute;
 use rtc_turn::client::{Client, ClientConfig, Event};
 use sansio::Protocol;
 use tokio::net::UdpSocket;
@@ -292,6 +299,64 @@ fn a_permission_towards_an_internal_peer_gets_403_unless_allowed() {
             let peer = SocketAddr::from(peer);
             assert_eq!(c.permit(relayed, peer).await, Answer::Error(403), "{peer}");
         }
+    });
+    serve.stop();
+}
+
+/// Sends one Allocate request built from `attributes` and returns the error code and nonce of
+/// the answer.
+async fn challenge(
+    socket: &UdpSocket,
+    server: SocketAddr,
+    attributes: Vec<Box<dyn Setter + '_>>,
+) -> (u16, String) {
+    let mut setters: Vec<Box<dyn Setter>> =
+        vec![Box::new(TransactionId::new()), Box::new(MessageType::new(METHOD_ALLOCATE, CLASS_REQUEST))];
+    setters.extend(attributes);
+    let mut m = Message::new();
+    m.build(&setters).unwrap();
+    socket.send_to(&m.raw, server).await.unwrap();
+    let mut buf = vec![0u8; 2048];
+    let (n, _) =
+        tokio::time::timeout(Duration::from_secs(5), socket.recv_from(&mut buf)).await.unwrap().unwrap();
+    let mut answer = Message::new();
+    answer.unmarshal_binary(&buf[..n]).unwrap();
+    let mut code = ErrorCodeAttribute::default();
+    code.get_from(&answer).unwrap();
+    let nonce = TextAttribute::get_from_as(&answer, ATTR_NONCE).unwrap();
+    assert_eq!(TextAttribute::get_from_as(&answer, ATTR_REALM).unwrap().text, "rtc-assist");
+    (code.code.0, nonce.text)
+}
+
+#[test]
+fn challenges_share_one_nonce_so_a_flood_of_them_mints_no_new_ones() {
+    let (serve, server) = serve(&[]);
+    runtime().block_on(async {
+        let crypto = rtc_crypto::default_provider().unwrap();
+        let mut nonces = HashSet::new();
+        for _ in 0..20 {
+            let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+            for _ in 0..10 {
+                let (code, nonce) = challenge(&socket, server, Vec::new()).await;
+                assert_eq!(code, 401);
+                nonces.insert(nonce);
+            }
+            // A made-up nonce with some integrity: 438 Stale Nonce, with the same shared one.
+            let forged: Vec<Box<dyn Setter>> = vec![
+                Box::new(TextAttribute::new(ATTR_USERNAME, "1:mallory".into())),
+                Box::new(TextAttribute::new(ATTR_REALM, "rtc-assist".into())),
+                Box::new(TextAttribute::new(ATTR_NONCE, format!("{:032x}", rand::random::<u128>()))),
+                Box::new(MessageIntegrity::new_raw_integrity_with_provider(vec![7u8; 16], crypto.crypto())),
+            ];
+            let (code, nonce) = challenge(&socket, server, forged).await;
+            assert_eq!(code, 438);
+            nonces.insert(nonce);
+        }
+        assert_eq!(nonces.len(), 1, "220 challenges, one nonce minted: {nonces:?}");
+        // The shared nonce authenticates: a real client allocates with it.
+        let (user, pass) = rest_credentials(SECRET, "after-the-flood", now_unix(), 600);
+        let mut c = TurnClient::new(server, &user, &pass).await;
+        assert_eq!(c.allocate().await.0, Answer::Ok, "errors seen: {:?}", c.errors);
     });
     serve.stop();
 }

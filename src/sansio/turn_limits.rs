@@ -1,8 +1,8 @@
 //! What the embedded TURN server enforces beyond its crate (RFC 8656 §7.2 step 7, §9.2): a
 //! `Ledger` of live allocations by client transport address and username, the permissions each
-//! holds, and the nonces handed out. It answers "may this Allocate / CreatePermission go ahead"
-//! and "is this nonce still fresh"; the driver feeds it what crosses the wire. Time is
-//! milliseconds on the driver's monotonic clock, passed in.
+//! holds, and the nonces handed out. It answers "may this Allocate / CreatePermission go ahead",
+//! "is this nonce still fresh" and "which nonce may a challenge hand out again"; the driver
+//! feeds it what crosses the wire. Time is milliseconds on the driver's monotonic clock, passed in.
 
 use std::collections::{HashMap, VecDeque};
 use std::net::{IpAddr, SocketAddr};
@@ -15,6 +15,10 @@ pub const DEFAULT_TOTAL_QUOTA: u32 = 1000;
 pub const MAX_PERMISSIONS: usize = 1024;
 /// How long a nonce is accepted after it was handed out (the crate's own limit is 3600 s).
 pub const NONCE_LIFETIME_MS: u64 = 600_000;
+/// A nonce is handed out again, to every client challenged, for this long after the crate
+/// minted it, so it still has at least half its lifetime left. The crate keeps every nonce it
+/// mints until it is presented again: sharing bounds that map to one entry per 300 s.
+pub const NONCE_SHARE_MS: u64 = NONCE_LIFETIME_MS / 2;
 /// A permission lives this long unless refreshed (RFC 8656 §9; the crate's `PERMISSION_TIMEOUT`).
 pub const PERMISSION_LIFETIME_MS: u64 = 300_000;
 
@@ -157,6 +161,16 @@ impl Ledger {
         self.nonces.contains_key(nonce)
     }
 
+    /// The nonce a challenge (401 or 438) may hand out without asking the crate for a new one:
+    /// the latest one issued, if that was less than [`NONCE_SHARE_MS`] ago.
+    pub fn shared_nonce(&mut self, now_ms: u64) -> Option<&str> {
+        self.expire_nonces(now_ms);
+        match self.nonce_order.back() {
+            Some((t, nonce)) if now_ms.saturating_sub(*t) < NONCE_SHARE_MS => Some(nonce),
+            _ => None,
+        }
+    }
+
     fn expire_nonces(&mut self, now_ms: u64) {
         while let Some((t, _)) = self.nonce_order.front() {
             if now_ms.saturating_sub(*t) < NONCE_LIFETIME_MS {
@@ -244,5 +258,18 @@ mod tests {
         l.nonce_issued("n2", 0);
         l.nonce_issued("n2", 500_000);
         assert!(l.nonce_fresh("n2", 700_000), "the latest issue counts");
+    }
+
+    #[test]
+    fn the_latest_nonce_is_shared_for_its_first_300_s_only() {
+        let mut l = Ledger::default();
+        assert_eq!(l.shared_nonce(0), None, "nothing issued yet: the crate mints one");
+        l.nonce_issued("n1", 1_000);
+        l.nonce_issued("n2", 2_000);
+        assert_eq!(l.shared_nonce(2_000), Some("n2"), "the latest one");
+        assert_eq!(l.shared_nonce(2_000 + NONCE_SHARE_MS - 1), Some("n2"));
+        assert_eq!(l.shared_nonce(2_000 + NONCE_SHARE_MS), None, "half its life gone: a new one");
+        assert!(l.nonce_fresh("n2", 2_000 + NONCE_SHARE_MS), "still accepted when presented");
+        assert_eq!(l.shared_nonce(10 * NONCE_LIFETIME_MS), None);
     }
 }

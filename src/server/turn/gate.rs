@@ -2,8 +2,13 @@
 //! request through it and writes every response through it, one datagram at a time, so it
 //! can enforce what the crate has no hook for. Before the crate sees a request it
 //!
-//! * makes a nonce older than 600 s unknown (overwrites it), so the crate answers 438 Stale
-//!   Nonce with a fresh one (the crate's own limit is a fixed 3600 s);
+//! * answers a request the crate would challenge with a newly minted nonce (401 without
+//!   MESSAGE-INTEGRITY, 438 Stale Nonce for a nonce not handed out in the last 600 s; the
+//!   crate's own limit is a fixed 3600 s) itself, with the latest nonce the crate minted while
+//!   that is younger than 300 s. The crate keeps every nonce it mints until it is presented
+//!   again, so without this anyone could grow its map by one entry per datagram; with it, the
+//!   map grows by one entry per 300 s. Only when no nonce is young enough does the crate see
+//!   the request (a stale nonce overwritten, so it cannot accept it) and mint one;
 //! * answers an authenticated Allocate beyond the per-username or total quota with 486
 //!   (Allocation Quota Reached) itself — the crate never sees it;
 //! * answers an authenticated CreatePermission or ChannelBind that would take an allocation
@@ -18,12 +23,15 @@ use std::time::Instant;
 
 use async_trait::async_trait;
 use rtc_crypto::RTCCryptoProvider;
-use rtc_stun::attributes::{ATTR_NONCE, ATTR_REALM, ATTR_USERNAME, ATTR_XOR_PEER_ADDRESS};
+use rtc_stun::attributes::{
+    ATTR_MESSAGE_INTEGRITY, ATTR_NONCE, ATTR_REALM, ATTR_USERNAME, ATTR_XOR_PEER_ADDRESS,
+};
 use rtc_stun::error_code::{ErrorCode, ErrorCodeAttribute};
 use rtc_stun::integrity::MessageIntegrity;
 use rtc_stun::message::{
     CLASS_ERROR_RESPONSE, CLASS_REQUEST, CLASS_SUCCESS_RESPONSE, METHOD_ALLOCATE, METHOD_CHANNEL_BIND,
-    METHOD_CREATE_PERMISSION, Message, MessageType, Setter, TransactionId, is_stun_message,
+    METHOD_CREATE_PERMISSION, METHOD_REFRESH, Message, MessageType, Method, Setter, TransactionId,
+    is_stun_message,
 };
 use rtc_stun::textattrs::TextAttribute;
 use tokio::net::UdpSocket;
@@ -35,6 +43,8 @@ use crate::sansio::turn_limits::{Ledger, Refusal};
 
 const MAGIC_COOKIE: u32 = 0x2112_a442;
 const HEADER: usize = 20;
+/// The requests the crate authenticates (RFC 8656 §5): the ones it answers with a nonce.
+const AUTHENTICATED: [Method; 4] = [METHOD_ALLOCATE, METHOD_REFRESH, METHOD_CREATE_PERMISSION, METHOD_CHANNEL_BIND];
 
 /// What a request the gate let through will be recorded as, once the crate grants it.
 enum Grant {
@@ -109,12 +119,8 @@ impl Gate {
         {
             return Verdict::Pass;
         }
-        if let Ok(nonce) = TextAttribute::get_from_as(&m, ATTR_NONCE)
-            && !self.ledger().nonce_fresh(&nonce.text, self.now_ms())
-        {
-            tracing::debug!(%from, "TURN request with a nonce older than 600 s: made stale");
-            overwrite_attribute(datagram, ATTR_NONCE.0, b'x');
-            return Verdict::Pass;
+        if let Some(verdict) = self.challenge(datagram, &m, from) {
+            return verdict;
         }
         let Some(key) = self.authenticated_key(&m, from) else { return Verdict::Pass };
         let now_ms = self.now_ms();
@@ -159,6 +165,38 @@ impl Gate {
         }
     }
 
+    /// What to do with a request the crate would answer with a newly minted nonce (`None`:
+    /// the request carries a fresh one, or is not one the crate authenticates).
+    fn challenge(&self, datagram: &mut [u8], m: &Message, from: SocketAddr) -> Option<Verdict> {
+        if !AUTHENTICATED.contains(&m.typ.method) {
+            return None;
+        }
+        let now_ms = self.now_ms();
+        let (code, reason) = if !m.contains(ATTR_MESSAGE_INTEGRITY) {
+            (401, "Unauthorized")
+        } else {
+            // Integrity without a nonce is the crate's 400; it mints nothing for that.
+            let nonce = TextAttribute::get_from_as(m, ATTR_NONCE).ok()?;
+            if self.ledger().nonce_fresh(&nonce.text, now_ms) {
+                return None;
+            }
+            (438, "Stale Nonce")
+        };
+        let shared = self.ledger().shared_nonce(now_ms).map(str::to_owned);
+        let Some(nonce) = shared else {
+            if code == 438 {
+                tracing::debug!(%from, "TURN request with a nonce older than 600 s: made stale");
+                overwrite_attribute(datagram, ATTR_NONCE.0, b'x');
+            }
+            return Some(Verdict::Pass);
+        };
+        let tail: Vec<Box<dyn Setter>> = vec![
+            Box::new(TextAttribute::new(ATTR_NONCE, nonce)),
+            Box::new(TextAttribute::new(ATTR_REALM, self.realm.clone())),
+        ];
+        Some(error_response(m, code, reason, tail).map_or(Verdict::Pass, Verdict::Answer))
+    }
+
     /// The long-term key of a request whose MESSAGE-INTEGRITY checks out.
     fn authenticated_key(&self, m: &Message, from: SocketAddr) -> Option<Vec<u8>> {
         let username = TextAttribute::get_from_as(m, ATTR_USERNAME).ok()?;
@@ -174,20 +212,8 @@ impl Gate {
     /// The error response carrying `refusal`'s code, integrity-protected with `key`.
     fn refusal(&self, m: &Message, refusal: Refusal, key: Vec<u8>) -> Option<Vec<u8>> {
         let (code, reason) = refusal.code();
-        let mut out = Message::new();
-        let setters: [Box<dyn Setter>; 4] = [
-            Box::new(m.transaction_id),
-            Box::new(MessageType::new(m.typ.method, CLASS_ERROR_RESPONSE)),
-            Box::new(ErrorCodeAttribute { code: ErrorCode(code), reason: reason.as_bytes().to_vec() }),
-            Box::new(MessageIntegrity::new_raw_integrity_with_provider(key, self.crypto.crypto())),
-        ];
-        match out.build(&setters) {
-            Ok(()) => Some(out.raw),
-            Err(e) => {
-                tracing::warn!(cause = %e, "building a TURN error response");
-                None
-            }
-        }
+        let integrity = MessageIntegrity::new_raw_integrity_with_provider(key, self.crypto.crypto());
+        error_response(m, code, reason, vec![Box::new(integrity)])
     }
 
     /// Records what a response the crate sends tells: a nonce handed out, a grant made.
@@ -217,6 +243,29 @@ impl Gate {
                 Grant::Allocation(username) => ledger.allocated(to, &username),
                 Grant::Permissions(peers) => ledger.permitted(to, &peers, now_ms),
             }
+        }
+    }
+}
+
+/// The error response to request `m` with `code`, then the attributes of `tail`.
+fn error_response<'a>(
+    m: &Message,
+    code: u16,
+    reason: &str,
+    tail: Vec<Box<dyn Setter + 'a>>,
+) -> Option<Vec<u8>> {
+    let mut setters: Vec<Box<dyn Setter + 'a>> = vec![
+        Box::new(m.transaction_id),
+        Box::new(MessageType::new(m.typ.method, CLASS_ERROR_RESPONSE)),
+        Box::new(ErrorCodeAttribute { code: ErrorCode(code), reason: reason.as_bytes().to_vec() }),
+    ];
+    setters.extend(tail);
+    let mut out = Message::new();
+    match out.build(&setters) {
+        Ok(()) => Some(out.raw),
+        Err(e) => {
+            tracing::warn!(cause = %e, "building a TURN error response");
+            None
         }
     }
 }
