@@ -1,4 +1,7 @@
 //! The command line (clap derive) for every subcommand, with parsers for outside input.
+// The doc comments below are clap's `--help` text, written for a terminal, not for rustdoc:
+// `tone[:HZ]` and `DIR/<peer id>.ndjson` are meant literally.
+#![allow(rustdoc::broken_intra_doc_links, rustdoc::invalid_html_tags)]
 
 use std::net::{IpAddr, SocketAddr};
 

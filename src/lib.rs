@@ -19,8 +19,8 @@ macro_rules! runtime_modules {
 }
 
 runtime_modules!(
-    cli, client, cmd, lab, load, media, peer, probe, proc_stats, server, shutdown, signaling,
-    stun_turn, telemetry, tls, ui,
+    cli, client, cmd, lab, load, media, peer, probe, proc_stats, server, shutdown, signaling, stun_turn,
+    telemetry, tls, ui,
 );
 #[cfg(any(test, fuzzing))]
 pub mod fuzzing;

@@ -34,12 +34,19 @@ impl Browser {
             .expect("chromedriver is installed by scripts/deps.sh");
         let profile = std::env::temp_dir().join(format!("rtc-assist-chromium-{port}"));
         let mut args: Vec<String> = [
-            "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-            "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
+            "--headless=new",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            "--use-fake-device-for-media-stream",
+            "--use-fake-ui-for-media-stream",
             "--autoplay-policy=no-user-gesture-required",
             "--disable-features=WebRtcHideLocalIpsWithMdns",
-            "--disable-background-networking", "--disable-component-update", "--disable-sync",
-            "--no-first-run", "--disable-quic",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            "--disable-quic",
         ]
         .map(String::from)
         .to_vec();

@@ -72,7 +72,8 @@ fn chromium_and_a_join_peer_behind_udp_blocking_firewalls_talk_over_turn_tcp_443
                 browser.log_contains("track from", Duration::from_secs(15)).await;
                 tokio::time::sleep(Duration::from_secs(3)).await;
                 let (packets, _) = browser.inbound().await;
-                let selected = browser.client.execute_async(SELECTED_LOCAL, vec![]).await.unwrap_or(Value::Null);
+                let selected =
+                    browser.client.execute_async(SELECTED_LOCAL, vec![]).await.unwrap_or(Value::Null);
                 browser.stop().await;
                 (log, packets, selected)
             })

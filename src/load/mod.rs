@@ -1,9 +1,9 @@
 //! `rtc-assist load`: many peers in one process against any signaling server. Joins are paced
-//! by one token bucket; every peer is a real [`client`](crate::client) session whose media is
+//! by one token bucket; every peer is a real [client session](crate::client) whose media is
 //! the cheap kind ([`Counted`]): publishers loop Opus frames encoded once, receivers count RTP
 //! and never decode. Once a second the run samples itself and the server's `/stats`; at the
 //! end each peer is judged from its own timeline ([`load_phases`]) and the run is summed up
-//! ([`load_report`]).
+//! ([`load_report`](crate::sansio::load_report)).
 
 mod server_view;
 

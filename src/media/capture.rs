@@ -121,7 +121,7 @@ impl Capture {
 
     /// Fills `frame` with the next 20 ms and returns when its first sample was captured;
     /// waits for the device. An error is the device failing (unplugged, say) or going silent
-    /// for [`STALL`].
+    /// for `STALL`.
     pub async fn next_frame(&mut self, frame: &mut [f32]) -> Result<Instant, DeviceError> {
         debug_assert_eq!(frame.len(), FRAME_SAMPLES);
         while self.pending.len() < FRAME_SAMPLES {

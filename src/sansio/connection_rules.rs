@@ -59,7 +59,7 @@ pub fn diagnose_connection(c: &Connection) -> Vec<Finding> {
 
 /// The probe's findings on one lone timeline, kept where one side alone supports them:
 /// "no server candidate arrived" cannot tell a server that never sends them (F2) from one that
-/// sends them to another peer (F1), so it is left to [`candidate_messages::no_remote_candidates`] and to the other
+/// sends them to another peer (F1), so it is left to `candidate_messages::no_remote_candidates` and to the other
 /// peers' files; "never connected" needs an offer that was sent.
 pub fn lone_timeline(findings: Vec<Finding>, c: &Connection) -> Vec<Finding> {
     let offered = c.records.iter().any(

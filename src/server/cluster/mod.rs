@@ -1,6 +1,6 @@
 //! `serve --redis`: this node's membership of a cluster. One room lives on one node; Redis
 //! holds who is alive (`node:{id}`, refreshed by [`registry`]) and which node owns which room
-//! (`room:{name}`, decided by [`placement`] under a per-room lock). The pure decisions are in
+//! (`room:{name}`, decided by `placement` under a per-room lock). The pure decisions are in
 //! `sansio::cluster`; this module is the only one that talks to Redis.
 
 mod placement;

@@ -19,7 +19,7 @@ fn unix_ms() -> u64 {
 }
 
 impl Cluster {
-    /// Decides where `room` lives, within [`PLACE_LIMIT`] in all (well inside a client's wait for
+    /// Decides where `room` lives, within `PLACE_LIMIT` in all (well inside a client's wait for
     /// `joined_room`). A room this node already owns needs no Redis.
     pub async fn place(&self, room: &str) -> Result<Placement, ClusterError> {
         tokio::time::timeout(PLACE_LIMIT, self.place_unbounded(room))
