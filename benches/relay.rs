@@ -10,11 +10,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rtc_assist::client::{self, ClientOptions};
+use rtc_assist::diagnose::timeline::{Direction, Event};
 use rtc_assist::media::Source;
 use rtc_assist::peer::PeerOptions;
-use rtc_assist::sansio::protocol::IceServer;
-use rtc_assist::sansio::timeline::{Direction, Event};
-use rtc_assist::server::{Server, ServerConfig};
+use rtc_assist::serve::{Server, ServerConfig};
+use rtc_assist::signal::protocol::IceServer;
 use rtc_assist::ui::Recorder;
 use tokio_util::sync::CancellationToken;
 

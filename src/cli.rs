@@ -7,11 +7,12 @@ use std::net::{IpAddr, SocketAddr};
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::sansio::faults::{Fault, Faults, parse_faults};
-use crate::sansio::ice_url::IceUrl;
-use crate::sansio::origin::Origin;
-use crate::sansio::source::{Source, parse_source};
-use crate::sansio::token::{DEFAULT_TTL_S, MAX_TTL_S, Secret};
+use crate::serve::faults::{Fault, Faults, parse_faults};
+use crate::signal::ice_url::IceUrl;
+use crate::serve::origin::Origin;
+use crate::media::source::{Source, parse_source};
+use crate::signal::secret::Secret;
+use crate::signal::token::{DEFAULT_TTL_S, MAX_TTL_S};
 
 #[derive(Debug, Parser)]
 #[command(name = "rtc-assist", version, about = "WebRTC peer and connection diagnostic tool")]
@@ -81,7 +82,7 @@ pub struct ServeArgs {
     #[command(flatten)]
     pub ice_credentials: TurnCredentialArgs,
     /// WebSocket sessions served at once (each holds a peer connection); more get HTTP 503.
-    #[arg(long, default_value_t = crate::server::DEFAULT_MAX_SESSIONS,
+    #[arg(long, default_value_t = crate::serve::DEFAULT_MAX_SESSIONS,
           value_parser = clap::value_parser!(u16).range(1..=10_000))]
     pub max_sessions: u16,
     /// Serve everything (page, /ws, /stats) over TLS with this certificate chain (PEM).
@@ -129,7 +130,7 @@ pub struct ClusterArgs {
 }
 
 fn parse_advertise_url(s: &str) -> Result<String, String> {
-    crate::sansio::protocol::validate_redirect_url(s).map_err(|e| e.message)?;
+    crate::signal::protocol::validate_redirect_url(s).map_err(|e| e.message)?;
     Ok(s.to_owned())
 }
 
@@ -168,11 +169,11 @@ pub struct TurnArgs {
     #[arg(long, requires = "turn")]
     pub turn_allow_internal_peers: bool,
     /// Concurrent TURN allocations per username; beyond it an Allocate gets 486.
-    #[arg(long, requires = "turn", default_value_t = crate::sansio::turn_limits::DEFAULT_USER_QUOTA,
+    #[arg(long, requires = "turn", default_value_t = crate::serve::turn::limits::DEFAULT_USER_QUOTA,
           value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     pub turn_user_quota: u32,
     /// Concurrent TURN allocations on the whole server; beyond it an Allocate gets 486.
-    #[arg(long, requires = "turn", default_value_t = crate::sansio::turn_limits::DEFAULT_TOTAL_QUOTA,
+    #[arg(long, requires = "turn", default_value_t = crate::serve::turn::limits::DEFAULT_TOTAL_QUOTA,
           value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     pub turn_total_quota: u32,
 }
@@ -331,8 +332,8 @@ pub struct LoadArgs {
     pub max_peers: u32,
     /// Thresholds that must hold, e.g. 'connect_p99<200ms,failed<1%,loss_p95<1%' (exit 1
     /// otherwise) [default: no peer may fail].
-    #[arg(long, value_parser = crate::sansio::pass_expr::Thresholds::parse)]
-    pub pass: Option<crate::sansio::pass_expr::Thresholds>,
+    #[arg(long, value_parser = crate::load::pass_expr::Thresholds::parse)]
+    pub pass: Option<crate::load::pass_expr::Thresholds>,
     /// The server's statistics endpoint [default: /stats beside the WebSocket path].
     #[arg(long, value_parser = parse_http_url)]
     pub stats_url: Option<String>,
@@ -590,7 +591,7 @@ pub fn parse_ice_url(s: &str) -> Result<IceUrl, String> {
 }
 
 pub fn parse_room(s: &str) -> Result<String, String> {
-    crate::sansio::protocol::validate_room(s).map_err(|e| e.message)?;
+    crate::signal::protocol::validate_room(s).map_err(|e| e.message)?;
     Ok(s.to_owned())
 }
 

@@ -8,11 +8,11 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use crate::sansio::candidate::Candidate;
-use crate::sansio::ice_url::{IceUrl, Transport};
-use crate::sansio::protocol::{ClientMessage, DecodeError, ErrorCode, ServerMessage};
-use crate::sansio::stun_framing::{MAX_MESSAGE, next_frame_len, padded, unpadded};
 use crate::scenario::model::Scenario;
+use crate::signal::candidate::Candidate;
+use crate::signal::ice_url::{IceUrl, Transport};
+use crate::signal::protocol::{ClientMessage, DecodeError, ErrorCode, ServerMessage};
+use crate::stun_turn::framing::{MAX_MESSAGE, next_frame_len, padded, unpadded};
 
 /// Signaling frames. Both decoders return a message or a coded error; a decoded message
 /// re-encodes to a frame that decodes to the same message, on its own side and — for the kinds

@@ -1,14 +1,20 @@
 //! rtc-assist: a WebRTC peer and connection diagnostic tool.
 //!
-//! # Layout
-//! - [`sansio`]: the pure core (protocol, candidate grammar, rooms, timeline, summary).
-//! - Drivers: [`server`] (signaling + SFU), [`client`] (a signaling peer), [`signaling`]
-//!   (WebSocket client), [`peer`] (the webrtc-rs wrapper), [`media`] (tone, Opus, analysis).
-//! - [`cmd`]: one module per subcommand, wiring drivers to the core; [`ui`] renders.
+//! # Layout: one folder per capability
+//! - [`signal`]: what travels between peers and signaling servers (wire messages, candidates,
+//!   SDP, ICE URLs, tokens) and the transports that carry it.
+//! - [`serve`]: the signaling server with rooms, the SFU, TURN and the cluster.
+//! - [`client`]: the peer behind `join`, `demo` and `load`; [`peer`]: the webrtc-rs wrapper.
+//! - [`probe`] and [`stun_turn`]: the end-to-end probe and the STUN/TURN tests.
+//! - [`diagnose`]: timeline, connection model, importers, rules, summaries.
+//! - [`load`], [`lab`] (network namespaces), [`scenario`], [`media`] (audio and RTP).
+//! - [`cmd`]: one module per subcommand with its arguments, wiring drivers to the core;
+//!   [`ui`] only renders.
 //!
-//! The drivers, commands and renderers need the default `runtime` feature; without it only
-//! [`sansio`] and the scenario file model ([`scenario::model`]) build, which is what the fuzz
-//! targets (`fuzz/`, properties in `fuzzing`) link.
+//! Each capability keeps its pure core (no tokio, no webrtc, no sockets, no clock) in modules
+//! of its own beside its drivers; the drivers need the default `runtime` feature. Without it
+//! only the pure modules build, which is what the fuzz targets (`fuzz/`, properties in
+//! `fuzzing`) link; `tests/purity.rs` checks the rule.
 //!
 //! `ARCHITECTURE.md` at the repository root lists the invariants.
 
@@ -18,14 +24,17 @@ macro_rules! runtime_modules {
     ($($name:ident),* $(,)?) => { $(#[cfg(feature = "runtime")] pub mod $name;)* };
 }
 
-runtime_modules!(
-    cli, client, cmd, lab, load, media, peer, probe, proc_stats, server, shutdown, signaling, stun_turn,
-    telemetry, tls, ui,
-);
+runtime_modules!(cli, client, cmd, peer, probe, proc_stats, shutdown, telemetry, tls, ui);
+pub mod diagnose;
 #[cfg(any(test, fuzzing))]
 pub mod fuzzing;
-pub mod sansio;
+pub mod lab;
+pub mod load;
+pub mod media;
 pub mod scenario;
+pub mod serve;
+pub mod signal;
+pub mod stun_turn;
 
 /// How a command ended, mapped to the process exit code by `main`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -4,7 +4,7 @@
 
 use procfs::WithCurrentSystemInfo;
 
-use crate::sansio::load_report::ProcessSample;
+use crate::load::report::ProcessSample;
 
 /// This process's figures, or `None` where `/proc` cannot be read.
 pub fn sample() -> Option<ProcessSample> {

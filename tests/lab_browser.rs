@@ -7,8 +7,8 @@
 use std::process::Stdio;
 use std::time::Duration;
 
+use rtc_assist::lab::plan::{HostSpec, Placement};
 use rtc_assist::lab::{Lab, coturn};
-use rtc_assist::sansio::lab::{HostSpec, Placement};
 use serde_json::Value;
 
 use crate::browser::Browser;

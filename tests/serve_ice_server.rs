@@ -5,7 +5,7 @@
 
 use std::process::Command;
 
-use rtc_assist::sansio::ice_url::rest_password;
+use rtc_assist::signal::ice_url::rest_password;
 
 use crate::common::coturn::Coturn;
 use crate::common::{BIN, Finished, Serve, finish, join_with};

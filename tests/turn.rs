@@ -1,6 +1,6 @@
 use std::process::{Command, Stdio};
 
-use rtc_assist::sansio::ice_url::rest_password;
+use rtc_assist::signal::ice_url::rest_password;
 
 use crate::common::{BIN, Serve, finish};
 

@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::BytesMut;
-use rtc_assist::sansio::ice_url::{IceUrl, rest_credentials};
+use rtc_assist::signal::ice_url::{IceUrl, rest_credentials};
 use rtc_shared::{TaggedBytesMut, TransportContext, TransportProtocol};
 use rtc_stun::attributes::{ATTR_NONCE, ATTR_REALM, ATTR_USERNAME};
 use rtc_stun::error_code::ErrorCodeAttribute;

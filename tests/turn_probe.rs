@@ -92,7 +92,7 @@ fn coturn_accepts_rest_credentials_and_rejects_expired_ones() {
     // A REST username that expired an hour ago, with its otherwise correct password.
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
     let user = format!("{}:alice", now - 3600);
-    let pass = rtc_assist::sansio::ice_url::rest_password(SECRET, &user);
+    let pass = rtc_assist::signal::ice_url::rest_password(SECRET, &user);
     let (code, report, _) = probe(&["--turn", &turn, "--username", &user, "--credential", &pass], &[]);
     assert_eq!(verdicts(&report), vec![("udp".into(), "expired-credentials".into())], "{report}");
     assert_eq!(code, 1);

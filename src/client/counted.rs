@@ -15,7 +15,7 @@ use crate::media::codec::{CodecError, OpusEncoder};
 use crate::media::tone::Tone;
 use crate::media::{FRAME, FRAME_SAMPLES, SAMPLE_RATE};
 use crate::peer::{LocalAudio, RemoteAudio};
-use crate::sansio::rtp_count::RtpCount;
+use crate::media::rtp_count::RtpCount;
 
 /// One second of frames, looped (a tone repeats seamlessly at whole hertz).
 const LOOP_FRAMES: usize = 50;

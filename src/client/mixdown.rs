@@ -11,7 +11,7 @@ use tokio_util::sync::CancellationToken;
 use crate::media::mixer::Mixer;
 use crate::media::wav::{WavError, WavOut};
 use crate::media::{FRAME, FRAME_SAMPLES};
-use crate::sansio::timeline::Event;
+use crate::diagnose::timeline::Event;
 use crate::ui::Recorder;
 
 /// Starts writing `mixer`'s output to `path` until `stop`; await the handle to finalize the file.

@@ -22,12 +22,13 @@ use crate::media::mixer::Mixer;
 use crate::media::playback::Playback;
 use crate::media::{Frames, Source, SourceError};
 use crate::peer::{Peer, PeerError, PeerEvent, PeerOptions};
-use crate::sansio::ice_url::describe_offered;
-use crate::sansio::protocol::{CandidateInit, ClientMessage, IceServer, ServerMessage};
-use crate::sansio::sdp;
-use crate::sansio::timeline::{CandidateInfo, Direction, Event, Via};
-use crate::sansio::token::{Secret, redact_url};
-use crate::signaling::{Incoming, SignalingClient, SignalingError};
+use crate::signal::ice_url::describe_offered;
+use crate::signal::protocol::{CandidateInit, ClientMessage, IceServer, ServerMessage};
+use crate::signal::sdp;
+use crate::diagnose::timeline::{CandidateInfo, Direction, Event, Via};
+use crate::signal::secret::Secret;
+use crate::signal::token::redact_url;
+use crate::signal::websocket::{Incoming, SignalingClient, SignalingError};
 use crate::stun_turn::shim;
 use crate::ui::Recorder;
 
@@ -423,7 +424,7 @@ fn device_event(role: &str, n: &Negotiated) -> Event {
     }
 }
 
-fn rejected(e: &crate::sansio::protocol::DecodeError) -> Event {
+fn rejected(e: &crate::signal::protocol::DecodeError) -> Event {
     Event::SignalRejected {
         code: e.code.as_str().into(),
         violation: e.violation.map(|v| v.as_str().into()),
@@ -536,7 +537,7 @@ impl Client {
                 }
             }
             ServerMessage::Candidate(c) => {
-                if let Ok(parsed) = crate::sansio::candidate::Candidate::parse(&c.candidate) {
+                if let Ok(parsed) = crate::signal::candidate::Candidate::parse(&c.candidate) {
                     self.rec.record(Event::RemoteCandidate {
                         candidate: CandidateInfo::from(&parsed),
                         via: Via::Trickle,

@@ -18,7 +18,7 @@ use crate::media::codec::OpusDecoder;
 use crate::media::mixer::Mixer;
 use crate::media::wav::WavOut;
 use crate::peer::{RemoteAudio, RtpPacket};
-use crate::sansio::timeline::{Event, StreamRef};
+use crate::diagnose::timeline::{Event, StreamRef};
 use crate::ui::{Recorder, short_id};
 
 const REPORT_EVERY: Duration = Duration::from_secs(1);

@@ -14,7 +14,7 @@ use crate::media::codec::OpusEncoder;
 use crate::media::devices::DeviceError;
 use crate::media::{FRAME, FRAME_SAMPLES, Frames};
 use crate::peer::LocalAudio;
-use crate::sansio::timeline::Event;
+use crate::diagnose::timeline::Event;
 use crate::ui::Recorder;
 
 /// The live view's name for our own stream.

@@ -9,13 +9,13 @@ use anyhow::{Context, bail};
 
 use crate::Outcome;
 use crate::cli::AnalyzeArgs;
-use crate::sansio::connection_rules::{
+use crate::diagnose::connection_rules::{
     cannot_show, diagnose_connection, lone_timeline, merge, server_record,
 };
-use crate::sansio::correlate::{correlate, misdelivered, unadded_finding};
-use crate::sansio::import::{Format, Import, import};
-use crate::sansio::load_rules::diagnose_load;
-use crate::sansio::rules::{PeerRun, Role, diagnose};
+use crate::diagnose::correlate::{correlate, misdelivered, unadded_finding};
+use crate::diagnose::import::{Format, Import, import};
+use crate::diagnose::load_rules::diagnose_load;
+use crate::diagnose::rules::{PeerRun, Role, diagnose};
 use crate::ui::{ConnectionReport, FileReport, Style, render_analysis};
 
 /// Bigger files are refused rather than read into memory (a dump of a long call is ~50 MB).
@@ -109,7 +109,7 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<Outcome> {
     {
         bail!("no peer connection's id starts with {p:?}");
     }
-    let labelled: Vec<(&str, &crate::sansio::import::Connection)> =
+    let labelled: Vec<(&str, &crate::diagnose::import::Connection)> =
         files.iter().flat_map(|f| f.connections.iter().map(|c| (f.path.as_str(), &c.connection))).collect();
     let correlations = correlate(&labelled);
     let across: Vec<_> = if labelled.len() > 1 {

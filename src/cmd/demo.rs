@@ -13,7 +13,7 @@ use crate::client::ClientOptions;
 use crate::cmd::join::run_client;
 use crate::media::Source;
 use crate::peer::PeerOptions;
-use crate::server::{Server, ServerConfig};
+use crate::serve::{Server, ServerConfig};
 use crate::ui::{Recorder, Style};
 
 pub async fn run(args: DemoArgs, shutdown: CancellationToken) -> anyhow::Result<Outcome> {

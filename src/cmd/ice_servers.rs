@@ -8,10 +8,10 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use anyhow::{Context, bail};
 
 use crate::cli::{IceServerArgs, TurnCredentialArgs};
-use crate::sansio::ice_url::{IceUrl, rest_credentials};
-use crate::sansio::protocol::{IceServer, parse_ice_servers_json};
-use crate::sansio::server_ice::{IceAuth, ServerIce};
-use crate::sansio::token::Secret;
+use crate::signal::ice_url::{IceUrl, rest_credentials};
+use crate::signal::protocol::{IceServer, parse_ice_servers_json};
+use crate::serve::server_ice::{IceAuth, ServerIce};
+use crate::signal::secret::Secret;
 use crate::stun_turn::TurnTarget;
 
 /// The TURN servers to test (each with its credentials) and the STUN URLs.

@@ -13,8 +13,8 @@ use crate::cmd::ice_servers::{as_ice_servers, ice_targets};
 use crate::media::Source;
 use crate::media::devices::{self, Direction, Pinned};
 use crate::peer::{PeerOptions, bind_for_url};
-use crate::sansio::summary::Summary;
-use crate::sansio::timeline::Event;
+use crate::diagnose::summary::Summary;
+use crate::diagnose::timeline::Event;
 use crate::tls;
 use crate::ui::{LiveView, Recorder, Style, render_summary};
 

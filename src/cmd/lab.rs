@@ -10,7 +10,7 @@ use crate::cli::{LabExecArgs, LabPeerArgs};
 use crate::client::Behaviour;
 use crate::cmd::join;
 use crate::lab::{self, Lab};
-use crate::sansio::lab::{topologies as catalogue, topology};
+use crate::lab::plan::{topologies as catalogue, topology};
 use crate::ui::{Recorder, Style};
 
 pub fn topologies() -> anyhow::Result<Outcome> {

@@ -12,12 +12,12 @@ use crate::cli::ProbeArgs;
 use crate::cmd::ice_servers::{as_ice_servers, ice_targets};
 use crate::peer::{PeerOptions, bind_for_host, bind_for_url};
 use crate::probe::{self, ProbeOptions};
-use crate::sansio::ice_url::IceUrl;
-use crate::sansio::token::redact_url;
+use crate::signal::ice_url::IceUrl;
+use crate::signal::token::redact_url;
 use std::collections::BTreeMap;
 
 use crate::probe::gather::gather;
-use crate::sansio::gather::{Allocation, GatherReport, analyse};
+use crate::diagnose::gather::{Allocation, GatherReport, analyse};
 use crate::stun_turn::{TurnReport, TurnTarget, probe_stun, probe_turn};
 use crate::tls;
 use crate::ui::{Spinners, Style, render_gather, render_probe, render_stun, render_turn, spinner_done};

@@ -12,12 +12,12 @@ use tokio_util::sync::CancellationToken;
 use crate::Outcome;
 use crate::cli::{ClusterArgs, LimitArgs, ServeArgs};
 use crate::cmd::ice_servers::server_ice;
-use crate::sansio::faults::Fault;
-use crate::sansio::origin::AllowedOrigins;
-use crate::sansio::server_ice::ServerIce;
-use crate::sansio::turn_limits::TurnLimits;
-use crate::server::cluster::{Cluster, ClusterOptions};
-use crate::server::{Access, Limits, Server, ServerConfig, TokenKey, TurnOptions};
+use crate::serve::faults::Fault;
+use crate::serve::origin::AllowedOrigins;
+use crate::serve::server_ice::ServerIce;
+use crate::serve::turn::limits::TurnLimits;
+use crate::serve::cluster::{Cluster, ClusterOptions};
+use crate::serve::{Access, Limits, Server, ServerConfig, TokenKey, TurnOptions};
 use crate::stun_turn::shim::needs_shim;
 use crate::tls;
 

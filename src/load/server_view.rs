@@ -13,7 +13,7 @@ use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 use tokio_rustls::rustls::ClientConfig;
 
-use crate::sansio::load_report::ServerSample;
+use crate::load::report::ServerSample;
 use crate::tls::{self, Stream};
 
 /// Longest answer to one poll.

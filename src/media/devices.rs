@@ -3,7 +3,7 @@
 //! an error); finding the device a user named and choosing its stream configuration, with
 //! one-line errors that name the devices that do exist.
 
-pub use crate::sansio::source::{Pinned, SampleFormat, parse_format};
+pub use crate::media::source::{Pinned, SampleFormat, parse_format};
 use cpal::traits::{DeviceTrait, HostTrait};
 use cpal::{BufferSize, StreamConfig, SupportedBufferSize, SupportedStreamConfig};
 use serde::Serialize;

@@ -12,9 +12,9 @@ use webrtc::peer_connection::{
 };
 
 use super::{PeerEvent, RemoteAudio};
-use crate::sansio::candidate::{Candidate, CandidateType};
-use crate::sansio::protocol::CandidateInit;
-use crate::sansio::timeline::CandidateInfo;
+use crate::signal::candidate::{Candidate, CandidateType};
+use crate::signal::protocol::CandidateInit;
+use crate::diagnose::timeline::CandidateInfo;
 
 pub(super) struct Handler {
     tx: mpsc::UnboundedSender<PeerEvent>,

@@ -19,9 +19,9 @@ use webrtc::peer_connection::{
     configure_rtcp_reports, register_default_interceptors,
 };
 
-use crate::sansio::protocol::{CandidateInit, IceServer};
-use crate::sansio::sdp::first_mid;
-use crate::sansio::timeline::CandidateInfo;
+use crate::signal::protocol::{CandidateInit, IceServer};
+use crate::signal::sdp::first_mid;
+use crate::diagnose::timeline::CandidateInfo;
 
 pub use stats::{InboundStats, OutboundStats};
 pub use tracks::{LocalAudio, OutTrack, RemoteAudio, RtpPacket};

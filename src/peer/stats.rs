@@ -14,7 +14,7 @@ use rtc::statistics::stats::RTCStatsType;
 use webrtc::peer_connection::{PeerConnection, RTCStatsReportEntry, StatsSelector};
 
 use super::handler::info;
-use crate::sansio::timeline::CandidateInfo;
+use crate::diagnose::timeline::CandidateInfo;
 
 async fn rtt_ms(pc: &Arc<dyn PeerConnection>) -> Option<f64> {
     let report = pc.get_stats(Instant::now(), StatsSelector::None).await;

@@ -26,7 +26,7 @@ use webrtc::peer_connection::PeerConnection;
 use webrtc::rtp_transceiver::RtpSender;
 
 use super::{Context, PeerError};
-use crate::sansio::restamp::Restamp;
+use crate::media::restamp::Restamp;
 
 /// An RTP packet as received and forwarded.
 pub type RtpPacket = rtc::rtp::Packet;

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::peer::{Peer, PeerError, PeerEvent, PeerOptions};
-use crate::sansio::timeline::{Event, Timeline, Via};
+use crate::diagnose::timeline::{Event, Timeline, Via};
 use crate::stun_turn::shim;
 use crate::ui::Recorder;
 

@@ -14,10 +14,11 @@ use tokio_util::sync::CancellationToken;
 use crate::client::{self, Behaviour, ClientError, ClientOptions};
 use crate::media::Source;
 use crate::peer::PeerOptions;
-use crate::sansio::rules::{self, Finding, PeerRun, Role};
-use crate::sansio::timeline::{Event, Timeline};
-use crate::sansio::token::{Secret, redact_url};
-use crate::signaling::CONNECT_LIMIT;
+use crate::diagnose::rules::{self, Finding, PeerRun, Role};
+use crate::diagnose::timeline::{Event, Timeline};
+use crate::signal::secret::Secret;
+use crate::signal::token::redact_url;
+use crate::signal::websocket::CONNECT_LIMIT;
 use crate::ui::Recorder;
 
 /// Tones of the probe peers, far apart so each is recognisable.

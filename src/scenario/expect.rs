@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use super::model::{PairTypes, Scenario};
-use crate::sansio::summary::{StreamAudio, Summary};
-use crate::sansio::timeline::{Direction, Event, Timeline};
+use crate::diagnose::summary::{StreamAudio, Summary};
+use crate::diagnose::timeline::{Direction, Event, Timeline};
 
 /// The types of the last pair selected in `t`.
 fn selected_pair(t: &Timeline) -> Option<PairTypes> {
@@ -165,8 +165,8 @@ pub fn check(s: &Scenario, obs: &Observed) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sansio::candidate::CandidateType;
-    use crate::sansio::timeline::StreamRef;
+    use crate::diagnose::timeline::StreamRef;
+    use crate::signal::candidate::CandidateType;
 
     const SCENARIO: &str = r#"
 name = "t"
@@ -228,7 +228,7 @@ not_hears = ["a"]
     }
 
     fn with_pair(mut t: Timeline, local: CandidateType, remote: CandidateType) -> Timeline {
-        let info = |typ| crate::sansio::timeline::CandidateInfo {
+        let info = |typ| crate::diagnose::timeline::CandidateInfo {
             typ,
             protocol: "udp".into(),
             address: "203.0.113.12".into(),

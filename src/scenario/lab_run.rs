@@ -16,8 +16,8 @@ use tokio_util::sync::CancellationToken;
 use super::expect::Observed;
 use super::model::{OfferStyle, PeerPlan, Scenario};
 use super::network::{LabSetup, SIGNALING_PORT, TurnTransport};
+use crate::diagnose::timeline::{Stamped, Timeline};
 use crate::lab::{self, Lab, coturn};
-use crate::sansio::timeline::{Stamped, Timeline};
 
 /// How long `serve` may take to listen.
 const SERVE_READY: Duration = Duration::from_secs(10);
@@ -147,7 +147,7 @@ async fn start_serve(
 pub async fn run(s: &Scenario, net: &LabSetup, shutdown: CancellationToken) -> anyhow::Result<Observed> {
     lab::check_privilege()?;
     lab::cancel_on_sigterm(&shutdown);
-    let lab = Lab::up(&net.hosts(&s.peers))?;
+    let lab = Lab::up(&net.hosts(&crate::scenario::model::lab_peers(&s.peers)))?;
     let exe = std::env::current_exe().context("locating rtc-assist")?;
     let secret = format!("{:032x}", rand::random::<u128>());
     let (udp, tcp) = (net.turn.contains(&TurnTransport::Udp), net.turn.contains(&TurnTransport::Tcp));
@@ -201,7 +201,7 @@ pub async fn run(s: &Scenario, net: &LabSetup, shutdown: CancellationToken) -> a
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sansio::timeline::Event;
+    use crate::diagnose::timeline::Event;
 
     #[test]
     fn peer_output_keeps_events_and_skips_everything_else() {

@@ -3,8 +3,9 @@
 //! connect-time bounds, degraded audio, the exact set of diagnosed F-codes). `model` loads and
 //! validates them (with `network`, pure: built without the `runtime` feature too), `expect`
 //! judges a run, `runner` runs one in-process on ephemeral loopback ports, `netem` impairs a
-//! peer's path, `junit` reports.
+//! peer's path (its verdicts are the pure `conditions`), `junit` reports.
 
+pub mod conditions;
 #[cfg(feature = "runtime")]
 pub mod expect;
 #[cfg(feature = "runtime")]

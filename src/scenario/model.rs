@@ -7,12 +7,12 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::sansio::candidate::CandidateType;
-use crate::sansio::faults::{Faults, parse_faults};
-use crate::sansio::netem::Conditions;
-use crate::sansio::source::{Source, parse_source};
+use crate::media::source::{Source, parse_source};
+use crate::scenario::conditions::Conditions;
+use crate::serve::faults::{Faults, parse_faults};
+use crate::signal::candidate::CandidateType;
 
-use super::network::{LabSetup, NetworkTable};
+use super::network::{LabPeer, LabSetup, NetworkTable};
 
 /// `selected_pair = "LOCAL/REMOTE"`: the candidate types of the pair a peer's ICE selected, its
 /// own candidate first, the far side's second (what the peer's timeline shows of both sides).
@@ -93,7 +93,7 @@ struct PeerSpec {
     network: Option<NetworkSpec>,
 }
 
-/// Conditions on the peer's path to the TURN server (media only; see `sansio::netem`), or in
+/// Conditions on the peer's path to the TURN server (media only; see `scenario::conditions`), or in
 /// the lab on the peer's link (`tc netem`, every packet).
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -180,6 +180,11 @@ pub struct PeerPlan {
     pub relay_only: bool,
     /// Conditions on the path to the TURN server (in the lab: on the peer's link).
     pub network: Option<Conditions>,
+}
+
+/// The lab's view of the peers: each one's name and link conditions.
+pub fn lab_peers(peers: &[PeerPlan]) -> Vec<LabPeer<'_>> {
+    peers.iter().map(|p| LabPeer { name: &p.name, network: p.network }).collect()
 }
 
 /// A validated scenario.
@@ -307,7 +312,11 @@ impl Scenario {
             }
         }
         let max_wall = f.expect.max_wall_s.map(|s| seconds("expect.max_wall_s", s)).transpose()?;
-        let network = f.network.as_ref().map(|n| n.validate(&peers, f.server.turn)).transpose()?;
+        let network = f
+            .network
+            .as_ref()
+            .map(|n| n.validate(&lab_peers(&peers), f.server.turn).map_err(ScenarioError))
+            .transpose()?;
         Ok(Self {
             name: f.name,
             description: f.description,
@@ -422,7 +431,7 @@ not_hears = ["b"]
                     turn = [\"tcp\", \"udp\"]\n[network.peers]\na = \"full-cone\"\n[[peer]]\nname = \"a\"\n\
                     relay_only = true\n[peer.network]\nloss_pct = 5\n[[peer]]\nname = \"b\"\n";
         let s = Scenario::parse(text).unwrap();
-        let hosts = s.network.as_ref().unwrap().hosts(&s.peers);
+        let hosts = s.network.as_ref().unwrap().hosts(&lab_peers(&s.peers));
         let names: Vec<&str> = hosts.iter().map(|h| h.name.as_str()).collect();
         assert_eq!(names, ["server", "turn", "probe", "a", "b"]);
         assert_eq!(hosts[0].forward_tcp, [super::super::network::SIGNALING_PORT]);

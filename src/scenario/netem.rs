@@ -1,6 +1,6 @@
 //! A UDP relay that puts network conditions on one peer's path to the TURN server: the peer is
 //! told the TURN server is here; datagrams go on to the real one and back, each direction
-//! judged by its own [`Impairment`] (media only, see `sansio::netem`). Loopback only; it ends
+//! judged by its own [`Impairment`] (media only, see `scenario::conditions`). Loopback only; it ends
 //! with its token.
 
 use std::net::SocketAddr;
@@ -9,7 +9,7 @@ use std::sync::Arc;
 use tokio::net::UdpSocket;
 use tokio_util::sync::CancellationToken;
 
-use crate::sansio::netem::{Conditions, Impairment, Verdict};
+use crate::scenario::conditions::{Conditions, Impairment, Verdict};
 
 /// Largest datagram relayed (TURN over UDP stays well below).
 const MAX_DATAGRAM: usize = 2048;

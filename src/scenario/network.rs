@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-use super::model::{PeerPlan, ScenarioError};
-use crate::sansio::lab::{HostSpec, LinkConditions, Placement, Plan};
+use crate::lab::plan::{HostSpec, LinkConditions, Placement, Plan};
+use crate::scenario::conditions::Conditions;
 
 /// Where signaling listens (a UDP-blocking firewall lets TCP 443 out).
 pub const SIGNALING_PORT: u16 = 443;
@@ -48,8 +48,15 @@ pub struct LabSetup {
     pub peers: BTreeMap<String, Placement>,
 }
 
-fn placement(field: &str, v: &str) -> Result<Placement, ScenarioError> {
-    v.parse().map_err(|e| ScenarioError::new(format!("network.{field}: {e}")))
+fn placement(field: &str, v: &str) -> Result<Placement, String> {
+    v.parse().map_err(|e| format!("network.{field}: {e}"))
+}
+
+/// What the lab needs of a scenario peer: its name and the conditions on its link.
+#[derive(Debug, Clone, Copy)]
+pub struct LabPeer<'a> {
+    pub name: &'a str,
+    pub network: Option<Conditions>,
 }
 
 impl NetworkTable {
@@ -57,12 +64,13 @@ impl NetworkTable {
         self.turn.is_empty()
     }
 
-    pub(super) fn validate(&self, peers: &[PeerPlan], server_turn: bool) -> Result<LabSetup, ScenarioError> {
+    /// Checks the table against the scenario's peers (name and link conditions each).
+    pub(super) fn validate(&self, peers: &[LabPeer<'_>], server_turn: bool) -> Result<LabSetup, String> {
         let server = placement("server", &self.server)?;
         if server_turn && server != Placement::Public {
-            return Err(ScenarioError::new(
-                "network.server: [server] turn = true needs a public server (use network.turn for a TURN host)",
-            ));
+            return Err(
+                "network.server: [server] turn = true needs a public server (use network.turn for a TURN host)".into(),
+            );
         }
         let mut turn = Vec::new();
         for t in &self.turn {
@@ -70,24 +78,23 @@ impl NetworkTable {
                 "udp" => TurnTransport::Udp,
                 "tcp" => TurnTransport::Tcp,
                 other => {
-                    return Err(ScenarioError::new(format!("network.turn: {other:?} is not udp or tcp")));
+                    return Err(format!("network.turn: {other:?} is not udp or tcp"));
                 }
             };
             if turn.contains(&t) {
-                return Err(ScenarioError::new("network.turn: a transport named twice"));
+                return Err("network.turn: a transport named twice".into());
             }
             turn.push(t);
         }
         let mut by_peer = BTreeMap::new();
         for (name, p) in &self.peers {
-            if !peers.iter().any(|q| &q.name == name) {
-                return Err(ScenarioError::new(format!("network.peers: unknown peer {name:?}")));
+            if !peers.iter().any(|q| q.name == name) {
+                return Err(format!("network.peers: unknown peer {name:?}"));
             }
             by_peer.insert(name.clone(), placement(&format!("peers.{name}"), p)?);
         }
         let setup = LabSetup { server, probe: placement("probe", &self.probe)?, turn, peers: by_peer };
-        Plan::new("rtclab-check-", &setup.hosts(peers))
-            .map_err(|e| ScenarioError::new(format!("network: {e}")))?;
+        Plan::new("rtclab-check-", &setup.hosts(peers)).map_err(|e| format!("network: {e}"))?;
         Ok(setup)
     }
 }
@@ -96,7 +103,7 @@ impl LabSetup {
     /// The lab's hosts: `server` (its signaling port forwarded when behind a NAT), `turn` when
     /// TURN is asked for, `probe`, and one host per peer named after it, with the peer's link
     /// conditions on its link.
-    pub fn hosts(&self, peers: &[PeerPlan]) -> Vec<HostSpec> {
+    pub fn hosts(&self, peers: &[LabPeer<'_>]) -> Vec<HostSpec> {
         let mut server = HostSpec::new("server", self.server);
         if self.server != Placement::Public {
             server.forward_tcp = vec![SIGNALING_PORT];
@@ -107,7 +114,7 @@ impl LabSetup {
         }
         hosts.push(HostSpec::new("probe", self.probe));
         for p in peers {
-            let mut h = HostSpec::new(&p.name, self.peers.get(&p.name).copied().unwrap_or(Placement::Public));
+            let mut h = HostSpec::new(p.name, self.peers.get(p.name).copied().unwrap_or(Placement::Public));
             if let Some(c) = p.network {
                 h.link = LinkConditions {
                     delay_ms: c.delay.as_millis() as u64,

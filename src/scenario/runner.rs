@@ -18,10 +18,10 @@ use super::netem;
 use crate::client::{self, Behaviour, ClientOptions};
 use crate::peer::PeerOptions;
 use crate::probe::{self, ProbeOptions};
-use crate::sansio::faults::Fault;
-use crate::sansio::ice_url::rest_credentials;
-use crate::sansio::protocol::IceServer;
-use crate::server::{Server, ServerConfig, TurnOptions};
+use crate::serve::faults::Fault;
+use crate::serve::{Server, ServerConfig, TurnOptions};
+use crate::signal::ice_url::rest_credentials;
+use crate::signal::protocol::IceServer;
 use crate::ui::Recorder;
 
 const LOOPBACK: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);

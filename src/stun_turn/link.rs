@@ -10,7 +10,7 @@ use std::path::Path;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpStream, UdpSocket};
 
-use crate::sansio::stun_framing::{next_frame_len, padded, unpadded};
+use crate::stun_turn::framing::{next_frame_len, padded, unpadded};
 use crate::tls::{self, Stream};
 
 pub enum Link {

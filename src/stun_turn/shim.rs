@@ -15,8 +15,8 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::link::{Link, TlsFailure};
-use crate::sansio::ice_url::{IceUrl, Transport};
-use crate::sansio::protocol::IceServer;
+use crate::signal::ice_url::{IceUrl, Transport};
+use crate::signal::protocol::IceServer;
 
 /// What a shim reports while it runs.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -149,7 +149,7 @@ pub async fn wrap_recorded(
     ca: Option<PathBuf>,
     rec: std::sync::Arc<crate::ui::Recorder>,
 ) -> io::Result<(Vec<IceServer>, Shims)> {
-    use crate::sansio::timeline::Event;
+    use crate::diagnose::timeline::Event;
     let (tx, mut rx) = mpsc::unbounded_channel();
     let (servers, shims) = wrap(servers, ca, tx).await?;
     for (url, local) in &shims.mapping {

@@ -16,8 +16,8 @@ use serde::Serialize;
 use tokio::net::UdpSocket;
 
 use super::verdict::{self, Verdict};
-use super::{Session, Step, Timer, Wait, open_session};
-use crate::sansio::ice_url::{IceUrl, Transport};
+use super::session::{Session, Step, Timer, Wait, open_session};
+use crate::signal::ice_url::{IceUrl, Transport};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct StunReport {

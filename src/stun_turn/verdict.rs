@@ -5,7 +5,7 @@ use std::io;
 
 use serde::Serialize;
 
-use crate::sansio::turn_error::cause;
+use crate::diagnose::turn_error::cause;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Verdict {

@@ -11,12 +11,12 @@ use serde_json::{Value, json};
 
 use super::report::render_findings;
 use super::{Style, human_line, render_summary};
-use crate::sansio::correlate::{Clocks, Correlation};
-use crate::sansio::import::load_json::LoadRun;
-use crate::sansio::import::{Connection, Format};
-use crate::sansio::rules::Finding;
-use crate::sansio::summary::{Summary, Unheard};
-use crate::sansio::timeline::{CandidateInfo, Direction, Event, Via};
+use crate::diagnose::correlate::{Clocks, Correlation};
+use crate::diagnose::import::load_json::LoadRun;
+use crate::diagnose::import::{Connection, Format};
+use crate::diagnose::rules::Finding;
+use crate::diagnose::summary::{Summary, Unheard};
+use crate::diagnose::timeline::{CandidateInfo, Direction, Event, Via};
 
 /// One peer connection with what the rules concluded.
 #[derive(Debug)]

@@ -6,8 +6,8 @@ use std::io::{IsTerminal, Write};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
 
-use crate::sansio::load_report::Summary;
-use crate::sansio::quantiles::{Spread, Tail};
+use crate::load::report::Summary;
+use crate::load::quantiles::{Spread, Tail};
 
 /// The run once a second.
 #[derive(Debug, Clone, Copy)]

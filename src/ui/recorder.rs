@@ -10,8 +10,8 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use super::live::LiveView;
 use super::{Style, human_line};
-use crate::sansio::sdp;
-use crate::sansio::timeline::{Direction, Event, Stamped, Timeline};
+use crate::signal::sdp;
+use crate::diagnose::timeline::{Direction, Event, Stamped, Timeline};
 
 pub struct Recorder {
     start: Instant,

@@ -5,9 +5,9 @@ use std::fmt::Write;
 use colored::Colorize;
 
 use crate::probe::ProbeReport;
-use crate::sansio::rules::{Finding, Role};
-use crate::sansio::summary::Summary;
-use crate::sansio::timeline::Timeline;
+use crate::diagnose::rules::{Finding, Role};
+use crate::diagnose::summary::Summary;
+use crate::diagnose::timeline::Timeline;
 
 fn role(r: Role) -> &'static str {
     match r {

@@ -6,9 +6,9 @@ use colored::Colorize;
 use serde_json::json;
 
 use super::{Style, stream_label};
-use crate::sansio::summary::{Summary, Unheard};
+use crate::diagnose::summary::{Summary, Unheard};
 
-fn counts(m: &std::collections::BTreeMap<crate::sansio::candidate::CandidateType, usize>) -> String {
+fn counts(m: &std::collections::BTreeMap<crate::signal::candidate::CandidateType, usize>) -> String {
     if m.is_empty() {
         return "none".to_owned();
     }

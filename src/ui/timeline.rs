@@ -3,8 +3,8 @@
 use colored::Colorize;
 
 use super::{short_id, stream_label};
-use crate::sansio::candidate::CandidateType;
-use crate::sansio::timeline::{CandidateInfo, Direction, Event, Stamped, Via};
+use crate::signal::candidate::CandidateType;
+use crate::diagnose::timeline::{CandidateInfo, Direction, Event, Stamped, Via};
 
 fn state_colour(state: &str) -> colored::ColoredString {
     match state {

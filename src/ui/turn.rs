@@ -48,7 +48,7 @@ pub fn render_stun(reports: &[crate::stun_turn::StunReport]) -> String {
     out.trim_end().to_owned()
 }
 
-pub fn render_gather(g: &crate::sansio::gather::GatherReport) -> String {
+pub fn render_gather(g: &crate::diagnose::gather::GatherReport) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "{}", "gathering (webrtc-rs peer)".bold());
     for (t, state) in &g.states {

@@ -1,0 +1,15 @@
+//! Diagnosis, pure from end to end: what happened (`timeline.rs`: `Event`, `Timeline`), the one
+//! connection model that rules judge (`connection.rs`), the importers that fill it from files
+//! (`import/`: our NDJSON, Chromium's webrtc-internals, rtcstats, `load --json`), the rules
+//! (`rules.rs` over probe runs, `connection_rules/` over one connection, `correlate/` across
+//! files, `load_rules.rs`, `gather.rs`), summaries (`summary.rs`) and TURN error causes.
+
+pub mod connection_rules;
+pub mod correlate;
+pub mod gather;
+pub mod import;
+pub mod load_rules;
+pub mod rules;
+pub mod summary;
+pub mod timeline;
+pub mod turn_error;
