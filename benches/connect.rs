@@ -12,11 +12,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rtc_assist::client::{self, ClientOptions};
+use rtc_assist::diagnose::recorder::Recorder;
 use rtc_assist::diagnose::timeline::{Direction, Event, Timeline};
 use rtc_assist::media::Source;
 use rtc_assist::peer::PeerOptions;
 use rtc_assist::serve::{Server, ServerConfig};
-use rtc_assist::ui::Recorder;
 use tokio_util::sync::CancellationToken;
 
 const LOOPBACK: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);

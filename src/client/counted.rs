@@ -121,7 +121,7 @@ pub async fn count(track: &RemoteAudio, streams: &StreamCounts, stop: &Cancellat
     let count = Arc::new(Mutex::new(RtpCount::new(SAMPLE_RATE)));
     streams.lock().expect("stream counts lock").push(count.clone());
     let epoch = Instant::now();
-    while let Some(pkt) = super::receive::next_packet(track, stop).await {
+    while let Some(pkt) = track.recv_until(stop).await {
         let at = epoch.elapsed().as_micros() as u64;
         let h = &pkt.header;
         count.lock().expect("stream count lock").push(h.sequence_number, h.timestamp, at);

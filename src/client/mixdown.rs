@@ -12,7 +12,7 @@ use crate::media::mixer::Mixer;
 use crate::media::wav::{WavError, WavOut};
 use crate::media::{FRAME, FRAME_SAMPLES};
 use crate::diagnose::timeline::Event;
-use crate::ui::Recorder;
+use crate::diagnose::recorder::Recorder;
 
 /// Starts writing `mixer`'s output to `path` until `stop`; await the handle to finalize the file.
 pub fn spawn(

@@ -30,7 +30,7 @@ use crate::signal::secret::Secret;
 use crate::signal::token::redact_url;
 use crate::signal::websocket::{Incoming, SignalingClient, SignalingError};
 use crate::stun_turn::shim;
-use crate::ui::Recorder;
+use crate::diagnose::recorder::Recorder;
 
 /// How long to wait for `joined_room` after sending `join_room`.
 const JOIN_TIMEOUT: Duration = Duration::from_secs(10);
@@ -224,7 +224,7 @@ pub async fn run(
             .await
             .map_err(|e| ClientError::Shim(e.to_string()))?;
     peer_opts.ice_servers = servers;
-    let span = tracing::info_span!("join", peer = %crate::ui::short_id(&my_id), room = %opts.room);
+    let span = tracing::info_span!("join", peer = %crate::signal::protocol::short_id(&my_id), room = %opts.room);
     let _enter = span.enter();
 
     let (peer, mut events) = Peer::new(&peer_opts).await?;

@@ -17,9 +17,10 @@ use crate::media::analysis::Meter;
 use crate::media::codec::OpusDecoder;
 use crate::media::mixer::Mixer;
 use crate::media::wav::WavOut;
-use crate::peer::{RemoteAudio, RtpPacket};
+use crate::peer::RemoteAudio;
 use crate::diagnose::timeline::{Event, StreamRef};
-use crate::ui::{Recorder, short_id};
+use crate::diagnose::recorder::Recorder;
+use crate::signal::protocol::short_id;
 
 const REPORT_EVERY: Duration = Duration::from_secs(1);
 /// Packets between updates of the peer's bar in the live view (100 ms).
@@ -72,14 +73,6 @@ impl Receiving {
     }
 }
 
-/// The track's next packet, or `None` once it has ended or `stop` fired.
-pub(super) async fn next_packet(track: &RemoteAudio, stop: &CancellationToken) -> Option<RtpPacket> {
-    tokio::select! {
-        p = track.recv() => p,
-        () = stop.cancelled() => None,
-    }
-}
-
 pub fn spawn(track: RemoteAudio, to: Receiving, stop: CancellationToken) {
     tokio::spawn(
         async move {
@@ -124,7 +117,7 @@ pub fn spawn(track: RemoteAudio, to: Receiving, stop: CancellationToken) {
                 rms_dbfs: (meter.rms_dbfs() * 10.0).round() / 10.0,
                 freq_hz: meter.dominant_hz().map(|f| (f * 10.0).round() / 10.0),
             };
-            while let Some(pkt) = next_packet(&track, &stop).await {
+            while let Some(pkt) = track.recv_until(&stop).await {
                 packets += 1;
                 if packets == 1 {
                     ssrcs.lock().expect("ssrc map lock").insert(pkt.header.ssrc, source.clone());

@@ -15,7 +15,7 @@ use crate::media::devices::DeviceError;
 use crate::media::{FRAME, FRAME_SAMPLES, Frames};
 use crate::peer::LocalAudio;
 use crate::diagnose::timeline::Event;
-use crate::ui::Recorder;
+use crate::diagnose::recorder::Recorder;
 
 /// The live view's name for our own stream.
 pub const OWN_STREAM: &str = "you";

@@ -2,7 +2,6 @@
 //! two tone peers (440 Hz and 660 Hz) in one room, both timelines shown, each peer's summary.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tokio_util::sync::CancellationToken;
@@ -14,7 +13,7 @@ use crate::cmd::join::run_client;
 use crate::media::Source;
 use crate::peer::PeerOptions;
 use crate::serve::{Server, ServerConfig};
-use crate::ui::{Recorder, Style};
+use crate::ui::{Printer, Style};
 
 pub async fn run(args: DemoArgs, shutdown: CancellationToken) -> anyhow::Result<Outcome> {
     let loopback = IpAddr::V4(Ipv4Addr::LOCALHOST);
@@ -36,8 +35,7 @@ pub async fn run(args: DemoArgs, shutdown: CancellationToken) -> anyhow::Result<
             duration: Some(Duration::from_secs_f64(args.duration)),
             ..ClientOptions::new(url.clone(), "demo".into(), Source::Tone { hz }, PeerOptions::new(loopback))
         };
-        let rec = Arc::new(Recorder::new(start, style, Some(label.to_owned())));
-        run_client(opts, rec, true, shutdown.clone())
+        run_client(opts, start, Printer::new(style, Some(label.to_owned())), true, shutdown.clone())
     };
     let (a, b) = tokio::join!(peer("A", 440.0), peer("B", 660.0));
     stop_server.cancel();

@@ -16,7 +16,8 @@ use crate::peer::{PeerOptions, bind_for_url};
 use crate::diagnose::summary::Summary;
 use crate::diagnose::timeline::Event;
 use crate::tls;
-use crate::ui::{LiveView, Recorder, Style, render_summary};
+use crate::diagnose::recorder::Recorder;
+use crate::ui::{LiveView, Printer, Style, render_summary};
 
 /// Whether the device exists and offers its configuration.
 fn device_works(
@@ -84,13 +85,17 @@ pub fn options(args: &JoinArgs) -> anyhow::Result<ClientOptions> {
     })
 }
 
-/// Runs a client with `rec` and judges the result: summary printed, outcome returned.
+/// Runs a client whose events `printer` shows as they happen and judges the result: summary
+/// printed, outcome returned.
 pub async fn run_client(
     opts: ClientOptions,
-    rec: Arc<Recorder>,
+    start: Instant,
+    printer: Printer,
     expect_audio: bool,
     shutdown: CancellationToken,
 ) -> anyhow::Result<Outcome> {
+    let (style, label) = (printer.style(), printer.label().map(str::to_owned));
+    let rec = Arc::new(Recorder::with_output(start, printer));
     let result = client::run(opts, rec.clone(), shutdown).await;
     rec.clear_live();
     let mut failed = false;
@@ -111,7 +116,7 @@ pub async fn run_client(
     }
     let summary = Summary::from_timeline(&timeline);
     let unheard = if expect_audio { summary.unheard(timeline.end_ms()) } else { Default::default() };
-    println!("{}", render_summary(&summary, rec.style(), rec.elapsed_ms(), &unheard, rec.label()));
+    println!("{}", render_summary(&summary, style, rec.elapsed_ms(), &unheard, label.as_deref()));
     if let Some(e) = local_error {
         return Err(e.into());
     }
@@ -120,8 +125,6 @@ pub async fn run_client(
 }
 
 pub async fn run(args: JoinArgs, shutdown: CancellationToken) -> anyhow::Result<Outcome> {
-    let rec = Arc::new(
-        Recorder::new(Instant::now(), Style::detect(args.json), None).with_live(LiveView::for_terminal()),
-    );
-    run_client(options(&args)?, rec, args.expect_audio, shutdown).await
+    let printer = Printer::new(Style::detect(args.json), None).with_live(LiveView::for_terminal());
+    run_client(options(&args)?, Instant::now(), printer, args.expect_audio, shutdown).await
 }

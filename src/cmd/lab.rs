@@ -11,7 +11,7 @@ use crate::client::Behaviour;
 use crate::cmd::join;
 use crate::lab::{self, Lab};
 use crate::lab::plan::{topologies as catalogue, topology};
-use crate::ui::{Recorder, Style};
+use crate::ui::{Printer, Style};
 
 pub fn topologies() -> anyhow::Result<Outcome> {
     for (name, what) in catalogue() {
@@ -55,6 +55,5 @@ pub fn cleanup() -> anyhow::Result<Outcome> {
 pub async fn peer(args: Box<LabPeerArgs>, shutdown: CancellationToken) -> anyhow::Result<Outcome> {
     let mut opts = join::options(&args.join)?;
     opts.behaviour = Behaviour { withhold_checks: args.withhold_checks, full_sdp_offer: args.full_sdp_offer };
-    let rec = std::sync::Arc::new(Recorder::new(std::time::Instant::now(), Style::detect(true), None));
-    join::run_client(opts, rec, false, shutdown).await
+    join::run_client(opts, std::time::Instant::now(), Printer::new(Style::detect(true), None), false, shutdown).await
 }

@@ -12,7 +12,7 @@ use crate::load::{self, LoadOptions};
 use crate::media::codec::DEFAULT_BITRATE;
 use crate::peer::{PeerOptions, bind_for_url};
 use crate::tls;
-use crate::ui::load::render;
+use crate::ui::load::{Progress, render};
 
 pub fn options(args: &LoadArgs) -> anyhow::Result<LoadOptions> {
     let publishers = args.publishers.unwrap_or(args.peers);
@@ -55,7 +55,9 @@ pub fn options(args: &LoadArgs) -> anyhow::Result<LoadOptions> {
 
 pub async fn run(args: LoadArgs, shutdown: CancellationToken) -> anyhow::Result<Outcome> {
     let opts = options(&args)?;
-    let (mut summary, peers) = load::run(opts, args.json, shutdown).await?;
+    let planned = load::shard_rooms(args.rooms, args.shard).len() * args.peers as usize;
+    let progress = Box::new(Progress::new(args.json, planned));
+    let (mut summary, peers) = load::run(opts, progress, shutdown).await?;
     if args.json {
         for p in &peers {
             println!("{}", serde_json::to_string(p).unwrap_or_default());

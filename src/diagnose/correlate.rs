@@ -135,8 +135,9 @@ mod tests {
     use super::*;
     use crate::diagnose::import::Description;
     use crate::diagnose::import::Record;
-    use crate::diagnose::timeline::{CandidateInfo, Direction, SdpIdentity, Stamped};
+    use crate::diagnose::timeline::{CandidateInfo, Direction, Stamped};
     use crate::signal::candidate::CandidateType;
+    use crate::signal::sdp::SdpIdentity;
 
     /// A description naming `ufrag` and `fp`, at `unix_ms` when given.
     pub(super) fn desc(

@@ -9,6 +9,7 @@ use serde::Serialize;
 
 use crate::diagnose::timeline::{CandidateInfo, Event, StreamRef, Timeline};
 use crate::signal::candidate::CandidateType;
+use crate::signal::protocol::short_id;
 
 /// A remote peer present for less than this is not expected to have been heard.
 pub const EXPECT_AUDIO_GRACE_MS: u64 = 3000;
@@ -208,6 +209,14 @@ impl Summary {
             .collect();
         let peers = if missing.len() <= anonymous_audible { Vec::new() } else { missing };
         Unheard { peers, anonymous_audible }
+    }
+}
+
+/// How a received stream is named: after its peer when its stream id names one.
+pub fn stream_label(stream: u32, from_peer: Option<&str>) -> String {
+    match from_peer {
+        Some(p) => format!("from {} (stream {stream})", short_id(p)),
+        None => format!("stream {stream}, peer unknown"),
     }
 }
 

@@ -5,6 +5,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::signal::candidate::{Candidate, CandidateType};
+use crate::signal::ice_url::OfferedIceServer;
+use crate::signal::sdp::SdpIdentity;
 
 /// Which way a signaling message went.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -57,30 +59,6 @@ impl From<&Candidate> for CandidateInfo {
 pub struct StreamRef {
     pub stream: u32,
     pub from_peer: Option<String>,
-}
-
-/// An ICE server a signaling server handed out, without its secrets.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct OfferedIceServer {
-    pub urls: Vec<String>,
-    /// A credential came with it.
-    pub credential: bool,
-    /// Seconds until the username's expiry, if it is a time-limited (REST) username.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub expires_in_s: Option<i64>,
-}
-
-/// What names one end of a connection in its session description, for pairing two files of
-/// one call: the ICE ufrag, the DTLS fingerprint and the `o=` session id (never the ICE
-/// password). Each is absent when the SDP has none.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SdpIdentity {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ufrag: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub fingerprint: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub session_id: Option<String>,
 }
 
 /// Everything a command can observe.
@@ -287,6 +265,16 @@ impl Stamped {
             format!(r#"{{"t_ms":{},"event":"error","message":"unserializable event: {e}"}}"#, self.t_ms)
         })
     }
+}
+
+/// Where a command's events go as they are recorded, besides its timeline: the terminal
+/// renderer (`ui`) implements it. Drivers never see it: they emit through the recorder.
+pub trait Output: Send + Sync {
+    fn event(&self, stamped: &Stamped);
+    /// A level measured on `stream` (our own source or a received one), for a live view.
+    fn level(&self, _stream: &str, _dbfs: f64, _detail: &str) {}
+    /// The live part is over (before the closing summary).
+    fn clear_live(&self) {}
 }
 
 /// The ordered record of one command run.

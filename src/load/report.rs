@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::load::pass_expr::{self, Threshold, Verdict};
 use crate::load::phases::{Failure, Phase, Phases};
 use crate::load::quantiles::{Spread, Tail};
+use crate::serve::process_sample::ProcessSample;
 
 /// One peer at the end of the run.
 #[derive(Debug, Clone, Default)]
@@ -42,13 +43,6 @@ pub struct ServerSample {
     pub peer_connections: Option<u64>,
     #[serde(default)]
     pub process: Option<ProcessSample>,
-}
-
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
-pub struct ProcessSample {
-    pub cpu_seconds: f64,
-    pub rss_bytes: u64,
-    pub threads: u64,
 }
 
 /// The server over the measured window.

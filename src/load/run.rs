@@ -19,15 +19,16 @@ use crate::client::{self, ClientOptions};
 use crate::media::Source;
 use crate::peer::PeerOptions;
 use crate::load::phases::{self, PeerEnd};
+use crate::serve::process_sample::ProcessSample;
 use crate::load::report::{
-    Generator, PeerLine, PeerResult, ProcessSample, ServerSample, Summary, server_window,
+    Generator, PeerLine, PeerResult, ServerSample, Summary, server_window,
 };
 use crate::serve::ratelimit::TokenBucket;
 use crate::media::rtp_count::RtpFigures;
 use crate::diagnose::timeline::Event;
 use crate::signal::secret::Secret;
-use crate::ui::Recorder;
-use crate::ui::load::{Progress, Sample};
+use crate::diagnose::recorder::Recorder;
+use crate::load::progress::{ProgressSink, Sample};
 
 use super::server_view::{ServerView, stats_url_for};
 
@@ -180,7 +181,7 @@ struct Run {
     quiet: CancellationToken,
     lag: Arc<PacingLag>,
     view: Option<ServerView>,
-    progress: Progress,
+    progress: Box<dyn ProgressSink>,
     generator_start: Option<ProcessSample>,
 }
 
@@ -296,7 +297,7 @@ impl Run {
 /// Runs the load; returns its summary and one line per peer.
 pub async fn run(
     opts: LoadOptions,
-    json: bool,
+    progress: Box<dyn ProgressSink>,
     shutdown: CancellationToken,
 ) -> anyhow::Result<(Summary, Vec<PeerLine>)> {
     let packets = counted::encode_tone(TONE_HZ, opts.bitrate)?;
@@ -313,8 +314,8 @@ pub async fn run(
         quiet: stop.child_token(),
         lag: Arc::default(),
         view,
-        progress: Progress::new(json, planned),
-        generator_start: crate::proc_stats::sample(),
+        progress,
+        generator_start: crate::serve::proc_stats::sample(),
         opts,
     };
     let mut last = None;
@@ -353,7 +354,7 @@ pub async fn run(
     let measured_s = measure_start.elapsed().as_secs_f64();
     last = run.sample().await.or(last);
     let results: Vec<PeerResult> = run.slots.iter().map(|s| s.result(s.rec.elapsed_ms())).collect();
-    let generator_end = crate::proc_stats::sample();
+    let generator_end = crate::serve::proc_stats::sample();
     // Publishers stop; once the queues have drained, every receiver's totals can be held
     // against what the server says it forwarded to it.
     run.quiet.cancel();

@@ -17,6 +17,7 @@ use rtc::peer_connection::configuration::media_engine::MIME_TYPE_OPUS;
 use rtc::rtp_transceiver::rtp_sender::{
     RTCRtpCodec, RTCRtpCodingParameters, RTCRtpEncodingParameters, RtpCodecKind,
 };
+use tokio_util::sync::CancellationToken;
 use webrtc::media_stream::MediaStreamTrack;
 use webrtc::media_stream::track_local::TrackLocal;
 use webrtc::media_stream::track_local::static_rtp::TrackLocalStaticRTP;
@@ -209,6 +210,14 @@ impl RemoteAudio {
                 TrackRemoteEvent::OnEnded => return None,
                 _ => {}
             }
+        }
+    }
+
+    /// The next RTP packet, or `None` once the track has ended or `stop` fired.
+    pub async fn recv_until(&self, stop: &CancellationToken) -> Option<RtpPacket> {
+        tokio::select! {
+            p = self.recv() => p,
+            () = stop.cancelled() => None,
         }
     }
 }

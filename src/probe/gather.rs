@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use crate::peer::{Peer, PeerError, PeerEvent, PeerOptions};
 use crate::diagnose::timeline::{Event, Timeline, Via};
 use crate::stun_turn::shim;
-use crate::ui::Recorder;
+use crate::diagnose::recorder::Recorder;
 
 /// Gathers until `complete` or `limit`; the timeline starts when gathering starts.
 pub async fn gather(opts: &PeerOptions, limit: Duration) -> Result<Timeline, PeerError> {

@@ -111,7 +111,10 @@ pub fn check(s: &Scenario, obs: &Observed) -> Vec<String> {
                 .values()
                 .filter_map(|p| {
                     let why = p.degraded()?;
-                    Some(format!("{}: {why}", crate::ui::stream_label(p.stream, p.from_peer.as_deref())))
+                    Some(format!(
+                        "{}: {why}",
+                        crate::diagnose::summary::stream_label(p.stream, p.from_peer.as_deref())
+                    ))
                 })
                 .collect();
             if degraded.is_empty() == want_degraded {

@@ -16,13 +16,13 @@ use super::lab_run;
 use super::model::{OfferStyle, Scenario};
 use super::netem;
 use crate::client::{self, Behaviour, ClientOptions};
+use crate::diagnose::recorder::Recorder;
 use crate::peer::PeerOptions;
 use crate::probe::{self, ProbeOptions};
 use crate::serve::faults::Fault;
 use crate::serve::{Server, ServerConfig, TurnOptions};
 use crate::signal::ice_url::rest_credentials;
 use crate::signal::protocol::IceServer;
-use crate::ui::Recorder;
 
 const LOOPBACK: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
 /// Lifetime of the TURN credentials in a scenario (longer than any scenario runs).

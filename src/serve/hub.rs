@@ -13,7 +13,7 @@ use tokio_util::sync::CancellationToken;
 use super::ServerConfig;
 use super::sfu::{Publisher, SfuTotals};
 use super::turn::EmbeddedTurn;
-use crate::load::report::ProcessSample;
+use crate::serve::process_sample::ProcessSample;
 use crate::signal::protocol::ServerMessage;
 use crate::serve::room::{JoinError, Outgoing, Rooms};
 
@@ -54,7 +54,7 @@ impl State {
         let Some(m) = self.sessions.get(peer) else { return };
         if let Err(mpsc::error::TrySendError::Full(_)) = m.tx.try_send(cmd) {
             if !m.kick.is_cancelled() {
-                tracing::warn!(peer = %crate::ui::short_id(peer), "session dropped: its queue is full");
+                tracing::warn!(peer = %crate::signal::protocol::short_id(peer), "session dropped: its queue is full");
             }
             m.kick.cancel();
         }
@@ -117,7 +117,7 @@ impl Hub {
 
     /// The ICE servers a joining peer is told to use (F8: time-limited credentials).
     fn ice_servers_for(&self, peer: &str) -> Vec<crate::signal::protocol::IceServer> {
-        let id = crate::ui::short_id(peer);
+        let id = crate::signal::protocol::short_id(peer);
         let mut servers: Vec<_> = self.turn.iter().map(|t| t.ice_server(id)).collect();
         servers.extend(self.config.ice.handed_out(id, super::unix_now()));
         servers
@@ -223,7 +223,7 @@ impl Hub {
     }
 
     pub fn stats(&self) -> HubStats {
-        let process = crate::proc_stats::sample();
+        let process = crate::serve::proc_stats::sample();
         let st = self.state();
         let mut publishers: Vec<PublisherStats> = st
             .publishers

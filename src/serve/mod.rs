@@ -7,6 +7,7 @@
 
 pub mod faults;
 pub mod origin;
+pub mod process_sample;
 pub mod ratelimit;
 pub mod room;
 pub mod server_ice;
@@ -14,7 +15,7 @@ pub mod server_ice;
 pub mod cluster;
 pub mod turn;
 
-runtime_modules!(accept, auth, guard, hub, limits, routes, session, sfu);
+runtime_modules!(accept, auth, guard, hub, limits, proc_stats, routes, session, sfu);
 
 #[cfg(feature = "runtime")]
 pub use auth::{Access, AuthError, TokenKey, unix_now};

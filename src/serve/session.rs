@@ -31,7 +31,8 @@ use crate::signal::protocol::{CandidateInit, ClientMessage, ErrorCode, ServerMes
 use crate::signal::sdp;
 use crate::diagnose::timeline::{CandidateInfo, Direction, Event, Via as TimelineVia};
 use crate::signal::secret::Secret;
-use crate::ui::{Recorder, short_id};
+use crate::diagnose::recorder::Recorder;
+use crate::signal::protocol::short_id;
 
 /// A server offer unanswered for this long is reported (the client ignores server offers).
 const OFFER_ANSWER_WAIT: Duration = Duration::from_secs(5);

@@ -6,6 +6,7 @@ use std::fmt;
 
 use base64::Engine;
 use hmac::{Hmac, Mac};
+use serde::{Deserialize, Serialize};
 use sha1::Sha1;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -186,12 +187,20 @@ pub fn rest_expiry(username: &str) -> Option<u64> {
     username.split(':').next()?.parse().ok()
 }
 
+/// An ICE server a signaling server handed out, without its secrets.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OfferedIceServer {
+    pub urls: Vec<String>,
+    /// A credential came with it.
+    pub credential: bool,
+    /// Seconds until the username's expiry, if it is a time-limited (REST) username.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expires_in_s: Option<i64>,
+}
+
 /// What a handed-out ICE server reveals about its credentials, at `now_unix`.
-pub fn describe_offered(
-    server: &crate::signal::protocol::IceServer,
-    now_unix: u64,
-) -> crate::diagnose::timeline::OfferedIceServer {
-    crate::diagnose::timeline::OfferedIceServer {
+pub fn describe_offered(server: &crate::signal::protocol::IceServer, now_unix: u64) -> OfferedIceServer {
+    OfferedIceServer {
         urls: server.urls.clone(),
         credential: server.credential.is_some(),
         expires_in_s: server.username.as_deref().and_then(rest_expiry).map(|e| e as i64 - now_unix as i64),

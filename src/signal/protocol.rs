@@ -626,6 +626,11 @@ impl ClientMessage {
     }
 }
 
+/// The first 8 characters of a peer id, as logs and timelines show it (F6).
+pub fn short_id(id: &str) -> &str {
+    id.char_indices().nth(8).map_or(id, |(i, _)| &id[..i])
+}
+
 #[cfg(test)]
 mod proptests;
 

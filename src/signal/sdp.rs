@@ -2,8 +2,22 @@
 //! the candidates carried inside a description (RFC 8839 §5.1 `a=candidate`) and what names
 //! one end of a connection (ICE ufrag, DTLS fingerprint, `o=` session id; never `a=ice-pwd`).
 
-use crate::diagnose::timeline::SdpIdentity;
+use serde::{Deserialize, Serialize};
+
 use crate::signal::candidate::{Candidate, CandidateType};
+
+/// What names one end of a connection in its session description, for pairing two files of
+/// one call: the ICE ufrag, the DTLS fingerprint and the `o=` session id (never the ICE
+/// password). Each is absent when the SDP has none.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SdpIdentity {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ufrag: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fingerprint: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_id: Option<String>,
+}
 
 /// Longest identity value kept (an ufrag is at most 256 ice-chars, RFC 8839 §5.4).
 const MAX_IDENTITY: usize = 256;

@@ -147,7 +147,7 @@ async fn run(
 pub async fn wrap_recorded(
     servers: Vec<IceServer>,
     ca: Option<PathBuf>,
-    rec: std::sync::Arc<crate::ui::Recorder>,
+    rec: std::sync::Arc<crate::diagnose::recorder::Recorder>,
 ) -> io::Result<(Vec<IceServer>, Shims)> {
     use crate::diagnose::timeline::Event;
     let (tx, mut rx) = mpsc::unbounded_channel();

@@ -6,19 +6,9 @@ use std::io::{IsTerminal, Write};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
 
+use crate::load::progress::{ProgressSink, Sample};
 use crate::load::report::Summary;
 use crate::load::quantiles::{Spread, Tail};
-
-/// The run once a second.
-#[derive(Debug, Clone, Copy)]
-pub struct Sample {
-    pub t_ms: u64,
-    pub started: usize,
-    pub connected: usize,
-    pub failed: usize,
-    pub server_forwarded: Option<u64>,
-    pub server_cpu_seconds: Option<f64>,
-}
 
 #[derive(Serialize)]
 struct SampleLine {
@@ -59,7 +49,10 @@ impl Progress {
         Self { json, bar, last: None }
     }
 
-    pub fn sample(&mut self, s: &Sample) {
+}
+
+impl ProgressSink for Progress {
+    fn sample(&mut self, s: &Sample) {
         let (pps, cpu) = match self.last {
             Some(l) if s.t_ms > l.t_ms => {
                 let secs = (s.t_ms - l.t_ms) as f64 / 1000.0;
@@ -97,7 +90,7 @@ impl Progress {
         self.bar.set_message(format!("connected {} · failed {}{server}", s.connected, s.failed));
     }
 
-    pub fn finish(&self) {
+    fn finish(&self) {
         self.bar.finish_and_clear();
     }
 }

@@ -1,11 +1,11 @@
-//! Output: the style decided once at start-up, the live event recorder, and the renderers
-//! for timelines and summaries. stdout carries results; stderr carries logs.
+//! Rendering only: the style decided once at start-up, the terminal's event printer, and the
+//! renderers for timelines, summaries and reports. stdout carries results; stderr carries logs.
 
 mod analyze;
 mod live;
 pub mod load;
 mod progress;
-mod recorder;
+mod printer;
 mod report;
 mod summary;
 mod timeline;
@@ -16,7 +16,7 @@ use std::io::IsTerminal;
 pub use analyze::{ConnectionReport, FileReport, render_analysis};
 pub use live::LiveView;
 pub use progress::{Spinners, done as spinner_done};
-pub use recorder::Recorder;
+pub use printer::Printer;
 pub use report::{render_findings, render_probe};
 pub use summary::render_summary;
 pub use timeline::human_line;
@@ -45,18 +45,5 @@ impl Style {
     /// Whether log lines on stderr may carry ANSI colour.
     pub fn stderr_is_colourful() -> bool {
         std::io::stderr().is_terminal() && colour_allowed()
-    }
-}
-
-/// The first 8 characters of a peer id, as logs and timelines show it (F6).
-pub fn short_id(id: &str) -> &str {
-    id.char_indices().nth(8).map_or(id, |(i, _)| &id[..i])
-}
-
-/// How a received stream is named: after its peer when its stream id names one.
-pub fn stream_label(stream: u32, from_peer: Option<&str>) -> String {
-    match from_peer {
-        Some(p) => format!("from {} (stream {stream})", short_id(p)),
-        None => format!("stream {stream}, peer unknown"),
     }
 }

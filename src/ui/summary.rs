@@ -5,7 +5,9 @@ use std::fmt::Write;
 use colored::Colorize;
 use serde_json::json;
 
-use super::{Style, stream_label};
+use super::Style;
+use crate::diagnose::summary::stream_label;
+use crate::signal::protocol::short_id;
 use crate::diagnose::summary::{Summary, Unheard};
 
 fn counts(m: &std::collections::BTreeMap<crate::signal::candidate::CandidateType, usize>) -> String {
@@ -105,7 +107,7 @@ pub fn render_summary(
     }
     for id in &unheard.peers {
         let _ =
-            writeln!(out, "  {} no audio from {}", "expectation failed:".red().bold(), super::short_id(id));
+            writeln!(out, "  {} no audio from {}", "expectation failed:".red().bold(), short_id(id));
     }
     if !unheard.is_empty() && unheard.anonymous_audible > 0 {
         let _ = writeln!(

@@ -2,7 +2,8 @@
 
 use colored::Colorize;
 
-use super::{short_id, stream_label};
+use crate::diagnose::summary::stream_label;
+use crate::signal::protocol::short_id;
 use crate::signal::candidate::CandidateType;
 use crate::diagnose::timeline::{CandidateInfo, Direction, Event, Stamped, Via};
 

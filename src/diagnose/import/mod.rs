@@ -15,7 +15,8 @@ pub mod webrtc_internals;
 use serde::Serialize;
 
 use crate::diagnose::rules::PeerRun;
-use crate::diagnose::timeline::{Direction, SdpIdentity, Stamped, Timeline};
+use crate::diagnose::timeline::{Direction, Stamped, Timeline};
+use crate::signal::sdp::SdpIdentity;
 
 /// Which kind of file an import came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

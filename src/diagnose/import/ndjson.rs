@@ -8,7 +8,8 @@ use serde_json::{Map, Value};
 
 use super::{Connection, Description, Format, Import, ImportError, Record};
 use crate::diagnose::rules::{PeerRun, Role};
-use crate::diagnose::timeline::{Event, SdpIdentity, Stamped};
+use crate::diagnose::timeline::{Event, Stamped};
+use crate::signal::sdp::SdpIdentity;
 
 /// Lines that are derived from the events (the closing summary): not events, not unknown.
 const DERIVED: &[&str] = &["summary"];

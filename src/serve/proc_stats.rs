@@ -4,7 +4,7 @@
 
 use procfs::WithCurrentSystemInfo;
 
-use crate::load::report::ProcessSample;
+use crate::serve::process_sample::ProcessSample;
 
 /// This process's figures, or `None` where `/proc` cannot be read.
 pub fn sample() -> Option<ProcessSample> {
