@@ -24,7 +24,7 @@ macro_rules! runtime_modules {
     ($($name:ident),* $(,)?) => { $(#[cfg(feature = "runtime")] pub mod $name;)* };
 }
 
-runtime_modules!(cli, client, cmd, peer, probe, shutdown, telemetry, tls, ui);
+runtime_modules!(client, cmd, peer, probe, shutdown, telemetry, tls, ui);
 pub mod diagnose;
 #[cfg(any(test, fuzzing))]
 pub mod fuzzing;

@@ -4,7 +4,7 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use rtc_assist::cli::{Cli, Command};
+use rtc_assist::cmd::{Cli, Command};
 use rtc_assist::{EXIT_USAGE, cmd, telemetry};
 
 fn main() -> ExitCode {

@@ -6,17 +6,29 @@ use std::io::{Read, Write};
 use std::path::Path;
 
 use anyhow::{Context, bail};
+use clap::Args;
 
 use crate::Outcome;
-use crate::cli::AnalyzeArgs;
-use crate::diagnose::connection_rules::{
-    cannot_show, diagnose_connection, lone_timeline, merge, server_record,
-};
+use crate::diagnose::connection_rules::{cannot_show, diagnose_connection, lone_timeline, merge, server_record};
 use crate::diagnose::correlate::{correlate, misdelivered, unadded_finding};
 use crate::diagnose::import::{Format, Import, import};
 use crate::diagnose::load_rules::diagnose_load;
 use crate::diagnose::rules::{PeerRun, Role, diagnose};
 use crate::ui::{ConnectionReport, FileReport, Style, render_analysis};
+
+#[derive(Debug, Args)]
+pub struct AnalyzeArgs {
+    /// Files to read; the format is recognised by content (gzip too).
+    #[arg(required = true)]
+    pub files: Vec<std::path::PathBuf>,
+    /// One JSON document on stdout instead of text.
+    #[arg(long)]
+    pub json: bool,
+    /// Only the peer connections whose id starts with this (a peer id, a probe role, or a
+    /// dump's "<rid>-<lid>" key).
+    #[arg(long)]
+    pub peer: Option<String>,
+}
 
 /// Bigger files are refused rather than read into memory (a dump of a long call is ~50 MB).
 const MAX_BYTES: u64 = 512 * 1024 * 1024;

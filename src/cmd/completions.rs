@@ -1,10 +1,16 @@
 //! `rtc-assist completions SHELL` and `rtc-assist man`: a shell completion script and the man
 //! page, both generated from the clap definition in `cli.rs`, printed to stdout.
 
-use clap::CommandFactory;
+use clap::{Args, CommandFactory};
 
 use crate::Outcome;
-use crate::cli::{Cli, CompletionsArgs};
+use super::Cli;
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    pub shell: clap_complete::Shell,
+}
 
 pub fn completions(args: CompletionsArgs) -> anyhow::Result<Outcome> {
     let mut cmd = Cli::command();

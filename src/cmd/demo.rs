@@ -4,16 +4,27 @@
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant};
 
+use clap::Args;
 use tokio_util::sync::CancellationToken;
 
 use crate::Outcome;
-use crate::cli::DemoArgs;
 use crate::client::ClientOptions;
+use crate::cmd::args::parse_duration;
 use crate::cmd::join::run_client;
 use crate::media::Source;
 use crate::peer::PeerOptions;
 use crate::serve::{Server, ServerConfig};
 use crate::ui::{Printer, Style};
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// How long the two peers talk, in seconds.
+    #[arg(long, default_value = "5", value_parser = parse_duration)]
+    pub duration: f64,
+    /// NDJSON output.
+    #[arg(long)]
+    pub json: bool,
+}
 
 pub async fn run(args: DemoArgs, shutdown: CancellationToken) -> anyhow::Result<Outcome> {
     let loopback = IpAddr::V4(Ipv4Addr::LOCALHOST);

@@ -5,15 +5,32 @@
 use std::fmt::Write;
 use std::time::{Duration, Instant};
 
+use clap::Args;
 use serde::Serialize;
 
 use crate::Outcome;
-use crate::cli::DevicesArgs;
+use crate::cmd::args::{InputArgs, parse_duration};
 use crate::media::analysis::Meter;
 use crate::media::capture::Capture;
 use crate::media::codec::{DEFAULT_BITRATE, OpusDecoder, OpusEncoder};
 use crate::media::devices::{self, Negotiated};
 use crate::media::{FRAME, FRAME_SAMPLES};
+
+#[derive(Debug, Args)]
+pub struct DevicesArgs {
+    /// JSON output.
+    #[arg(long)]
+    pub json: bool,
+    /// Instead of listing: capture from the input device for --seconds and report its
+    /// negotiated format, level and dominant frequency, before and after an Opus round trip.
+    #[arg(long)]
+    pub check_input: bool,
+    /// How long --check-input captures, in seconds.
+    #[arg(long, default_value = "2", value_parser = parse_duration, requires = "check_input")]
+    pub seconds: f64,
+    #[command(flatten)]
+    pub input: InputArgs,
+}
 
 /// A level below this is silence: the device delivers nothing useful.
 const SILENCE_DBFS: f64 = -60.0;

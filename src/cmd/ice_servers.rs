@@ -6,13 +6,45 @@
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, bail};
+use clap::Args;
 
-use crate::cli::{IceServerArgs, TurnCredentialArgs};
+use crate::cmd::args::parse_ice_url;
+use crate::serve::server_ice::{IceAuth, ServerIce};
 use crate::signal::ice_url::{IceUrl, rest_credentials};
 use crate::signal::protocol::{IceServer, parse_ice_servers_json};
-use crate::serve::server_ice::{IceAuth, ServerIce};
 use crate::signal::secret::Secret;
 use crate::stun_turn::TurnTarget;
+
+/// ICE servers given on the command line (`probe` tests them, `join` uses them).
+#[derive(Debug, Clone, Args)]
+pub struct IceServerArgs {
+    /// TURN server URL, e.g. turn:host:3478?transport=udp (repeatable).
+    #[arg(long, value_parser = parse_ice_url)]
+    pub turn: Vec<IceUrl>,
+    /// STUN server URL, e.g. stun:host:3478 (repeatable).
+    #[arg(long, value_parser = parse_ice_url)]
+    pub stun: Vec<IceUrl>,
+    /// The `iceServers` array of a browser app, as JSON or @FILE.
+    #[arg(long)]
+    pub ice_servers: Option<String>,
+    #[command(flatten)]
+    pub credentials: TurnCredentialArgs,
+    /// Derive time-limited TURN REST credentials from this shared secret instead.
+    #[arg(long, env = "RTC_ASSIST_TURN_SECRET", hide_env_values = true)]
+    pub turn_secret: Option<String>,
+}
+
+/// Long-term TURN credentials (`join`, `probe`, `serve --ice-server`); the other way is the
+/// REST secret `--turn-secret`, which each of those commands has as well.
+#[derive(Debug, Clone, Args)]
+pub struct TurnCredentialArgs {
+    /// TURN username.
+    #[arg(long, env = "RTC_ASSIST_TURN_USERNAME", hide_env_values = true)]
+    pub username: Option<String>,
+    /// TURN password (prefer the environment variable: it stays out of shell history).
+    #[arg(long, env = "RTC_ASSIST_TURN_CREDENTIAL", hide_env_values = true, conflicts_with = "turn_secret")]
+    pub credential: Option<String>,
+}
 
 /// The TURN servers to test (each with its credentials) and the STUN URLs.
 pub fn ice_targets(args: &IceServerArgs) -> anyhow::Result<(Vec<TurnTarget>, Vec<IceUrl>)> {

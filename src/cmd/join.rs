@@ -1,23 +1,89 @@
 //! `rtc-assist join ROOM`: one real peer through a signaling server; prints the timeline as it
 //! happens and a closing summary; exit 1 when it never connected or `--expect-audio` failed.
 
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use clap::Args;
 use tokio_util::sync::CancellationToken;
 
-use crate::Outcome;
-use crate::cli::JoinArgs;
 use crate::client::{self, ClientError, ClientOptions};
-use crate::cmd::ice_servers::{as_ice_servers, ice_targets};
-use crate::media::Source;
-use crate::media::devices::{self, Direction, Pinned};
-use crate::peer::{PeerOptions, bind_for_url};
+use crate::cmd::args::{IceTuning, InputArgs, parse_duration, parse_room, parse_secret, parse_ws_url};
+use crate::cmd::ice_servers::{IceServerArgs, as_ice_servers, ice_targets};
+use crate::diagnose::recorder::Recorder;
 use crate::diagnose::summary::Summary;
 use crate::diagnose::timeline::Event;
-use crate::tls;
-use crate::diagnose::recorder::Recorder;
+use crate::media::Source;
+use crate::media::devices::{self, Direction, Pinned};
+use crate::media::source::parse_source;
+use crate::peer::{PeerOptions, bind_for_url};
+use crate::signal::secret::Secret;
 use crate::ui::{LiveView, Printer, Style, render_summary};
+use crate::{Outcome, tls};
+
+#[derive(Debug, Clone, Args)]
+pub struct JoinArgs {
+    /// Room to join.
+    #[arg(value_parser = parse_room)]
+    pub room: String,
+    /// Signaling server URL.
+    #[arg(long, default_value = "ws://127.0.0.1:8765/ws", value_parser = parse_ws_url)]
+    pub server: String,
+    /// Room token for a server that requires one (`rtc-assist token`).
+    #[arg(long, env = "RTC_ASSIST_TOKEN", hide_env_values = true, value_parser = parse_secret)]
+    pub token: Option<Secret>,
+    /// What to send: mic (an input device), tone[:HZ] (default 440 Hz) or file:PATH.wav (any
+    /// PCM WAV, played once) [default: mic when an input device works, else tone:440].
+    #[arg(long, value_parser = parse_source)]
+    pub source: Option<Source>,
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// Opus bitrate in bits per second (6000-510000).
+    #[arg(long, default_value_t = crate::media::codec::DEFAULT_BITRATE,
+          value_parser = clap::value_parser!(i32).range(6_000..=510_000))]
+    pub bitrate: i32,
+    /// Stop after this many seconds (default: run until Ctrl-C).
+    #[arg(long, value_parser = parse_duration)]
+    pub duration: Option<f64>,
+    /// Print the timeline as NDJSON (one event per line) instead of text.
+    #[arg(long)]
+    pub json: bool,
+    /// Exit 1 unless audio from every other peer in the room arrived.
+    #[arg(long)]
+    pub expect_audio: bool,
+    /// Use relay candidates only.
+    #[arg(long)]
+    pub relay_only: bool,
+    /// Record each remote peer's decoded audio as PATH-STEM-<peer8>.wav (48 kHz mono).
+    #[arg(long)]
+    pub record: Option<std::path::PathBuf>,
+    /// With --record: one WAV at PATH with every remote peer mixed, instead of one per peer.
+    #[arg(long, requires = "record")]
+    pub record_mix: bool,
+    /// Do not play received audio.
+    #[arg(long, conflicts_with = "output_device")]
+    pub no_playback: bool,
+    /// Play on this output device (a name from `rtc-assist devices`) [default: the default
+    /// output device, when there is one].
+    #[arg(long)]
+    pub output_device: Option<String>,
+    /// Extra trusted CA certificate (PEM) for a wss:// server (repeatable); the system roots
+    /// stay trusted and the server's name is always verified.
+    #[arg(long)]
+    pub ca: Vec<std::path::PathBuf>,
+    /// ICE servers to use instead of the ones joined_room hands out.
+    #[command(flatten)]
+    pub servers: IceServerArgs,
+    /// Extra trusted CA certificate (PEM) for turns: servers; the system roots stay trusted.
+    #[arg(long)]
+    pub turn_ca: Option<std::path::PathBuf>,
+    /// Address our peer connection binds to [default: 127.0.0.1 for a loopback server, else 0.0.0.0].
+    #[arg(long)]
+    pub bind: Option<IpAddr>,
+    #[command(flatten)]
+    pub ice: IceTuning,
+}
 
 /// Whether the device exists and offers its configuration.
 fn device_works(

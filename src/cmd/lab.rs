@@ -3,15 +3,55 @@
 //! leftovers of killed runs; the hidden `lab peer` is `join --json` with the probe's deviations. Without root or CAP_NET_ADMIN: one line, exit 2.
 
 use anyhow::Context;
+use clap::{Args, Subcommand};
 use tokio_util::sync::CancellationToken;
 
 use crate::Outcome;
-use crate::cli::{LabExecArgs, LabPeerArgs};
 use crate::client::Behaviour;
+use crate::cmd::join::JoinArgs;
 use crate::cmd::join;
-use crate::lab::{self, Lab};
 use crate::lab::plan::{topologies as catalogue, topology};
+use crate::lab::{self, Lab};
 use crate::ui::{Printer, Style};
+
+#[derive(Debug, Subcommand)]
+pub enum LabCommand {
+    /// List the topologies `lab exec` builds.
+    Topologies,
+    /// Build a topology, run CMD inside one of its hosts, take everything down again.
+    Exec(LabExecArgs),
+    /// Remove lab namespaces left behind by runs that were killed.
+    Cleanup,
+    /// `join` with the probe's deviations (withheld checks, full-SDP offer): the peer lab
+    /// scenarios run inside a namespace.
+    #[command(hide = true)]
+    Peer(Box<LabPeerArgs>),
+}
+
+#[derive(Debug, Args)]
+pub struct LabPeerArgs {
+    #[command(flatten)]
+    pub join: JoinArgs,
+    /// Send no connectivity checks: only the server's checks can connect us.
+    #[arg(long)]
+    pub withhold_checks: bool,
+    /// Every candidate inside the offer, none trickled.
+    #[arg(long)]
+    pub full_sdp_offer: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct LabExecArgs {
+    /// Topology name (`rtc-assist lab topologies`).
+    #[arg(long)]
+    pub topology: String,
+    /// Host to run CMD in: client, server or turn.
+    #[arg(long, default_value = "client")]
+    pub host: String,
+    /// The command and its arguments.
+    #[arg(last = true, required = true)]
+    pub cmd: Vec<std::ffi::OsString>,
+}
 
 pub fn topologies() -> anyhow::Result<Outcome> {
     for (name, what) in catalogue() {

@@ -1,18 +1,107 @@
 //! `rtc-assist load URL`: the arguments checked and turned into a [`LoadOptions`], the run,
 //! the closing report; exit 1 when a peer failed (or a `--pass` threshold was missed).
 
+use std::net::IpAddr;
 use std::time::Duration;
 
 use anyhow::bail;
+use clap::Args;
 use tokio_util::sync::CancellationToken;
 
-use crate::Outcome;
-use crate::cli::LoadArgs;
+use crate::cmd::args::{IceTuning, parse_duration, parse_secret, parse_ws_url};
 use crate::load::{self, LoadOptions};
 use crate::media::codec::DEFAULT_BITRATE;
 use crate::peer::{PeerOptions, bind_for_url};
-use crate::tls;
+use crate::signal::secret::Secret;
 use crate::ui::load::{Progress, render};
+use crate::{Outcome, tls};
+
+#[derive(Debug, Args)]
+pub struct LoadArgs {
+    /// Signaling server, e.g. ws://127.0.0.1:8765/ws (ours or any that speaks the protocol).
+    #[arg(value_parser = parse_ws_url)]
+    pub url: String,
+    /// Rooms in the whole run.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub rooms: u32,
+    /// Peers per room.
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=1_000))]
+    pub peers: u32,
+    /// Peers per room that send audio [default: all]; the others only listen.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(0..=1_000))]
+    pub publishers: Option<u32>,
+    /// Joins per second, paced by one token bucket.
+    #[arg(long, default_value = "5", value_parser = parse_rate)]
+    pub rate: f64,
+    /// Seconds every peer stays once the last one has joined (the measured part).
+    #[arg(long, default_value = "10", value_parser = parse_duration)]
+    pub duration: f64,
+    /// Seconds at the start of --duration left out of loss and rate figures.
+    #[arg(long, default_value = "2", value_parser = parse_warmup)]
+    pub warmup: f64,
+    /// Run only slice I of N of the rooms (I from 1), so several processes share one run.
+    #[arg(long, default_value = "1/1", value_parser = parse_shard)]
+    pub shard: (u32, u32),
+    /// Refuse runs with more peers than this in this process.
+    #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u32).range(1..=5_000))]
+    pub max_peers: u32,
+    /// Thresholds that must hold, e.g. 'connect_p99<200ms,failed<1%,loss_p95<1%' (exit 1
+    /// otherwise) [default: no peer may fail].
+    #[arg(long, value_parser = crate::load::pass_expr::Thresholds::parse)]
+    pub pass: Option<crate::load::pass_expr::Thresholds>,
+    /// The server's statistics endpoint [default: /stats beside the WebSocket path].
+    #[arg(long, value_parser = parse_http_url)]
+    pub stats_url: Option<String>,
+    /// NDJSON: a sample a second, then the summary object as the last line.
+    #[arg(long)]
+    pub json: bool,
+    /// Room token for a server that requires one (a `*` room token admits every load room).
+    #[arg(long, env = "RTC_ASSIST_TOKEN", hide_env_values = true, value_parser = parse_secret)]
+    pub token: Option<Secret>,
+    /// Extra trusted CA certificate (PEM) for a wss:// server (repeatable).
+    #[arg(long)]
+    pub ca: Vec<std::path::PathBuf>,
+    /// Address the peers bind to [default: 127.0.0.1 for a loopback server, else 0.0.0.0].
+    #[arg(long)]
+    pub bind: Option<IpAddr>,
+    #[command(flatten)]
+    pub ice: IceTuning,
+}
+
+/// `I/N` with 1 ≤ I ≤ N ≤ 1000.
+pub fn parse_shard(s: &str) -> Result<(u32, u32), String> {
+    let bad = || format!("{s:?}: expected I/N, e.g. 2/4 (slice I of N, I from 1)");
+    let (i, n) = s.split_once('/').ok_or_else(bad)?;
+    let (i, n): (u32, u32) = (i.trim().parse().map_err(|_| bad())?, n.trim().parse().map_err(|_| bad())?);
+    if i == 0 || n == 0 || i > n || n > 1000 {
+        return Err(bad());
+    }
+    Ok((i, n))
+}
+
+/// Zero or more seconds, at most an hour.
+pub fn parse_warmup(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v.is_finite() && (0.0..=3600.0).contains(&v) => Ok(v),
+        _ => Err(format!("{s:?}: expected 0 to 3600 seconds")),
+    }
+}
+
+/// A positive rate no higher than 1000 a second.
+pub fn parse_rate(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(r) if r.is_finite() && r > 0.0 && r <= 1000.0 => Ok(r),
+        _ => Err(format!("{s:?}: expected a rate between 0 and 1000 per second")),
+    }
+}
+
+/// An `http://` or `https://` URL.
+pub fn parse_http_url(s: &str) -> Result<String, String> {
+    match s.parse::<http::Uri>() {
+        Ok(u) if matches!(u.scheme_str(), Some("http" | "https")) && u.host().is_some() => Ok(s.to_owned()),
+        _ => Err(format!("{s:?} is not an http:// or https:// URL")),
+    }
+}
 
 pub fn options(args: &LoadArgs) -> anyhow::Result<LoadOptions> {
     let publishers = args.publishers.unwrap_or(args.peers);

@@ -2,25 +2,67 @@
 //! tests (`--turn URL`, `--ice-servers JSON`); exit 0 healthy, 1 a problem found, 2 the probe
 //! could not run.
 
+use std::collections::BTreeMap;
+use std::net::IpAddr;
 use std::time::Duration;
 
 use anyhow::Context;
+use clap::Args;
 use tokio_util::sync::CancellationToken;
 
-use crate::Outcome;
-use crate::cli::ProbeArgs;
-use crate::cmd::ice_servers::{as_ice_servers, ice_targets};
+use crate::cmd::args::{IceTuning, parse_duration, parse_room, parse_secret, parse_ws_url};
+use crate::cmd::ice_servers::{IceServerArgs, as_ice_servers, ice_targets};
+use crate::diagnose::gather::{Allocation, GatherReport, analyse};
 use crate::peer::{PeerOptions, bind_for_host, bind_for_url};
+use crate::probe::gather::gather;
 use crate::probe::{self, ProbeOptions};
 use crate::signal::ice_url::IceUrl;
+use crate::signal::secret::Secret;
 use crate::signal::token::redact_url;
-use std::collections::BTreeMap;
-
-use crate::probe::gather::gather;
-use crate::diagnose::gather::{Allocation, GatherReport, analyse};
 use crate::stun_turn::{TurnReport, TurnTarget, probe_stun, probe_turn};
-use crate::tls;
 use crate::ui::{Spinners, Style, render_gather, render_probe, render_stun, render_turn, spinner_done};
+use crate::{Outcome, tls};
+
+#[derive(Debug, Args)]
+pub struct ProbeArgs {
+    /// Signaling server to check end to end, e.g. ws://127.0.0.1:8765/ws.
+    #[arg(value_parser = parse_ws_url, required_unless_present_any = ["turn", "ice_servers", "stun"])]
+    pub url: Option<String>,
+    /// Extra trusted CA certificate (PEM) for a wss:// server (repeatable); the system roots
+    /// stay trusted and the server's name is always verified.
+    #[arg(long)]
+    pub ca: Vec<std::path::PathBuf>,
+    #[command(flatten)]
+    pub servers: IceServerArgs,
+    /// Gather candidates with a real webrtc-rs peer using the given ICE servers (also done
+    /// whenever ICE servers are given).
+    #[arg(long)]
+    pub gather: bool,
+    /// Extra trusted CA certificate (PEM) for turns: servers; the system roots stay trusted.
+    #[arg(long)]
+    pub turn_ca: Option<std::path::PathBuf>,
+    /// Seconds each TURN step may take.
+    #[arg(long, default_value = "3", value_parser = parse_duration)]
+    pub step_timeout: f64,
+    /// Room the probe peers join [default: a fresh random room].
+    #[arg(long, value_parser = parse_room)]
+    pub room: Option<String>,
+    /// Room token for a server that requires one (`rtc-assist token`).
+    #[arg(long, env = "RTC_ASSIST_TOKEN", hide_env_values = true, value_parser = parse_secret)]
+    pub token: Option<Secret>,
+    /// Seconds a probe peer may take to connect.
+    #[arg(long, default_value = "4", value_parser = parse_duration)]
+    pub window: f64,
+    /// The whole report as one JSON document.
+    #[arg(long)]
+    pub json: bool,
+    /// Address the probe binds to [default: for each server, 127.0.0.1 or ::1 for a loopback one,
+    /// else 0.0.0.0 or :: by its family].
+    #[arg(long)]
+    pub bind: Option<IpAddr>,
+    #[command(flatten)]
+    pub ice: IceTuning,
+}
 
 /// Gathers with every configured server and reads the result against the TURN tests.
 async fn gather_report(

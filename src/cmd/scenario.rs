@@ -6,16 +6,34 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::{Context, bail};
+use clap::{Args, Subcommand};
 use colored::Colorize;
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
 use crate::Outcome;
-use crate::cli::ScenarioRunArgs;
 use crate::scenario::junit::{self, CaseResult};
 use crate::scenario::model::Scenario;
 use crate::scenario::runner;
 use crate::ui::Style;
+
+#[derive(Debug, Subcommand)]
+pub enum ScenarioCommand {
+    /// Run scenario files (default: scenarios/*.toml).
+    Run(ScenarioRunArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ScenarioRunArgs {
+    /// Scenario files [default: scenarios/*.toml].
+    pub files: Vec<std::path::PathBuf>,
+    /// Write a JUnit XML report here.
+    #[arg(long)]
+    pub junit: Option<std::path::PathBuf>,
+    /// Scenarios run at once (each has its own server and ports).
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..=16))]
+    pub jobs: u16,
+}
 
 fn files(args: &ScenarioRunArgs) -> anyhow::Result<Vec<PathBuf>> {
     if !args.files.is_empty() {

@@ -1,25 +1,181 @@
 //! `rtc-assist serve`: binds the signaling server and runs it until Ctrl-C.
 
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::Arc;
 use std::time::Duration;
 
-use std::net::SocketAddr;
-use std::sync::Arc;
-
 use anyhow::{Context, bail};
+use clap::Args;
 use tokio_util::sync::CancellationToken;
 
-use crate::Outcome;
-use crate::cli::{ClusterArgs, LimitArgs, ServeArgs};
-use crate::cmd::ice_servers::server_ice;
-use crate::serve::faults::Fault;
-use crate::serve::origin::AllowedOrigins;
+use crate::cmd::args::{IceTuning, parse_ice_url, parse_secret};
+use crate::cmd::ice_servers::{TurnCredentialArgs, server_ice};
+use crate::serve::cluster::{Cluster, ClusterOptions};
+use crate::serve::faults::{Fault, Faults, parse_faults};
+use crate::serve::origin::{AllowedOrigins, Origin};
 use crate::serve::server_ice::ServerIce;
 use crate::serve::turn::limits::TurnLimits;
-use crate::serve::cluster::{Cluster, ClusterOptions};
 use crate::serve::{Access, Limits, Server, ServerConfig, TokenKey, TurnOptions};
+use crate::signal::ice_url::IceUrl;
+use crate::signal::secret::Secret;
 use crate::stun_turn::shim::needs_shim;
-use crate::tls;
+use crate::{Outcome, tls};
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8765")]
+    pub listen: SocketAddr,
+    /// Address the server's peer connections bind to [default: the listen address, or
+    /// 0.0.0.0 when listening on a wildcard].
+    #[arg(long)]
+    pub rtc_ip: Option<IpAddr>,
+    /// Reproduce catalogued bugs on purpose: a comma-separated list of codes.
+    #[arg(long, value_parser = parse_faults, default_value = "", hide_default_value = true, long_help = fault_help())]
+    pub fault: Faults,
+    #[command(flatten)]
+    pub turn: TurnArgs,
+    /// STUN or TURN server the server's own peer connections gather through (repeatable), so a
+    /// server behind a NAT offers srflx and relay candidates. TURN credentials: --turn-secret
+    /// (REST; then the URL is handed out to clients in joined_room too, with credentials made
+    /// for each) or --username/--credential (the server's own use only). STUN URLs are handed out.
+    #[arg(long = "ice-server", value_parser = parse_ice_url)]
+    pub ice_server: Vec<IceUrl>,
+    #[command(flatten)]
+    pub ice_credentials: TurnCredentialArgs,
+    /// WebSocket sessions served at once (each holds a peer connection); more get HTTP 503.
+    #[arg(long, default_value_t = crate::serve::DEFAULT_MAX_SESSIONS,
+          value_parser = clap::value_parser!(u16).range(1..=10_000))]
+    pub max_sessions: u16,
+    /// Serve everything (page, /ws, /stats) over TLS with this certificate chain (PEM).
+    #[arg(long, requires = "tls_key")]
+    pub tls_cert: Option<std::path::PathBuf>,
+    /// The private key (PEM) of --tls-cert.
+    #[arg(long, requires = "tls_cert")]
+    pub tls_key: Option<std::path::PathBuf>,
+    /// Require a room token (an HS256 JWT signed with this secret) on every WebSocket upgrade.
+    #[arg(long, env = "RTC_ASSIST_TOKEN_SECRET", hide_env_values = true, value_parser = parse_secret)]
+    pub token_secret: Option<Secret>,
+    /// Only pages of this origin (scheme://host[:port]) may open a WebSocket (repeatable);
+    /// others get HTTP 403, clients sending no Origin (the CLI) are not affected.
+    #[arg(long, value_parser = Origin::parse)]
+    pub allow_origin: Vec<Origin>,
+    /// Write each session's side of the call to DIR/<peer id>.ndjson (the format `join --json`
+    /// writes), for `rtc-assist analyze` to pair with the client's file.
+    #[arg(long, value_name = "DIR")]
+    pub record: Option<std::path::PathBuf>,
+    #[command(flatten)]
+    pub ice: IceTuning,
+    #[command(flatten)]
+    pub limits: LimitArgs,
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+}
+
+/// `serve` as one node of a cluster (README "Cluster").
+#[derive(Debug, Clone, Args)]
+pub struct ClusterArgs {
+    /// Join a cluster whose registry is this Redis (redis://[:PASSWORD@]HOST:PORT[/DB]): rooms
+    /// are placed across the nodes and a join for a room elsewhere gets a `redirect`.
+    #[arg(long, env = "RTC_ASSIST_REDIS_URL", hide_env_values = true, value_parser = parse_secret,
+          requires = "advertise_url")]
+    pub redis: Option<Secret>,
+    /// The ws:// or wss:// URL of this node's /ws that other nodes redirect clients to.
+    #[arg(long, requires = "redis", value_parser = parse_advertise_url)]
+    pub advertise_url: Option<String>,
+    /// Take no new rooms (the rooms this node has stay until they empty).
+    #[arg(long, requires = "redis")]
+    pub drain: bool,
+    /// Place no new room on a node with this many peer connections.
+    #[arg(long, requires = "redis", value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub max_peer_connections: Option<u32>,
+}
+
+fn parse_advertise_url(s: &str) -> Result<String, String> {
+    crate::signal::protocol::validate_redirect_url(s).map_err(|e| e.message)?;
+    Ok(s.to_owned())
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct TurnArgs {
+    /// Run an embedded TURN server (UDP) and give every joining peer time-limited credentials.
+    #[arg(long)]
+    pub turn: bool,
+    /// Where the TURN server listens [default: the listen IP, port 3478].
+    #[arg(long, requires = "turn")]
+    pub turn_listen: Option<SocketAddr>,
+    /// Shared secret of the TURN REST credentials (of --turn, and of --ice-server TURN URLs)
+    /// [default for --turn: random per run].
+    #[arg(long, env = "RTC_ASSIST_TURN_SECRET", hide_env_values = true)]
+    pub turn_secret: Option<String>,
+    /// Lifetime of the handed-out credentials, in seconds.
+    #[arg(long, default_value_t = 3600, value_parser = clap::value_parser!(u64).range(60..=86_400))]
+    pub turn_ttl: u64,
+    /// Also relay to loopback, private and link-local peers (off by default, RFC 8656 §21).
+    #[arg(long, requires = "turn")]
+    pub turn_allow_internal_peers: bool,
+    /// Concurrent TURN allocations per username; beyond it an Allocate gets 486.
+    #[arg(long, requires = "turn", default_value_t = crate::serve::turn::limits::DEFAULT_USER_QUOTA,
+          value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub turn_user_quota: u32,
+    /// Concurrent TURN allocations on the whole server; beyond it an Allocate gets 486.
+    #[arg(long, requires = "turn", default_value_t = crate::serve::turn::limits::DEFAULT_TOTAL_QUOTA,
+          value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub turn_total_quota: u32,
+}
+
+fn fault_help() -> String {
+    let mut help = String::from("Reproduce catalogued bugs on purpose (comma-separated codes):");
+    for f in Fault::ALL {
+        help.push_str(&format!("\n  {:<10} {}", f.code(), f.describe()));
+    }
+    help
+}
+
+/// What one client may do, and for how long (README "Security model").
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Limits")]
+pub struct LimitArgs {
+    /// Seconds a client may take to send its request headers (slowloris).
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub header_timeout_s: u64,
+    /// Seconds a TLS client may take for its handshake.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=600))]
+    pub tls_handshake_timeout_s: u64,
+    /// Largest WebSocket message in bytes; larger ones close the socket with 1009.
+    #[arg(long, default_value_t = 2 * 1024 * 1024, value_parser = clap::value_parser!(u64).range(1024..=64 * 1024 * 1024))]
+    pub ws_max_message: u64,
+    /// Largest protocol frame in bytes (at most 256 KiB); larger ones get a `too_large` error.
+    #[arg(long, default_value_t = 256 * 1024, value_parser = clap::value_parser!(u64).range(1024..=256 * 1024))]
+    pub max_frame: u64,
+    /// Seconds between pings to each client.
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=600))]
+    pub ping_interval_s: u64,
+    /// Seconds without a pong before a client is closed.
+    #[arg(long, default_value_t = 15, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub pong_timeout_s: u64,
+    /// Seconds a client that joined may take to offer.
+    #[arg(long, default_value_t = 15, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub join_timeout_s: u64,
+    /// Seconds from a client's offer until its peer connection must be up.
+    #[arg(long, default_value_t = 15, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub connect_timeout_s: u64,
+    /// Messages per second a client may send (then `rate_limited` errors, then a close).
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub message_rate: u32,
+    /// Messages a client may send at once beyond the rate.
+    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub message_burst: u32,
+    /// Remote candidates one session may add.
+    #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub max_candidates: u32,
+    /// Seconds a client may take to accept a message before it is dropped (it does not read).
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=600))]
+    pub send_timeout_s: u64,
+    /// WebSocket upgrades per second from one source address (burst 3×); more get 429.
+    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub upgrades_per_ip: u32,
+}
 
 fn turn_options(args: &ServeArgs) -> anyhow::Result<Option<TurnOptions>> {
     if !args.turn.turn {
