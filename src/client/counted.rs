@@ -12,10 +12,10 @@ use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 use crate::media::codec::{CodecError, OpusEncoder};
+use crate::media::rtp_count::RtpCount;
 use crate::media::tone::Tone;
 use crate::media::{FRAME, FRAME_SAMPLES, SAMPLE_RATE};
 use crate::peer::{LocalAudio, RemoteAudio};
-use crate::media::rtp_count::RtpCount;
 
 /// One second of frames, looped (a tone repeats seamlessly at whole hertz).
 const LOOP_FRAMES: usize = 50;

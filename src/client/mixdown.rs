@@ -8,11 +8,11 @@ use tokio::task::JoinHandle;
 use tokio::time::MissedTickBehavior;
 use tokio_util::sync::CancellationToken;
 
+use crate::diagnose::recorder::Recorder;
+use crate::diagnose::timeline::Event;
 use crate::media::mixer::Mixer;
 use crate::media::wav::{WavError, WavOut};
 use crate::media::{FRAME, FRAME_SAMPLES};
-use crate::diagnose::timeline::Event;
-use crate::diagnose::recorder::Recorder;
 
 /// Starts writing `mixer`'s output to `path` until `stop`; await the handle to finalize the file.
 pub fn spawn(

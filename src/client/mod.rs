@@ -16,6 +16,8 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
+use crate::diagnose::recorder::Recorder;
+use crate::diagnose::timeline::{CandidateInfo, Direction, Event, Via};
 use crate::media::codec::DEFAULT_BITRATE;
 use crate::media::devices::Negotiated;
 use crate::media::mixer::Mixer;
@@ -25,12 +27,10 @@ use crate::peer::{Peer, PeerError, PeerEvent, PeerOptions};
 use crate::signal::ice_url::describe_offered;
 use crate::signal::protocol::{CandidateInit, ClientMessage, IceServer, ServerMessage};
 use crate::signal::sdp;
-use crate::diagnose::timeline::{CandidateInfo, Direction, Event, Via};
 use crate::signal::secret::Secret;
 use crate::signal::token::redact_url;
 use crate::signal::websocket::{Incoming, SignalingClient, SignalingError};
 use crate::stun_turn::shim;
-use crate::diagnose::recorder::Recorder;
 
 /// How long to wait for `joined_room` after sending `join_room`.
 const JOIN_TIMEOUT: Duration = Duration::from_secs(10);

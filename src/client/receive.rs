@@ -13,13 +13,13 @@ use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
+use crate::diagnose::recorder::Recorder;
+use crate::diagnose::timeline::{Event, StreamRef};
 use crate::media::analysis::Meter;
 use crate::media::codec::OpusDecoder;
 use crate::media::mixer::Mixer;
 use crate::media::wav::WavOut;
 use crate::peer::RemoteAudio;
-use crate::diagnose::timeline::{Event, StreamRef};
-use crate::diagnose::recorder::Recorder;
 use crate::signal::protocol::short_id;
 
 const REPORT_EVERY: Duration = Duration::from_secs(1);

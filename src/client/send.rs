@@ -8,14 +8,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
-use crate::media::SourceError;
+use crate::diagnose::recorder::Recorder;
+use crate::diagnose::timeline::Event;
 use crate::media::analysis::Meter;
 use crate::media::codec::OpusEncoder;
 use crate::media::devices::DeviceError;
-use crate::media::{FRAME, FRAME_SAMPLES, Frames};
+use crate::media::{FRAME, FRAME_SAMPLES, Frames, SourceError};
 use crate::peer::LocalAudio;
-use crate::diagnose::timeline::Event;
-use crate::diagnose::recorder::Recorder;
 
 /// The live view's name for our own stream.
 pub const OWN_STREAM: &str = "you";

@@ -17,11 +17,11 @@ mod cannot_show;
 mod ice;
 mod turn;
 
-pub use cannot_show::cannot_show;
-
 use crate::diagnose::import::Connection;
 use crate::diagnose::rules::Finding;
 use crate::diagnose::timeline::{Direction, Event};
+
+pub use cannot_show::cannot_show;
 
 /// Evidence lines quoted per finding.
 const MAX_EVIDENCE: usize = 4;

@@ -10,13 +10,13 @@ mod unadded;
 
 use serde::Serialize;
 
-pub use pairing::Key;
-pub use skew::Clocks;
-pub use unadded::Unadded;
-
 use crate::diagnose::import::Connection;
 use crate::diagnose::rules::Finding;
 use crate::diagnose::timeline::{Event, Via};
+
+pub use pairing::Key;
+pub use skew::Clocks;
+pub use unadded::Unadded;
 
 /// Evidence lines quoted per cross-file finding.
 const MAX_EVIDENCE: usize = 4;

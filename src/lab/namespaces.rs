@@ -9,8 +9,8 @@
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use super::tools;
 use crate::lab::plan::{self, HostPlan, HostSpec, INTERNET_PREFIX_LEN, LAN_PREFIX_LEN, Plan};
+use super::tools;
 
 #[derive(Debug, thiserror::Error)]
 pub enum LabError {

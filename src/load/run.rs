@@ -16,20 +16,17 @@ use tokio_util::sync::CancellationToken;
 
 use crate::client::counted::{self, Counted, PacingLag, StreamCounts};
 use crate::client::{self, ClientOptions};
-use crate::media::Source;
-use crate::peer::PeerOptions;
-use crate::load::phases::{self, PeerEnd};
-use crate::serve::process_sample::ProcessSample;
-use crate::load::report::{
-    Generator, PeerLine, PeerResult, ServerSample, Summary, server_window,
-};
-use crate::serve::ratelimit::TokenBucket;
-use crate::media::rtp_count::RtpFigures;
-use crate::diagnose::timeline::Event;
-use crate::signal::secret::Secret;
 use crate::diagnose::recorder::Recorder;
+use crate::diagnose::timeline::Event;
+use crate::load::phases::{self, PeerEnd};
 use crate::load::progress::{ProgressSink, Sample};
-
+use crate::load::report::{Generator, PeerLine, PeerResult, ServerSample, Summary, server_window};
+use crate::media::Source;
+use crate::media::rtp_count::RtpFigures;
+use crate::peer::PeerOptions;
+use crate::serve::process_sample::ProcessSample;
+use crate::serve::ratelimit::TokenBucket;
+use crate::signal::secret::Secret;
 use super::server_view::{ServerView, stats_url_for};
 
 /// The tone every publisher sends.

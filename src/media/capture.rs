@@ -14,6 +14,7 @@ use tokio::sync::mpsc;
 use super::devices::{self, DeviceError, Direction, Failures, Negotiated, with_sample_type};
 use super::resample::Converter;
 use super::{FRAME_SAMPLES, SAMPLE_RATE};
+
 pub use crate::media::source::InputChoice;
 
 /// A device that delivers nothing for this long has failed (an idle PulseAudio source can take

@@ -3,10 +3,11 @@
 //! an error); finding the device a user named and choosing its stream configuration, with
 //! one-line errors that name the devices that do exist.
 
-pub use crate::media::source::{Pinned, SampleFormat, parse_format};
 use cpal::traits::{DeviceTrait, HostTrait};
 use cpal::{BufferSize, StreamConfig, SupportedBufferSize, SupportedStreamConfig};
 use serde::Serialize;
+
+pub use crate::media::source::{Pinned, SampleFormat, parse_format};
 
 /// Frames per device callback we ask for (20 ms at 48 kHz); cpal's default gives ALSA 1-frame
 /// periods on some devices.

@@ -6,15 +6,12 @@ use std::sync::{Arc, Mutex};
 
 use tokio::sync::mpsc;
 use webrtc::media_stream::track_remote::TrackRemote;
-use webrtc::peer_connection::{
-    PeerConnectionEventHandler, RTCIceCandidate, RTCIceConnectionState, RTCIceGatheringState,
-    RTCPeerConnectionIceEvent, RTCPeerConnectionState, RTCSignalingState,
-};
+use webrtc::peer_connection::{PeerConnectionEventHandler, RTCIceCandidate, RTCIceConnectionState, RTCIceGatheringState, RTCPeerConnectionIceEvent, RTCPeerConnectionState, RTCSignalingState};
 
-use super::{PeerEvent, RemoteAudio};
+use crate::diagnose::timeline::CandidateInfo;
 use crate::signal::candidate::{Candidate, CandidateType};
 use crate::signal::protocol::CandidateInit;
-use crate::diagnose::timeline::CandidateInfo;
+use super::{PeerEvent, RemoteAudio};
 
 pub(super) struct Handler {
     tx: mpsc::UnboundedSender<PeerEvent>,

@@ -13,15 +13,11 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::sync::mpsc;
-use webrtc::peer_connection::{
-    MediaEngine, PeerConnection, PeerConnectionBuilder, RTCConfigurationBuilder, RTCIceCandidateInit,
-    RTCIceServer, RTCIceTransportPolicy, RTCSessionDescription, Registry, SettingEngineBuilder,
-    configure_rtcp_reports, register_default_interceptors,
-};
+use webrtc::peer_connection::{MediaEngine, PeerConnection, PeerConnectionBuilder, RTCConfigurationBuilder, RTCIceCandidateInit, RTCIceServer, RTCIceTransportPolicy, RTCSessionDescription, Registry, SettingEngineBuilder, configure_rtcp_reports, register_default_interceptors};
 
+use crate::diagnose::timeline::CandidateInfo;
 use crate::signal::protocol::{CandidateInit, IceServer};
 use crate::signal::sdp::first_mid;
-use crate::diagnose::timeline::CandidateInfo;
 
 pub use stats::{InboundStats, OutboundStats};
 pub use tracks::{LocalAudio, OutTrack, RemoteAudio, RtpPacket};

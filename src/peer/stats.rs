@@ -13,8 +13,8 @@ use std::time::Instant;
 use rtc::statistics::stats::RTCStatsType;
 use webrtc::peer_connection::{PeerConnection, RTCStatsReportEntry, StatsSelector};
 
-use super::handler::info;
 use crate::diagnose::timeline::CandidateInfo;
+use super::handler::info;
 
 async fn rtt_ms(pc: &Arc<dyn PeerConnection>) -> Option<f64> {
     let report = pc.get_stats(Instant::now(), StatsSelector::None).await;

@@ -5,10 +5,10 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::peer::{Peer, PeerError, PeerEvent, PeerOptions};
-use crate::diagnose::timeline::{Event, Timeline, Via};
-use crate::stun_turn::shim;
 use crate::diagnose::recorder::Recorder;
+use crate::diagnose::timeline::{Event, Timeline, Via};
+use crate::peer::{Peer, PeerError, PeerEvent, PeerOptions};
+use crate::stun_turn::shim;
 
 /// Gathers until `complete` or `limit`; the timeline starts when gathering starts.
 pub async fn gather(opts: &PeerOptions, limit: Duration) -> Result<Timeline, PeerError> {

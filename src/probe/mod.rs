@@ -12,14 +12,14 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::client::{self, Behaviour, ClientError, ClientOptions};
-use crate::media::Source;
-use crate::peer::PeerOptions;
+use crate::diagnose::recorder::Recorder;
 use crate::diagnose::rules::{self, Finding, PeerRun, Role};
 use crate::diagnose::timeline::{Event, Timeline};
+use crate::media::Source;
+use crate::peer::PeerOptions;
 use crate::signal::secret::Secret;
 use crate::signal::token::redact_url;
 use crate::signal::websocket::CONNECT_LIMIT;
-use crate::diagnose::recorder::Recorder;
 
 /// Tones of the probe peers, far apart so each is recognisable.
 const TONES: [(Role, f64); 3] = [(Role::Observer, 440.0), (Role::Withholder, 660.0), (Role::Control, 550.0)];

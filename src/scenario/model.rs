@@ -7,12 +7,11 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use super::network::{LabPeer, LabSetup, NetworkTable};
 use crate::media::source::{Source, parse_source};
 use crate::scenario::conditions::Conditions;
 use crate::serve::faults::{Faults, parse_faults};
 use crate::signal::candidate::CandidateType;
-
-use super::network::{LabPeer, LabSetup, NetworkTable};
 
 /// `selected_pair = "LOCAL/REMOTE"`: the candidate types of the pair a peer's ICE selected, its
 /// own candidate first, the far side's second (what the peer's timeline shows of both sides).

@@ -7,14 +7,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::Context;
-
 use tokio_util::sync::CancellationToken;
 
 use super::expect::{Observed, check};
 use super::junit::CaseResult;
-use super::lab_run;
 use super::model::{OfferStyle, Scenario};
-use super::netem;
+use super::{lab_run, netem};
 use crate::client::{self, Behaviour, ClientOptions};
 use crate::diagnose::recorder::Recorder;
 use crate::peer::PeerOptions;

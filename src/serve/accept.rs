@@ -18,8 +18,8 @@ use tokio_rustls::TlsAcceptor;
 use tokio_rustls::rustls::ServerConfig as TlsConfig;
 use tokio_util::sync::CancellationToken;
 
-use super::limits::Limits;
 use crate::tls::Stream;
+use super::limits::Limits;
 
 /// The client's address, in every request's extensions (per-address limits).
 #[derive(Debug, Clone, Copy)]

@@ -4,8 +4,8 @@
 
 use std::time::{Duration, Instant};
 
-use super::limits::Limits;
 use crate::serve::ratelimit::TokenBucket;
+use super::limits::Limits;
 
 /// What to do with a client message.
 #[derive(Debug, PartialEq, Eq)]

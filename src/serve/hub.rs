@@ -10,12 +10,12 @@ use serde::Serialize;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+use crate::serve::process_sample::ProcessSample;
+use crate::serve::room::{JoinError, Outgoing, Rooms};
+use crate::signal::protocol::ServerMessage;
 use super::ServerConfig;
 use super::sfu::{Publisher, SfuTotals};
 use super::turn::EmbeddedTurn;
-use crate::serve::process_sample::ProcessSample;
-use crate::signal::protocol::ServerMessage;
-use crate::serve::room::{JoinError, Outgoing, Rooms};
 
 /// What one session asks of another.
 pub enum Command {

@@ -7,8 +7,6 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use super::accept::{self, ClientAddr};
-use super::{Access, Hub, Limits, TurnOptions, session};
 use axum::extract::{RawQuery, State, WebSocketUpgrade};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Json, Response};
@@ -18,10 +16,11 @@ use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
-use super::turn::EmbeddedTurn;
-
 use crate::serve::faults::Faults;
 use crate::serve::ratelimit::TokenBucket;
+use super::accept::{self, ClientAddr};
+use super::turn::EmbeddedTurn;
+use super::{Access, Hub, Limits, TurnOptions, session};
 
 /// Sessions `serve` accepts at once unless told otherwise.
 pub const DEFAULT_MAX_SESSIONS: u16 = 256;

@@ -18,21 +18,20 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tracing::{Instrument, field};
 
+use crate::diagnose::import::ndjson::SERVE_RECORD;
+use crate::diagnose::recorder::Recorder;
+use crate::diagnose::timeline::{CandidateInfo, Direction, Event, Via as TimelineVia};
+use crate::peer::{OutTrack, Peer, PeerEvent, PeerOptions};
+use crate::serve::faults::{Fault, Faults};
+use crate::signal::candidate::CandidateType;
+use crate::signal::protocol::{CandidateInit, ClientMessage, ErrorCode, ServerMessage, Violation, short_id};
+use crate::signal::sdp;
+use crate::signal::secret::Secret;
 use super::auth::Grant;
 use super::cluster::Placement;
 use super::guard::{Guard, Verdict};
 use super::hub::{Command, Hub};
 use super::sfu::Publisher;
-use crate::peer::{OutTrack, Peer, PeerEvent, PeerOptions};
-use crate::signal::candidate::CandidateType;
-use crate::serve::faults::{Fault, Faults};
-use crate::diagnose::import::ndjson::SERVE_RECORD;
-use crate::signal::protocol::{CandidateInit, ClientMessage, ErrorCode, ServerMessage, Violation};
-use crate::signal::sdp;
-use crate::diagnose::timeline::{CandidateInfo, Direction, Event, Via as TimelineVia};
-use crate::signal::secret::Secret;
-use crate::diagnose::recorder::Recorder;
-use crate::signal::protocol::short_id;
 
 /// A server offer unanswered for this long is reported (the client ignores server offers).
 const OFFER_ANSWER_WAIT: Duration = Duration::from_secs(5);

@@ -4,7 +4,6 @@
 
 use std::io;
 use std::net::SocketAddr;
-
 use std::path::Path;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};

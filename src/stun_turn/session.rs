@@ -9,10 +9,7 @@ use std::time::{Duration, Instant};
 use bytes::BytesMut;
 use rtc_shared::{TaggedBytesMut, TransportContext, TransportProtocol};
 use rtc_stun::error_code::ErrorCodeAttribute;
-use rtc_stun::message::{
-    CLASS_ERROR_RESPONSE, CLASS_SUCCESS_RESPONSE, Getter, METHOD_ALLOCATE, METHOD_BINDING, METHOD_REFRESH,
-    Message,
-};
+use rtc_stun::message::{CLASS_ERROR_RESPONSE, CLASS_SUCCESS_RESPONSE, Getter, METHOD_ALLOCATE, METHOD_BINDING, METHOD_REFRESH, Message};
 use rtc_stun::xoraddr::XorMappedAddress;
 use rtc_turn::client::{Client, ClientConfig, Event};
 use rtc_turn::proto::lifetime::Lifetime;

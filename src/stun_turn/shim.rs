@@ -14,9 +14,9 @@ use tokio::net::{TcpStream, UdpSocket};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use super::link::{Link, TlsFailure};
 use crate::signal::ice_url::{IceUrl, Transport};
 use crate::signal::protocol::IceServer;
+use super::link::{Link, TlsFailure};
 
 /// What a shim reports while it runs.
 #[derive(Debug, Clone, PartialEq, Eq)]

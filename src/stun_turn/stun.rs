@@ -15,9 +15,9 @@ use rtc_turn::client::Event;
 use serde::Serialize;
 use tokio::net::UdpSocket;
 
-use super::verdict::{self, Verdict};
-use super::session::{Session, Step, Timer, Wait, open_session};
 use crate::signal::ice_url::{IceUrl, Transport};
+use super::session::{Session, Step, Timer, Wait, open_session};
+use super::verdict::{self, Verdict};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct StunReport {

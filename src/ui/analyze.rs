@@ -9,14 +9,14 @@ use colored::Colorize;
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use super::report::render_findings;
-use super::{Style, human_line, render_summary};
 use crate::diagnose::correlate::{Clocks, Correlation};
 use crate::diagnose::import::load_json::LoadRun;
 use crate::diagnose::import::{Connection, Format};
 use crate::diagnose::rules::Finding;
 use crate::diagnose::summary::{Summary, Unheard};
 use crate::diagnose::timeline::{CandidateInfo, Direction, Event, Via};
+use super::report::render_findings;
+use super::{Style, human_line, render_summary};
 
 /// One peer connection with what the rules concluded.
 #[derive(Debug)]

@@ -7,8 +7,8 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
 
 use crate::load::progress::{ProgressSink, Sample};
-use crate::load::report::Summary;
 use crate::load::quantiles::{Spread, Tail};
+use crate::load::report::Summary;
 
 #[derive(Serialize)]
 struct SampleLine {

@@ -15,8 +15,8 @@ use std::io::IsTerminal;
 
 pub use analyze::{ConnectionReport, FileReport, render_analysis};
 pub use live::LiveView;
-pub use progress::{Spinners, done as spinner_done};
 pub use printer::Printer;
+pub use progress::{Spinners, done as spinner_done};
 pub use report::{render_findings, render_probe};
 pub use summary::render_summary;
 pub use timeline::human_line;

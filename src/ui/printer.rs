@@ -4,9 +4,9 @@
 
 use std::io::Write;
 
+use crate::diagnose::timeline::{Output, Stamped};
 use super::live::LiveView;
 use super::{Style, human_line};
-use crate::diagnose::timeline::{Output, Stamped};
 
 pub struct Printer {
     style: Style,

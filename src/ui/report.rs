@@ -4,10 +4,10 @@ use std::fmt::Write;
 
 use colored::Colorize;
 
-use crate::probe::ProbeReport;
 use crate::diagnose::rules::{Finding, Role};
 use crate::diagnose::summary::Summary;
 use crate::diagnose::timeline::Timeline;
+use crate::probe::ProbeReport;
 
 fn role(r: Role) -> &'static str {
     match r {

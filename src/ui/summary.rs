@@ -5,10 +5,9 @@ use std::fmt::Write;
 use colored::Colorize;
 use serde_json::json;
 
-use super::Style;
-use crate::diagnose::summary::stream_label;
+use crate::diagnose::summary::{Summary, Unheard, stream_label};
 use crate::signal::protocol::short_id;
-use crate::diagnose::summary::{Summary, Unheard};
+use super::Style;
 
 fn counts(m: &std::collections::BTreeMap<crate::signal::candidate::CandidateType, usize>) -> String {
     if m.is_empty() {

@@ -3,9 +3,9 @@
 use colored::Colorize;
 
 use crate::diagnose::summary::stream_label;
-use crate::signal::protocol::short_id;
-use crate::signal::candidate::CandidateType;
 use crate::diagnose::timeline::{CandidateInfo, Direction, Event, Stamped, Via};
+use crate::signal::candidate::CandidateType;
+use crate::signal::protocol::short_id;
 
 fn state_colour(state: &str) -> colored::ColoredString {
     match state {

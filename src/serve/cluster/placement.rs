@@ -5,8 +5,8 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use super::{Cluster, ClusterError, Placement};
 use crate::serve::cluster::model::{self, LOCK_MS, NodeRecord, RECENT_PLACEMENT_MS};
+use super::{Cluster, ClusterError, Placement};
 
 /// How long a join waits for another node's lock on the same room.
 const LOCK_WAIT: Duration = Duration::from_secs(3);

@@ -7,9 +7,9 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
-use super::{Cluster, ClusterError, NODES_SET};
 use crate::serve::cluster::model::{self, NODE_TTL_S, NodeRecord, REFRESH_EVERY_S};
 use crate::serve::{Hub, HubStats};
+use super::{Cluster, ClusterError, NODES_SET};
 
 /// What the record needs from one refresh to the next: CPU seconds and forwarded packets.
 #[derive(Default)]

@@ -23,16 +23,10 @@ use std::time::Instant;
 
 use async_trait::async_trait;
 use rtc_crypto::RTCCryptoProvider;
-use rtc_stun::attributes::{
-    ATTR_MESSAGE_INTEGRITY, ATTR_NONCE, ATTR_REALM, ATTR_USERNAME, ATTR_XOR_PEER_ADDRESS,
-};
+use rtc_stun::attributes::{ATTR_MESSAGE_INTEGRITY, ATTR_NONCE, ATTR_REALM, ATTR_USERNAME, ATTR_XOR_PEER_ADDRESS};
 use rtc_stun::error_code::{ErrorCode, ErrorCodeAttribute};
 use rtc_stun::integrity::MessageIntegrity;
-use rtc_stun::message::{
-    CLASS_ERROR_RESPONSE, CLASS_REQUEST, CLASS_SUCCESS_RESPONSE, METHOD_ALLOCATE, METHOD_CHANNEL_BIND,
-    METHOD_CREATE_PERMISSION, METHOD_REFRESH, Message, MessageType, Method, Setter, TransactionId,
-    is_stun_message,
-};
+use rtc_stun::message::{CLASS_ERROR_RESPONSE, CLASS_REQUEST, CLASS_SUCCESS_RESPONSE, METHOD_ALLOCATE, METHOD_CHANNEL_BIND, METHOD_CREATE_PERMISSION, METHOD_REFRESH, Message, MessageType, Method, Setter, TransactionId, is_stun_message};
 use rtc_stun::textattrs::TextAttribute;
 use tokio::net::UdpSocket;
 use turn::auth::AuthHandler;

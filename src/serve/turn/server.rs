@@ -17,10 +17,10 @@ use turn::relay::RelayAddressGenerator;
 use turn::server::config::{ConnConfig, ServerConfig as TurnServerConfig};
 use webrtc_util::Conn;
 
-use crate::signal::ice_url::{rest_credentials, rest_expiry, rest_password};
 use crate::serve::turn::internal_addr::{internal_range, is_internal_address};
-use crate::signal::protocol::IceServer;
 use crate::serve::turn::limits::{Ledger, TurnLimits};
+use crate::signal::ice_url::{rest_credentials, rest_expiry, rest_password};
+use crate::signal::protocol::IceServer;
 use super::gate::Gate;
 
 const REALM: &str = "rtc-assist";
