@@ -29,7 +29,8 @@ use crate::signal::protocol::{CandidateInit, ClientMessage, IceServer, ServerMes
 use crate::signal::sdp;
 use crate::signal::secret::Secret;
 use crate::signal::token::redact_url;
-use crate::signal::websocket::{Incoming, SignalingClient, SignalingError};
+use crate::signal::transport::{Incoming, Transport};
+use crate::signal::websocket::{SignalingClient, SignalingError};
 use crate::stun_turn::shim;
 
 /// How long to wait for `joined_room` after sending `join_room`.
@@ -121,7 +122,7 @@ fn sdp_detail(text: &str) -> Option<String> {
 }
 
 struct Client {
-    ws: SignalingClient,
+    ws: Box<dyn Transport>,
     peer: Peer,
     rec: Arc<Recorder>,
     remote_set: bool,
@@ -347,10 +348,11 @@ enum Joined {
 async fn connect_and_join(
     opts: &ClientOptions,
     rec: &Recorder,
-) -> Result<(SignalingClient, String, Vec<String>, Vec<IceServer>), ClientError> {
+) -> Result<(Box<dyn Transport>, String, Vec<String>, Vec<IceServer>), ClientError> {
     let mut url = opts.server.clone();
     for _ in 0..=MAX_REDIRECTS {
-        let mut ws = SignalingClient::connect(&url, opts.trust.clone(), opts.token.as_ref()).await?;
+        let mut ws: Box<dyn Transport> =
+            Box::new(SignalingClient::connect(&url, opts.trust.clone(), opts.token.as_ref()).await?);
         rec.record(Event::SignalingConnected { url: redact_url(&url) });
         ws.send(&ClientMessage::JoinRoom { room: opts.room.clone(), token: opts.token.clone() }).await?;
         rec.record(Event::Signal {
@@ -358,7 +360,7 @@ async fn connect_and_join(
             kind: "join_room".into(),
             detail: Some(opts.room.clone()),
         });
-        match wait_joined(&mut ws, rec).await? {
+        match wait_joined(ws.as_mut(), rec).await? {
             Joined::Room(id, present, offered) => return Ok((ws, id, present, offered)),
             Joined::Redirect(to) => {
                 rec.record(Event::Redirected { from: redact_url(&url), to: redact_url(&to) });
@@ -371,7 +373,7 @@ async fn connect_and_join(
 }
 
 /// Waits for `joined_room` (or a `redirect`).
-async fn wait_joined(ws: &mut SignalingClient, rec: &Recorder) -> Result<Joined, ClientError> {
+async fn wait_joined(ws: &mut dyn Transport, rec: &Recorder) -> Result<Joined, ClientError> {
     let wait = async {
         loop {
             match ws.recv().await {

@@ -11,4 +11,4 @@ pub mod sdp;
 pub mod secret;
 pub mod token;
 
-runtime_modules!(websocket);
+runtime_modules!(transport, websocket);

@@ -1,12 +1,13 @@
 //! The WebSocket signaling client: connects over `ws://` or `wss://` (TLS from `crate::tls`,
 //! each phase bounded and its failure named in one line; a room token goes in the upgrade's
-//! `Authorization: Bearer` header, and a server's 401/403 is named), then typed send and
-//! receive over tokio-tungstenite. URLs in errors have their `token=` values redacted.
+//! `Authorization: Bearer` header, and a server's 401/403 is named), then the native protocol's
+//! typed messages over tokio-tungstenite: the [`Transport`] of the default `rtc-assist` signaling. URLs in errors have their `token=` values redacted.
 
 use std::io;
 use std::sync::Arc;
 use std::time::Duration;
 
+use async_trait::async_trait;
 use futures_util::{SinkExt, StreamExt};
 use tokio::net::TcpStream;
 use tokio_rustls::rustls::ClientConfig;
@@ -18,7 +19,8 @@ use tokio_tungstenite::tungstenite::http::{HeaderValue, StatusCode};
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::{self, Message};
 
-use crate::signal::protocol::{ClientMessage, DecodeError, MAX_FRAME_BYTES, ServerMessage};
+use crate::signal::protocol::{ClientMessage, MAX_FRAME_BYTES, ServerMessage};
+use crate::signal::transport::{Incoming, Transport};
 use crate::signal::secret::Secret;
 use crate::signal::token::redact_url;
 use crate::tls::{self, HandshakeError, Stream};
@@ -89,14 +91,6 @@ async fn phase<T>(
     tokio::time::timeout(PHASE_TIMEOUT, fut)
         .await
         .unwrap_or_else(|_| Err(SignalingError::Timeout { url: url.to_owned(), phase: name }))
-}
-
-/// What came in on the socket.
-#[derive(Debug)]
-pub enum Incoming {
-    Message(ServerMessage),
-    /// A frame that broke the protocol, with the raw text shortened for the timeline.
-    Invalid(DecodeError),
 }
 
 pub struct SignalingClient {
@@ -174,13 +168,17 @@ impl SignalingClient {
         Ok(Self { ws })
     }
 
-    pub async fn send(&mut self, msg: &ClientMessage) -> Result<(), SignalingError> {
+}
+
+#[async_trait]
+impl Transport for SignalingClient {
+    async fn send(&mut self, msg: &ClientMessage) -> Result<(), SignalingError> {
         self.ws.send(Message::text(msg.encode())).await?;
         Ok(())
     }
 
     /// The next protocol frame, or `None` once the server closed the socket.
-    pub async fn recv(&mut self) -> Option<Result<Incoming, SignalingError>> {
+    async fn recv(&mut self) -> Option<Result<Incoming, SignalingError>> {
         loop {
             match self.ws.next().await? {
                 Ok(Message::Text(t)) => {
@@ -196,7 +194,7 @@ impl SignalingClient {
         }
     }
 
-    pub async fn close(mut self) {
+    async fn close(mut self: Box<Self>) {
         let _ = self.ws.close(None).await;
     }
 }
