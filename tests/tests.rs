@@ -36,6 +36,8 @@ mod limits;
 mod load;
 /// Clocked real devices (our own PulseAudio): microphone → serve → recording and speaker.
 mod pulse_audio;
+/// The pure-core rule on the source: no module outside `runtime_modules!` names tokio, webrtc, sockets, the clock or files.
+mod purity;
 /// Churn and abrupt departures: nothing left behind, others keep their audio.
 mod resilience;
 /// Two and three tone peers through `serve`: connection, decoded frequencies, renegotiation, leave.

@@ -4,8 +4,8 @@
 //! namespace names under a per-run prefix, and the nftables ruleset text of each site's router.
 //! `src/lab/` turns a [`Plan`] into namespaces, veth pairs, routes, rulesets and `tc netem`.
 
+use core::net::Ipv4Addr;
 use std::fmt;
-use std::net::Ipv4Addr;
 use std::str::FromStr;
 
 /// Every lab namespace starts with this (`rtc-assist lab cleanup` removes what carries it).

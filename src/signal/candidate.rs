@@ -8,8 +8,8 @@
 //! ```
 //! <https://www.rfc-editor.org/rfc/rfc8839#section-5.1>
 
+use core::net::IpAddr;
 use std::fmt;
-use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
 

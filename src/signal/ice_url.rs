@@ -80,7 +80,7 @@ impl IceUrl {
         };
         let (host, port) = if let Some(v6) = hostport.strip_prefix('[') {
             let (h, after) = v6.split_once(']').ok_or_else(|| UrlError::BadHost(hostport.to_owned()))?;
-            if h.parse::<std::net::Ipv6Addr>().is_err() {
+            if h.parse::<core::net::Ipv6Addr>().is_err() {
                 return Err(UrlError::BadHost(h.to_owned()));
             }
             match after {
@@ -94,7 +94,7 @@ impl IceUrl {
             };
             // Only a bracketed IPv6 literal may contain ':' (RFC 3986 §3.2.2).
             if h.contains(':') {
-                return Err(if h.parse::<std::net::Ipv6Addr>().is_ok() {
+                return Err(if h.parse::<core::net::Ipv6Addr>().is_ok() {
                     UrlError::Ipv6Brackets(h.to_owned())
                 } else {
                     UrlError::BadHost(h.to_owned())

@@ -1,7 +1,7 @@
 //! The addresses a server offers: only loopback/private ones while the call went through a
 //! public page or server.
 
-use std::net::IpAddr;
+use core::net::IpAddr;
 
 use super::finding;
 use crate::diagnose::import::Connection;

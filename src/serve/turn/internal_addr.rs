@@ -5,7 +5,7 @@
 //! address (mapped, compatible, 6to4, NAT64, Teredo) are judged by the IPv4 inside them, so
 //! `::ffff:127.0.0.1` or `2002:7f00:1::` cannot smuggle a loopback peer past the check.
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 /// The IPv4 ranges refused, with their names (RFC 6890 §2.2.2 and the IANA registry).
 const V4_DENIED: &[(u32, u8, &str)] = &[

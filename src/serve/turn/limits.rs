@@ -4,8 +4,8 @@
 //! "is this nonce still fresh" and "which nonce may a challenge hand out again"; the driver
 //! feeds it what crosses the wire. Time is milliseconds on the driver's monotonic clock, passed in.
 
+use core::net::{IpAddr, SocketAddr};
 use std::collections::{HashMap, VecDeque};
-use std::net::{IpAddr, SocketAddr};
 
 /// Concurrent allocations per TURN username by default.
 pub const DEFAULT_USER_QUOTA: u32 = 10;

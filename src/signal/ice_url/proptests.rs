@@ -1,6 +1,6 @@
 //! Property tests: every valid STUN/TURN URL displays as a URL that parses back to it.
 
-use std::net::IpAddr;
+use core::net::IpAddr;
 
 use proptest::prelude::*;
 
