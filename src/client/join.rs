@@ -1,0 +1,90 @@
+//! Joining a room over a transport: connect, `join_room`, wait for `joined_room` (recording the
+//! ICE servers it hands out, never their credentials), following a cluster's `redirect`.
+
+use super::*;
+
+/// How long to wait for `joined_room` after sending `join_room`.
+const JOIN_TIMEOUT: Duration = Duration::from_secs(10);
+/// How many `redirect` answers a join follows before giving up (a cluster needs at most one).
+const MAX_REDIRECTS: usize = 2;
+
+/// What the server answered to `join_room`.
+pub(super) enum Joined {
+    /// Our peer id, the peers already there and the ICE servers the server hands out.
+    Room(String, Vec<String>, Vec<IceServer>),
+    /// The room lives on another node: join there.
+    Redirect(String),
+}
+
+/// Connects and joins, following at most [`MAX_REDIRECTS`] `redirect` answers (each one
+/// recorded); the last `SignalingConnected` names the node the peer ended on.
+pub(super) async fn connect_and_join(
+    opts: &ClientOptions,
+    rec: &Recorder,
+) -> Result<(Box<dyn Transport>, String, Vec<String>, Vec<IceServer>), ClientError> {
+    let mut url = opts.server.clone();
+    for _ in 0..=MAX_REDIRECTS {
+        let mut ws: Box<dyn Transport> =
+            Box::new(SignalingClient::connect(&url, opts.trust.clone(), opts.token.as_ref()).await?);
+        rec.record(Event::SignalingConnected { url: redact_url(&url) });
+        ws.send(&ClientMessage::JoinRoom { room: opts.room.clone(), token: opts.token.clone() }).await?;
+        rec.record(Event::Signal {
+            direction: Direction::Sent,
+            kind: "join_room".into(),
+            detail: Some(opts.room.clone()),
+        });
+        match wait_joined(ws.as_mut(), rec).await? {
+            Joined::Room(id, present, offered) => return Ok((ws, id, present, offered)),
+            Joined::Redirect(to) => {
+                rec.record(Event::Redirected { from: redact_url(&url), to: redact_url(&to) });
+                ws.close().await;
+                url = to;
+            }
+        }
+    }
+    Err(ClientError::Join(format!("more than {MAX_REDIRECTS} redirects (last to {})", redact_url(&url))))
+}
+
+/// Waits for `joined_room` (or a `redirect`).
+async fn wait_joined(ws: &mut dyn Transport, rec: &Recorder) -> Result<Joined, ClientError> {
+    let wait = async {
+        loop {
+            match ws.recv().await {
+                Some(Ok(Incoming::Message(ServerMessage::JoinedRoom {
+                    room,
+                    peer_id,
+                    peers,
+                    ice_servers,
+                }))) => {
+                    rec.record(Event::JoinedRoom { room, peer_id: peer_id.clone(), peers: peers.clone() });
+                    let now = std::time::SystemTime::now()
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .map_or(0, |d| d.as_secs());
+                    let servers = ice_servers.iter().map(|s| describe_offered(s, now)).collect();
+                    rec.record(Event::IceServersOffered { servers });
+                    return Ok(Joined::Room(peer_id, peers, ice_servers));
+                }
+                Some(Ok(Incoming::Message(ServerMessage::Redirect { url }))) => {
+                    return Ok(Joined::Redirect(url));
+                }
+                Some(Ok(Incoming::Message(ServerMessage::Error { code, message }))) => {
+                    rec.record(Event::ServerError { code: code.as_str().into(), message: message.clone() });
+                    return Err(ClientError::Join(message));
+                }
+                Some(Ok(Incoming::Message(other))) => {
+                    rec.record(Event::Signal {
+                        direction: Direction::Received,
+                        kind: other.kind().into(),
+                        detail: None,
+                    });
+                }
+                Some(Ok(Incoming::Invalid(e))) => rec.record(rejected(&e)),
+                Some(Err(e)) => return Err(e.into()),
+                None => return Err(ClientError::Join("the server closed the socket".into())),
+            }
+        }
+    };
+    tokio::time::timeout(JOIN_TIMEOUT, wait)
+        .await
+        .unwrap_or_else(|_| Err(ClientError::Join(format!("no joined_room within {JOIN_TIMEOUT:?}"))))
+}
