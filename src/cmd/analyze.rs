@@ -121,7 +121,7 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<Outcome> {
     {
         bail!("no peer connection's id starts with {p:?}");
     }
-    let labelled: Vec<(&str, &crate::diagnose::import::Connection)> =
+    let labelled: Vec<(&str, &crate::diagnose::connection::Connection)> =
         files.iter().flat_map(|f| f.connections.iter().map(|c| (f.path.as_str(), &c.connection))).collect();
     let correlations = correlate(&labelled);
     let across: Vec<_> = if labelled.len() > 1 {

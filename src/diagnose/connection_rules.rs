@@ -17,7 +17,7 @@ mod cannot_show;
 mod ice;
 mod turn;
 
-use crate::diagnose::import::Connection;
+use crate::diagnose::connection::Connection;
 use crate::diagnose::rules::Finding;
 use crate::diagnose::timeline::{Direction, Event};
 
@@ -95,7 +95,8 @@ pub fn merge(mut base: Vec<Finding>, more: Vec<Finding>) -> Vec<Finding> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::diagnose::import::{AddedCandidate, Format, Record};
+    use crate::diagnose::connection::{AddedCandidate, Record};
+    use crate::diagnose::import::Format;
     use crate::diagnose::timeline::{Stamped, Via};
 
     pub(super) fn rec(t: u64, event: Event) -> Record {

@@ -10,7 +10,7 @@ mod unadded;
 
 use serde::Serialize;
 
-use crate::diagnose::import::Connection;
+use crate::diagnose::connection::Connection;
 use crate::diagnose::rules::Finding;
 use crate::diagnose::timeline::{Event, Via};
 
@@ -133,8 +133,8 @@ pub fn misdelivered(conns: &[(&str, &Connection)]) -> Option<Finding> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::diagnose::import::Description;
-    use crate::diagnose::import::Record;
+    use crate::diagnose::connection::Description;
+    use crate::diagnose::connection::Record;
     use crate::diagnose::timeline::{CandidateInfo, Direction, Stamped};
     use crate::signal::candidate::CandidateType;
     use crate::signal::sdp::SdpIdentity;

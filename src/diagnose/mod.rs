@@ -5,6 +5,7 @@
 //! files, `load_rules.rs`, `gather.rs`), summaries (`summary.rs`) and TURN error causes. One
 //! driver: `recorder.rs`, the clocked `Recorder` every driver emits its events through.
 
+pub mod connection;
 pub mod connection_rules;
 pub mod correlate;
 pub mod gather;

@@ -9,9 +9,10 @@ use colored::Colorize;
 use serde::Serialize;
 use serde_json::{Value, json};
 
+use crate::diagnose::connection::Connection;
 use crate::diagnose::correlate::{Clocks, Correlation};
+use crate::diagnose::import::Format;
 use crate::diagnose::import::load_json::LoadRun;
-use crate::diagnose::import::{Connection, Format};
 use crate::diagnose::rules::Finding;
 use crate::diagnose::summary::{Summary, Unheard};
 use crate::diagnose::timeline::{CandidateInfo, Direction, Event, Via};

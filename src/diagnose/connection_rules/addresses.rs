@@ -4,7 +4,7 @@
 use core::net::IpAddr;
 
 use super::finding;
-use crate::diagnose::import::Connection;
+use crate::diagnose::connection::Connection;
 use crate::diagnose::rules::Finding;
 use crate::diagnose::timeline::Event;
 

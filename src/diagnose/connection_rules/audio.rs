@@ -3,7 +3,7 @@
 
 use super::finding;
 use super::ice::states;
-use crate::diagnose::import::Connection;
+use crate::diagnose::connection::Connection;
 use crate::diagnose::rules::Finding;
 use crate::diagnose::timeline::{Direction, Event};
 

@@ -3,7 +3,7 @@
 //! candidates of another connection (F1), and no remote candidate at all.
 
 use super::{clip, finding};
-use crate::diagnose::import::Connection;
+use crate::diagnose::connection::Connection;
 use crate::diagnose::rules::Finding;
 use crate::diagnose::timeline::{Direction, Event, Via};
 
@@ -181,9 +181,9 @@ pub(super) fn no_remote_candidates(c: &Connection) -> Option<Finding> {
 
 #[cfg(test)]
 mod tests {
+    use crate::diagnose::connection::{Connection, RemoteDescription};
     use crate::diagnose::connection_rules::diagnose_connection;
     use crate::diagnose::connection_rules::tests::{added, codes};
-    use crate::diagnose::import::{Connection, RemoteDescription};
 
     const C: &str = "candidate:1 1 udp 1 127.0.0.1 5000 typ host";
 

@@ -1,7 +1,8 @@
 //! What a file of each format cannot show, whatever it holds: the list `analyze` prints so a
 //! clean report is not read as "nothing went wrong".
 
-use crate::diagnose::import::{Connection, Format};
+use crate::diagnose::connection::Connection;
+use crate::diagnose::import::Format;
 
 /// What a file of this format cannot show, whatever it holds.
 pub fn cannot_show(format: Format, c: &Connection) -> Vec<String> {

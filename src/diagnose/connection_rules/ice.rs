@@ -2,7 +2,7 @@
 //! after it connected.
 
 use super::finding;
-use crate::diagnose::import::Connection;
+use crate::diagnose::connection::Connection;
 use crate::diagnose::rules::Finding;
 use crate::diagnose::timeline::Event;
 use crate::signal::candidate::CandidateType;
@@ -197,9 +197,9 @@ mod tests {
     use serde_json::{Value, json};
 
     use super::*;
+    use crate::diagnose::connection::{CandidateError, Connection};
     use crate::diagnose::connection_rules::diagnose_connection;
     use crate::diagnose::connection_rules::tests::rec;
-    use crate::diagnose::import::{CandidateError, Connection};
     use crate::diagnose::timeline::Event;
 
     #[test]

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use super::{clip, finding};
-use crate::diagnose::import::Connection;
+use crate::diagnose::connection::Connection;
 use crate::diagnose::rules::Finding;
 
 /// The plain cause of a STUN/TURN error an `icecandidateerror` reports (RFC 8656 §18, RFC 8489
@@ -64,8 +64,8 @@ pub(super) fn static_credentials(c: &Connection) -> Option<Finding> {
 
 #[cfg(test)]
 mod tests {
+    use crate::diagnose::connection::Connection;
     use crate::diagnose::connection_rules::diagnose_connection;
-    use crate::diagnose::import::Connection;
 
     #[test]
     fn a_static_turn_username_in_a_dump_is_f8_without_repeating_it() {

@@ -5,7 +5,7 @@
 
 use serde::Serialize;
 
-use crate::diagnose::import::{Connection, Description};
+use crate::diagnose::connection::{Connection, Description};
 use crate::diagnose::timeline::Direction;
 
 /// One identity value both files show, with where each shows it.

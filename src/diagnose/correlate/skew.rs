@@ -5,7 +5,7 @@
 
 use serde::Serialize;
 
-use crate::diagnose::import::{Connection, Description};
+use crate::diagnose::connection::{Connection, Description};
 use crate::diagnose::timeline::Direction;
 
 /// What the two files' clocks say about each other.

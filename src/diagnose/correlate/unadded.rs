@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use crate::diagnose::import::Connection;
+use crate::diagnose::connection::Connection;
 use crate::diagnose::timeline::{CandidateInfo, Event, Via};
 
 /// A local candidate of one side missing from the other side's remote candidates.
@@ -76,7 +76,7 @@ pub fn unadded(la: &str, a: &Connection, lb: &str, b: &Connection) -> Vec<Unadde
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::diagnose::import::Record;
+    use crate::diagnose::connection::Record;
     use crate::diagnose::timeline::Stamped;
     use crate::signal::candidate::CandidateType;
 

@@ -6,7 +6,8 @@
 
 use serde_json::{Map, Value};
 
-use super::{Connection, Description, Format, Import, ImportError, Record};
+use super::{Format, Import, ImportError};
+use crate::diagnose::connection::{Connection, Description, Record};
 use crate::diagnose::rules::{PeerRun, Role};
 use crate::diagnose::timeline::{Event, Stamped};
 use crate::signal::sdp::SdpIdentity;

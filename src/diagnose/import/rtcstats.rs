@@ -12,7 +12,8 @@ use serde_json::{Map, Value, json};
 
 use super::rtcstats_keys::{self, MethodError};
 use super::webrtc_internals::{apply, ice_urls, read_stats, static_turn};
-use super::{Connection, Format, Import, ImportError};
+use super::{Format, Import, ImportError};
+use crate::diagnose::connection::Connection;
 use crate::signal::token::redact_url;
 
 /// One connection being read: its model, whether a remote description is set, its stats.

@@ -12,9 +12,9 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value};
 
-use super::{
-    AddedCandidate, CandidateError, Connection, Description, Format, Import, ImportError, PairChecks, Record,
-    RemoteDescription,
+use super::{Format, Import, ImportError};
+use crate::diagnose::connection::{
+    AddedCandidate, CandidateError, Connection, Description, PairChecks, Record, RemoteDescription,
 };
 use crate::diagnose::timeline::{CandidateInfo, Direction, Event, Stamped, StreamRef, Via};
 use crate::signal::candidate::{Candidate, CandidateType};
