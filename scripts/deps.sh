@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what building and testing rtc-assist needs on Debian: cmake and pkg-config (the opus
 # crate builds its bundled libopus with cmake), a C compiler, ALSA headers (cpal), coturn and
-# openssl (TURN tests), iproute2, nftables and procps (network lab), Chromium and chromedriver (browser test), redis-server (cluster tests), PulseAudio with its ALSA plugin
+# openssl (TURN tests), curl (the docs' examples), iproute2, nftables and procps (network lab), Chromium and chromedriver (browser test), redis-server (cluster tests), PulseAudio with its ALSA plugin
 # (clocked virtual microphone and speaker for the audio tests). Sourced by demo.sh and test.sh.
 set -euo pipefail
 missing=()
@@ -25,6 +25,8 @@ command -v nft >/dev/null || missing+=(nftables)
 command -v sysctl >/dev/null || missing+=(procps)
 # The cluster tests (tests/cluster.rs) start their own Debian redis-server on a loopback port.
 command -v redis-server >/dev/null || missing+=(redis-server)
+# The docs' examples (tests/docs_examples.rs) show the Origin check and /stats with curl.
+command -v curl >/dev/null || missing+=(curl)
 # The browser test drives Debian's Chromium through chromedriver.
 command -v chromium >/dev/null || missing+=(chromium)
 command -v chromedriver >/dev/null || missing+=(chromium-driver)

@@ -25,7 +25,8 @@ build_start=$(date +%s)
 cargo fuzz build "${flags[@]}"
 echo "build: $(($(date +%s) - build_start)) s"
 
-logs=fuzz/target/logs
+# Beside the fuzz crate's build, wherever cargo puts it (CARGO_TARGET_DIR when set).
+logs=$(bash scripts/target-dir.sh fuzz/Cargo.toml)/fuzz-logs
 mkdir -p "$logs"
 # Every target runs at once for SECONDS, sharing the cores: CI's smoke run takes SECONDS of
 # wall time, not five times that.

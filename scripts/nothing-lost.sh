@@ -7,7 +7,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release --quiet --bin rtc-assist
-bin=target/release/rtc-assist
+# Where cargo put it: CARGO_TARGET_DIR or the configured target directory, not always ./target.
+bin=$(bash scripts/target-dir.sh)/release/rtc-assist
 peers=${PEERS:-16}
 seconds=${SECONDS_:-60}
 out=$(mktemp -d)

@@ -20,6 +20,8 @@ mod cli;
 mod cluster;
 /// `probe` against `serve` with and without each `--fault`: exactly the right F-code.
 mod diagnosis;
+/// Every ```console example in README.md and docs/*.md, run against the real binary and a loopback serve.
+mod docs_examples;
 /// The SFU's own counters agree with what listeners decode (a silent drop fails here).
 mod forwarding;
 /// Malformed WebSocket frames get `error` replies while another room's audio keeps flowing; the session limit.

@@ -17,7 +17,7 @@ fn relay_join(url: &str, hz: u32, secs: &str) -> std::process::Child {
 }
 
 fn serve_with_turn(extra: &[&str]) -> Serve {
-    // The secret comes from the environment, as the README recommends.
+    // The secret comes from the environment, as docs/serve.md recommends.
     let mut args = vec!["--turn", "--turn-listen", "127.0.0.1:0", "-vv"];
     args.extend_from_slice(extra);
     Serve::start_with_env(&args, &[("RTC_ASSIST_TURN_SECRET", SECRET)])

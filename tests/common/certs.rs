@@ -40,6 +40,11 @@ impl Pki {
         Self { dir, ca }
     }
 
+    /// The directory the files are written to (removed on drop).
+    pub fn dir(&self) -> &std::path::Path {
+        &self.dir
+    }
+
     /// The CA certificate's PEM file.
     pub fn ca(&self) -> String {
         self.path("ca.pem")

@@ -9,6 +9,7 @@ pub mod pulse;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -26,6 +27,8 @@ pub struct Serve {
     pub http: String,
     /// The embedded TURN server's URL when serve runs with --turn.
     pub turn_url: Option<String>,
+    /// What serve printed on stdout when it started: its banner line, and the TURN line with --turn.
+    pub banner: String,
     /// Everything serve wrote to stderr, drained by a thread so logging never blocks it.
     logs: Arc<Mutex<String>>,
 }
@@ -47,20 +50,30 @@ impl Serve {
 
     /// Starts serve inside network namespace `netns` (a lab host), or here when `None`.
     pub fn start_in(netns: Option<&str>, listen: &str, extra: &[&str], env: &[(&str, &str)]) -> Self {
-        let mut child = in_netns(netns, BIN)
-            .args(["serve", "--listen", listen])
-            .args(extra)
-            .envs(env.iter().copied())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn serve");
+        let mut cmd = in_netns(netns, BIN);
+        cmd.args(["serve", "--listen", listen]).args(extra).envs(env.iter().copied());
+        Self::spawn(cmd, extra.contains(&"--turn"))
+    }
+
+    /// Starts serve on 127.0.0.1:0 with working directory `dir`, so relative paths in `extra`
+    /// (`--record rec`, `--tls-cert localhost.pem`) are the directory's.
+    pub fn start_in_dir(dir: &Path, extra: &[&str], env: &[(&str, &str)]) -> Self {
+        let mut cmd = Command::new(BIN);
+        cmd.current_dir(dir).args(["serve", "--listen", "127.0.0.1:0"]).args(extra).envs(env.iter().copied());
+        Self::spawn(cmd, extra.contains(&"--turn"))
+    }
+
+    /// Spawns `cmd` (a `serve` command line) and reads its banner: one line, two with `--turn`.
+    fn spawn(mut cmd: Command, turn: bool) -> Self {
+        let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("spawn serve");
         let mut line = String::new();
         let mut out = BufReader::new(child.stdout.take().unwrap());
         out.read_line(&mut line).expect("serve banner");
-        let turn_url = if extra.contains(&"--turn") {
+        let mut banner = line.clone();
+        let turn_url = if turn {
             let mut t = String::new();
             out.read_line(&mut t).expect("TURN banner");
+            banner.push_str(&t);
             t.split_whitespace().find(|w| w.starts_with("turn:")).map(str::to_owned)
         } else {
             None
@@ -80,7 +93,7 @@ impl Serve {
                 all.push('\n');
             }
         });
-        Self { child, url, http, turn_url, logs }
+        Self { child, url, http, turn_url, banner, logs }
     }
 
     /// The server process's id (for /proc figures).
