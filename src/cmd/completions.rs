@@ -1,5 +1,5 @@
 //! `rtc-assist completions SHELL` and `rtc-assist man`: a shell completion script and the man
-//! page, both generated from the clap definition in `cli.rs`, printed to stdout.
+//! page, both generated from the clap definition (`cmd::Cli`), printed to stdout.
 
 use clap::{Args, CommandFactory};
 

@@ -72,7 +72,7 @@ pub struct ServeArgs {
     pub cluster: ClusterArgs,
 }
 
-/// `serve` as one node of a cluster (README "Cluster").
+/// `serve` as one node of a cluster (docs/serve.md, "Cluster").
 #[derive(Debug, Clone, Args)]
 pub struct ClusterArgs {
     /// Join a cluster whose registry is this Redis (redis://[:PASSWORD@]HOST:PORT[/DB]): rooms
@@ -132,7 +132,7 @@ fn fault_help() -> String {
     help
 }
 
-/// What one client may do, and for how long (README "Security model").
+/// What one client may do, and for how long (docs/security.md, "Security model").
 #[derive(Debug, Clone, Args)]
 #[command(next_help_heading = "Limits")]
 pub struct LimitArgs {

@@ -23,7 +23,7 @@ pub use stats::{InboundStats, OutboundStats};
 pub use tracks::{LocalAudio, OutTrack, RemoteAudio, RtpPacket};
 
 /// How often ICE sends a connectivity check. webrtc-rs' default is 200 ms, which sets the pace
-/// of the whole connect (see README "Connect time").
+/// of the whole connect (see docs/benchmarks.md, "Connect time").
 pub const DEFAULT_CHECK_INTERVAL: Duration = Duration::from_millis(10);
 /// How long ICE keeps checking a pair before giving up (webrtc-rs' default is 7 × 200 ms).
 const CHECK_BUDGET: Duration = Duration::from_millis(3000);

@@ -6,7 +6,7 @@
 //! `rtc-assist token`). The `jsonwebtoken` crate parses them; its crypto runs on `ring` (the
 //! provider below knows HS256 only, so every other `alg`, `none` included, is refused twice:
 //! by the validation and by the provider). The rules (`exp`, the room) are
-//! `sansio/token.rs`'s, given the clock from here. Neither a secret nor a token is ever logged,
+//! `signal/token.rs`'s, given the clock from here. Neither a secret nor a token is ever logged,
 //! put in an error or shown by `Debug`.
 
 use std::sync::{Arc, Once};

@@ -1,5 +1,5 @@
 //! What `serve` allows one client, and for how long: every limit a public server needs against
-//! abuse and dead peers, each with its `serve` flag and default (README "Security model").
+//! abuse and dead peers, each with its `serve` flag and default (docs/security.md, "Security model").
 
 use std::time::Duration;
 

@@ -1,7 +1,7 @@
 //! The cluster's pure decisions: the Redis key names, the `node:{id}` record (encoded as JSON,
 //! decoded with a clear error for anything malformed or oversized), and placement — which node
 //! a new room goes to, given every live node's record and the placements it received lately.
-//! No Redis, no clock: `server/cluster/` does the I/O and passes the time in.
+//! No Redis, no clock: the rest of `serve/cluster/` does the I/O and passes the time in.
 
 use std::collections::HashMap;
 
