@@ -632,21 +632,28 @@ fn slug(heading: &str) -> String {
         .collect()
 }
 
-/// The anchors of a markdown file's headings (outside code blocks), with GitHub's `-N` for repeats.
-fn anchors(text: &str) -> Vec<String> {
-    let (mut out, mut seen, mut in_code) = (Vec::new(), HashMap::<String, usize>::new(), None::<String>);
-    for line in text.lines() {
+/// The lines of a markdown file outside its fenced code blocks, with their 0-based numbers.
+fn prose_lines(text: &str) -> Vec<(usize, &str)> {
+    let mut in_code = None::<String>;
+    let mut out = Vec::new();
+    for (n, line) in text.lines().enumerate() {
         if let Some((marker, _)) = fence(line) {
             match &in_code {
                 Some(open) if marker.starts_with(open.as_str()) => in_code = None,
                 Some(_) => {}
                 None => in_code = Some(marker),
             }
-            continue;
+        } else if in_code.is_none() {
+            out.push((n, line));
         }
-        if in_code.is_some() {
-            continue;
-        }
+    }
+    out
+}
+
+/// The anchors of a markdown file's headings (outside code blocks), with GitHub's `-N` for repeats.
+fn anchors(text: &str) -> Vec<String> {
+    let (mut out, mut seen) = (Vec::new(), HashMap::<String, usize>::new());
+    for (_, line) in prose_lines(text) {
         let Some(title) = line.strip_prefix('#').map(|t| t.trim_start_matches('#')) else { continue };
         if !title.starts_with(' ') {
             continue;
@@ -664,19 +671,7 @@ fn every_relative_link_in_the_docs_resolves() {
     let mut broken = Vec::new();
     for path in doc_files() {
         let text = std::fs::read_to_string(&path).unwrap();
-        let mut in_code = None::<String>;
-        for (n, line) in text.lines().enumerate() {
-            if let Some((marker, _)) = fence(line) {
-                match &in_code {
-                    Some(open) if marker.starts_with(open.as_str()) => in_code = None,
-                    Some(_) => {}
-                    None => in_code = Some(marker),
-                }
-                continue;
-            }
-            if in_code.is_some() {
-                continue;
-            }
+        for (n, line) in prose_lines(&text) {
             for (pos, _) in line.match_indices("](") {
                 let target = line[pos + 2..].split(')').next().unwrap_or("");
                 if target.contains("://") || target.starts_with("mailto:") || target.is_empty() {
