@@ -1,6 +1,7 @@
 //! The interop test double (tests/interop/): an aiortc SFU of the guide's design
-//! (`sfu_server.py`, healthy or with a catalogue `--fault`) and its browser-like client
-//! (`client.py`), run as processes on loopback from the virtualenv `scripts/interop-venv.sh` makes.
+//! (`sfu_server.py`, healthy or with a catalogue `--fault`), its browser-like client
+//! (`client.py`) and a WHIP/WHEP server (`whip_server.py`, healthy or with `--fault` switches),
+//! run as processes on loopback from the virtualenv `scripts/interop-venv.sh` makes.
 
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
@@ -63,27 +64,17 @@ fn drain(from: impl Read + Send + 'static) -> (Arc<Mutex<String>>, JoinHandle<()
     (sink, done)
 }
 
-/// A running `sfu_server.py`, killed on drop.
-pub struct InteropServer {
+/// A double server process: its stderr collected, killed on drop.
+struct Listening {
     child: Child,
-    /// `ws://127.0.0.1:PORT/ws`, or `wss://localhost:PORT/ws` with TLS.
-    pub url: String,
     logs: Arc<Mutex<String>>,
 }
 
-impl InteropServer {
-    /// Starts the double server: `fault` is a catalogue switch ("F1", "F3-null", "F7", …) or
-    /// None for the healthy server; `tls` is (certificate, key) for wss://.
-    pub fn start(fault: Option<&str>, tls: Option<(&Path, &Path)>) -> Self {
-        let mut cmd = python("sfu_server.py");
-        cmd.args(["--host", "127.0.0.1", "--port", "0"]);
-        if let Some(f) = fault {
-            cmd.args(["--fault", f]);
-        }
-        if let Some((cert, key)) = tls {
-            cmd.arg("--tls-cert").arg(cert).arg("--tls-key").arg(key);
-        }
-        let mut child = cmd.spawn().expect("spawn tests/interop/sfu_server.py");
+impl Listening {
+    /// Spawns `cmd` (a `python(script)` command) and waits, bounded, for its first stdout line
+    /// `listening URL`; returns the URL. Panics with what it logged when it does not start.
+    fn start(mut cmd: Command, script: &str) -> (Self, String) {
+        let mut child = cmd.spawn().unwrap_or_else(|e| panic!("spawn tests/interop/{script}: {e}"));
         let (logs, _) = drain(child.stderr.take().unwrap());
         let (tx, rx) = mpsc::channel();
         let stdout = child.stdout.take().unwrap();
@@ -98,20 +89,18 @@ impl InteropServer {
                 let _ = child.kill();
                 let _ = child.wait();
                 std::thread::sleep(Duration::from_millis(100));
-                panic!("interop server did not start ({other:?}):\n{}", logs.lock().unwrap());
+                panic!("{script} did not start ({other:?}):\n{}", logs.lock().unwrap());
             }
         };
         let url = line.split_whitespace().nth(1).expect("url in listening line").to_owned();
-        Self { child, url, logs }
+        (Self { child, logs }, url)
     }
 
-    /// Everything the server logged so far (one line per milestone, 8-character peer ids).
-    pub fn logs(&self) -> String {
+    fn logs(&self) -> String {
         self.logs.lock().unwrap().clone()
     }
 
-    /// Stops the server and returns what it logged.
-    pub fn stop(mut self) -> String {
+    fn stop(&mut self) -> String {
         let _ = self.child.kill();
         let _ = self.child.wait();
         std::thread::sleep(Duration::from_millis(100));
@@ -119,10 +108,88 @@ impl InteropServer {
     }
 }
 
-impl Drop for InteropServer {
+impl Drop for Listening {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// A running `sfu_server.py`, killed on drop.
+pub struct InteropServer {
+    process: Listening,
+    /// `ws://127.0.0.1:PORT/ws`, or `wss://localhost:PORT/ws` with TLS.
+    pub url: String,
+}
+
+impl InteropServer {
+    /// Starts the double server: `fault` is a catalogue switch ("F1", "F3-null", "F7", …) or
+    /// None for the healthy server; `tls` is (certificate, key) for wss://.
+    pub fn start(fault: Option<&str>, tls: Option<(&Path, &Path)>) -> Self {
+        let mut cmd = python("sfu_server.py");
+        cmd.args(["--host", "127.0.0.1", "--port", "0"]);
+        if let Some(f) = fault {
+            cmd.args(["--fault", f]);
+        }
+        if let Some((cert, key)) = tls {
+            cmd.arg("--tls-cert").arg(cert).arg("--tls-key").arg(key);
+        }
+        let (process, url) = Listening::start(cmd, "sfu_server.py");
+        Self { process, url }
+    }
+
+    /// Everything the server logged so far (one line per milestone, 8-character peer ids).
+    pub fn logs(&self) -> String {
+        self.process.logs()
+    }
+
+    /// Stops the server and returns what it logged.
+    pub fn stop(mut self) -> String {
+        self.process.stop()
+    }
+}
+
+/// A running `whip_server.py`: WHIP (`POST {base}/whip/ROOM`) and WHEP (`POST {base}/whep/ROOM`)
+/// endpoints, sessions answering PATCH and DELETE; killed on drop.
+pub struct WhipDouble {
+    process: Listening,
+    /// `http://127.0.0.1:PORT`.
+    pub base: String,
+}
+
+impl WhipDouble {
+    /// Starts the WHIP/WHEP double: `faults` are its switches ("no-location",
+    /// "wrong-content-type", "status-500", "patch-405", "no-delete", "etag-ignored",
+    /// "no-candidates", "private-candidates", "ice-servers"); none for the healthy server.
+    pub fn start(faults: &[&str]) -> Self {
+        let mut cmd = python("whip_server.py");
+        cmd.args(["--host", "127.0.0.1", "--port", "0"]);
+        if !faults.is_empty() {
+            cmd.args(["--fault", &faults.join(",")]);
+        }
+        let (process, base) = Listening::start(cmd, "whip_server.py");
+        Self { process, base }
+    }
+
+    /// The WHIP endpoint of `room`: `{base}/whip/{room}`.
+    pub fn whip_url(&self, room: &str) -> String {
+        format!("{}/whip/{room}", self.base)
+    }
+
+    /// The WHEP endpoint of `room`: `{base}/whep/{room}`.
+    pub fn whep_url(&self, room: &str) -> String {
+        format!("{}/whep/{room}", self.base)
+    }
+
+    /// Everything the server logged so far (one line per request, `METHOD PATH -> STATUS (…)`,
+    /// and per milestone, 8-character session ids).
+    pub fn logs(&self) -> String {
+        self.process.logs()
+    }
+
+    /// Stops the server and returns what it logged.
+    pub fn stop(mut self) -> String {
+        self.process.stop()
     }
 }
 
