@@ -57,5 +57,7 @@ mod turn_limits;
 mod turn_probe;
 /// TURN over TCP and TLS for our own peers through the shim (coturn with UDP off).
 mod turn_shim;
+/// `join --signal whip` against the aiortc WHIP double: publish, DELETE, and each interop breaker named by analyze.
+mod whip;
 /// Signaling over TLS: join and probe over wss:// with --ca, each TLS failure named, the page over https.
 mod wss;

@@ -2,6 +2,8 @@
 //! ICE servers it hands out, never their credentials), following a cluster's `redirect`.
 
 use super::*;
+use crate::signal::kind::SignalKind;
+use crate::signal::whip::Whip;
 
 /// How long to wait for `joined_room` after sending `join_room`.
 const JOIN_TIMEOUT: Duration = Duration::from_secs(10);
@@ -16,17 +18,29 @@ pub(super) enum Joined {
     Redirect(String),
 }
 
+/// The transport `opts.signal` names, connected to `url`.
+async fn connect(opts: &ClientOptions, url: &str, rec: &Arc<Recorder>) -> Result<Box<dyn Transport>, ClientError> {
+    Ok(match opts.signal {
+        SignalKind::RtcAssist => {
+            let ws = SignalingClient::connect(url, opts.trust.clone(), opts.token.as_ref()).await?;
+            rec.record(Event::SignalingConnected { url: redact_url(url) });
+            Box::new(ws)
+        }
+        kind @ (SignalKind::Whip | SignalKind::Whep) => {
+            Box::new(Whip::new(kind, url, opts.trust.clone(), opts.token.clone(), rec.clone()))
+        }
+    })
+}
+
 /// Connects and joins, following at most [`MAX_REDIRECTS`] `redirect` answers (each one
 /// recorded); the last `SignalingConnected` names the node the peer ended on.
 pub(super) async fn connect_and_join(
     opts: &ClientOptions,
-    rec: &Recorder,
+    rec: &Arc<Recorder>,
 ) -> Result<(Box<dyn Transport>, String, Vec<String>, Vec<IceServer>), ClientError> {
     let mut url = opts.server.clone();
     for _ in 0..=MAX_REDIRECTS {
-        let mut ws: Box<dyn Transport> =
-            Box::new(SignalingClient::connect(&url, opts.trust.clone(), opts.token.as_ref()).await?);
-        rec.record(Event::SignalingConnected { url: redact_url(&url) });
+        let mut ws = connect(opts, &url, rec).await?;
         ws.send(&ClientMessage::JoinRoom { room: opts.room.clone(), token: opts.token.clone() }).await?;
         rec.record(Event::Signal {
             direction: Direction::Sent,

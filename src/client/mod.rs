@@ -30,6 +30,7 @@ use crate::signal::protocol::{CandidateInit, ClientMessage, IceServer, ServerMes
 use crate::signal::sdp;
 use crate::signal::secret::Secret;
 use crate::signal::token::redact_url;
+use crate::signal::kind::SignalKind;
 use crate::signal::transport::{Incoming, Transport};
 use join::connect_and_join;
 use crate::signal::websocket::{SignalingClient, SignalingError};
@@ -57,8 +58,10 @@ pub struct ClientOptions {
     pub bitrate: i32,
     /// Who verifies a `wss://` server (`--ca`); `None`: the system roots.
     pub trust: Option<Arc<tokio_rustls::rustls::ClientConfig>>,
-    /// Room token: on the WebSocket upgrade and in `join_room`.
+    /// Room token: on the WebSocket upgrade and in `join_room` (WHIP/WHEP: the bearer token).
     pub token: Option<Secret>,
+    /// The signaling the server speaks.
+    pub signal: SignalKind,
     /// The load generator's media instead of `source` and the devices: pre-encoded frames
     /// out, received RTP counted, nothing decoded, no RTP statistics polled.
     pub counted: Option<counted::Counted>,
@@ -91,6 +94,7 @@ impl ClientOptions {
             bitrate: DEFAULT_BITRATE,
             trust: None,
             token: None,
+            signal: SignalKind::default(),
             counted: None,
         }
     }
@@ -163,8 +167,11 @@ pub async fn run(
     rec: Arc<Recorder>,
     shutdown: CancellationToken,
 ) -> Result<(), ClientError> {
-    // The devices open first: a missing one fails before anything goes on the wire.
+    // The devices open first: a missing one fails before anything goes on the wire. A WHEP
+    // viewer sends nothing.
+    let sends = opts.signal.sends();
     let frames = match &opts.counted {
+        _ if !sends => None,
         Some(_) => None,
         None => {
             let source = opts.source.clone();
@@ -227,10 +234,17 @@ pub async fn run(
     let _enter = span.enter();
 
     let (peer, mut events) = Peer::new(&peer_opts).await?;
-    let local = peer.add_audio_sender(rand::random(), &my_id).await?;
+    let local = match sends {
+        true => Some(peer.add_audio_sender(rand::random(), &my_id).await?),
+        false => {
+            peer.add_audio_receiver().await?;
+            None
+        }
+    };
     let sent = opts.counted.as_ref().map_or_else(|| Arc::new(AtomicU64::new(0)), |c| c.sent.clone());
-    match (frames, &opts.counted) {
-        (Some(frames), _) => {
+    match (local, frames, &opts.counted) {
+        (None, _, _) => {}
+        (Some(local), Some(frames), _) => {
             let sending = send::Sending {
                 track: local,
                 bitrate: opts.bitrate,
@@ -240,7 +254,7 @@ pub async fn run(
             };
             send::spawn(frames, sending, stop.clone()).map_err(ClientError::Media)?;
         }
-        (None, Some(counted::Counted { packets: Some(packets), lag, quiet, .. })) => {
+        (Some(local), None, Some(counted::Counted { packets: Some(packets), lag, quiet, .. })) => {
             counted::spawn_sender(
                 packets.clone(),
                 local,
@@ -250,7 +264,7 @@ pub async fn run(
                 quiet.clone(),
             );
         }
-        (None, _) => {}
+        (Some(_), None, _) => {}
     }
 
     let mut offer = peer.create_offer().await?;

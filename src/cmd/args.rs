@@ -45,10 +45,19 @@ impl InputArgs {
 }
 
 pub fn parse_ws_url(s: &str) -> Result<String, String> {
+    url_with_scheme(s, &["ws", "wss"], "ws:// or wss://")
+}
+
+/// A signaling server's URL: ws(s):// for rtc-assist's protocol, http(s):// for WHIP/WHEP
+/// (which one `--signal` needs is checked with the rest of the options).
+pub fn parse_signal_url(s: &str) -> Result<String, String> {
+    url_with_scheme(s, &["ws", "wss", "http", "https"], "ws://, wss://, http:// or https://")
+}
+
+fn url_with_scheme(s: &str, schemes: &[&str], shown: &str) -> Result<String, String> {
     let uri: http::Uri = s.parse().map_err(|e| format!("invalid URL {s:?}: {e}"))?;
-    match uri.scheme_str() {
-        Some("ws" | "wss") => {}
-        _ => return Err(format!("URL {s:?} must start with ws:// or wss://")),
+    if !uri.scheme_str().is_some_and(|scheme| schemes.contains(&scheme)) {
+        return Err(format!("URL {s:?} must start with {shown}"));
     }
     if uri.host().is_none_or(str::is_empty) {
         return Err(format!("URL {s:?} has no host"));

@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 use clap::Args;
 use tokio_util::sync::CancellationToken;
 
-use crate::client::{self, ClientError, ClientOptions};
-use crate::cmd::args::{IceTuning, InputArgs, parse_duration, parse_room, parse_secret, parse_ws_url};
+use crate::client::{self, Behaviour, ClientError, ClientOptions};
+use crate::cmd::args::{IceTuning, InputArgs, parse_duration, parse_room, parse_secret, parse_signal_url};
 use crate::cmd::ice_servers::{IceServerArgs, as_ice_servers, ice_targets};
 use crate::diagnose::recorder::Recorder;
 use crate::diagnose::summary::Summary;
@@ -18,18 +18,24 @@ use crate::media::Source;
 use crate::media::devices::{self, Direction, Pinned};
 use crate::media::source::parse_source;
 use crate::peer::{PeerOptions, bind_for_url};
+use crate::signal::kind::SignalKind;
 use crate::signal::secret::Secret;
 use crate::ui::{LiveView, Printer, Style, render_summary};
 use crate::{Outcome, tls};
 
 #[derive(Debug, Clone, Args)]
 pub struct JoinArgs {
-    /// Room to join.
+    /// Room to join (not with --signal whip|whep, whose URL names the endpoint).
     #[arg(value_parser = parse_room)]
-    pub room: String,
-    /// Signaling server URL.
-    #[arg(long, default_value = "ws://127.0.0.1:8765/ws", value_parser = parse_ws_url)]
+    pub room: Option<String>,
+    /// Signaling server URL: ws(s):// for rtc-assist's protocol, the endpoint's http(s):// URL
+    /// for WHIP/WHEP.
+    #[arg(long, default_value = "ws://127.0.0.1:8765/ws", value_parser = parse_signal_url)]
     pub server: String,
+    /// The signaling the server speaks: rtc-assist (JSON over WebSocket), whip (publish to a
+    /// WHIP endpoint, RFC 9725) or whep (listen to a WHEP endpoint).
+    #[arg(long, default_value = "rtc-assist")]
+    pub signal: SignalKind,
     /// Room token for a server that requires one (`rtc-assist token`).
     #[arg(long, env = "RTC_ASSIST_TOKEN", hide_env_values = true, value_parser = parse_secret)]
     pub token: Option<Secret>,
@@ -132,6 +138,13 @@ fn playback(args: &JoinArgs) -> Option<Option<String>> {
 }
 
 pub fn options(args: &JoinArgs) -> anyhow::Result<ClientOptions> {
+    args.signal.check_url(&args.server).map_err(anyhow::Error::msg)?;
+    let room = match (&args.room, args.signal.has_rooms()) {
+        (Some(room), true) => room.clone(),
+        (None, true) => anyhow::bail!("a ROOM to join is required with --signal {}", args.signal),
+        (Some(_), false) => anyhow::bail!("--signal {} has no rooms: its URL names the endpoint", args.signal),
+        (None, false) => args.signal.to_string(),
+    };
     let trust = tls::extra_trust(&args.ca).map_err(|e| anyhow::anyhow!("--ca {e}"))?;
     let mut peer = PeerOptions::new(args.bind.unwrap_or_else(|| bind_for_url(&args.server)));
     peer.check_interval = Duration::from_millis(args.ice.ice_check_interval_ms);
@@ -147,7 +160,11 @@ pub fn options(args: &JoinArgs) -> anyhow::Result<ClientOptions> {
         bitrate: args.bitrate,
         trust,
         token: args.token.clone(),
-        ..ClientOptions::new(args.server.clone(), args.room.clone(), source(args), peer)
+        signal: args.signal,
+        // WHIP/WHEP: every candidate in the offer, nothing to trickle.
+        behaviour: Behaviour { full_sdp_offer: !args.signal.has_rooms(), ..Behaviour::default() },
+        // A WHEP viewer opens no device and sends nothing; its source is never opened.
+        ..ClientOptions::new(args.server.clone(), room, if args.signal.sends() { source(args) } else { Source::Tone { hz: 440.0 } }, peer)
     })
 }
 
@@ -161,6 +178,7 @@ pub async fn run_client(
     shutdown: CancellationToken,
 ) -> anyhow::Result<Outcome> {
     let (style, label) = (printer.style(), printer.label().map(str::to_owned));
+    let has_rooms = opts.signal.has_rooms();
     let rec = Arc::new(Recorder::with_output(start, printer));
     let result = client::run(opts, rec.clone(), shutdown).await;
     rec.clear_live();
@@ -181,7 +199,11 @@ pub async fn run_client(
         return Err(e.into());
     }
     let summary = Summary::from_timeline(&timeline);
-    let unheard = if expect_audio { summary.unheard(timeline.end_ms()) } else { Default::default() };
+    let unheard = match (expect_audio, has_rooms) {
+        (false, _) => Default::default(),
+        (true, true) => summary.unheard(timeline.end_ms()),
+        (true, false) => summary.unheard_endpoint(),
+    };
     println!("{}", render_summary(&summary, style, rec.elapsed_ms(), &unheard, label.as_deref()));
     if let Some(e) = local_error {
         return Err(e.into());

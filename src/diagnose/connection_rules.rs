@@ -7,8 +7,8 @@
 //!
 //! One file per kind of evidence: `candidate_messages` (what the remote candidates the page was
 //! given show), `ice` (why ICE failed, consent lost), `turn` (TURN errors, static credentials),
-//! `addresses` (private-only remote candidates), `audio` (audio that never arrived) and
-//! `cannot_show`.
+//! `addresses` (private-only remote candidates), `audio` (audio that never arrived), `whip`
+//! (WHIP/WHEP sessions: refused, no Location, wrong answer type, never deleted) and `cannot_show`.
 
 mod addresses;
 mod audio;
@@ -16,6 +16,7 @@ mod candidate_messages;
 mod cannot_show;
 mod ice;
 mod turn;
+mod whip;
 
 use crate::diagnose::connection::Connection;
 use crate::diagnose::rules::Finding;
@@ -54,6 +55,7 @@ pub fn diagnose_connection(c: &Connection) -> Vec<Finding> {
     out.extend(turn::static_credentials(c));
     out.extend(ice::consent_lost(c));
     out.extend(addresses::private_only(c));
+    out.extend(whip::whip(c));
     out
 }
 

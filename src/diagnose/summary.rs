@@ -210,6 +210,13 @@ impl Summary {
         let peers = if missing.len() <= anonymous_audible { Vec::new() } else { missing };
         Unheard { peers, anonymous_audible }
     }
+
+    /// `--expect-audio` where there is no room (a WHEP endpoint): some stream must be audible.
+    pub fn unheard_endpoint(&self) -> Unheard {
+        let audible = self.streams.values().filter(|s| s.heard()).count();
+        let peers = if audible == 0 { vec!["endpoint".to_owned()] } else { Vec::new() };
+        Unheard { peers, anonymous_audible: 0 }
+    }
 }
 
 /// How a received stream is named: after its peer when its stream id names one.
@@ -279,6 +286,18 @@ mod tests {
         t.push(0, joined(&["a", "b"]));
         t.push(1000, level(1, Some("a"), 150, -12.0));
         assert_eq!(Summary::from_timeline(&t).unheard(9000).peers, vec!["b".to_string()]);
+    }
+
+    #[test]
+    fn an_endpoint_without_a_room_must_be_heard_at_all() {
+        let mut t = Timeline::new();
+        t.push(0, joined(&[]));
+        assert!(Summary::from_timeline(&t).unheard(9000).is_empty(), "no peers: nothing missing");
+        assert_eq!(Summary::from_timeline(&t).unheard_endpoint().peers, vec!["endpoint".to_string()]);
+        t.push(1000, level(1, None, 5, -90.0));
+        assert!(!Summary::from_timeline(&t).unheard_endpoint().is_empty(), "silence is not hearing");
+        t.push(2000, level(1, None, 150, -12.0));
+        assert!(Summary::from_timeline(&t).unheard_endpoint().is_empty());
     }
 
     #[test]

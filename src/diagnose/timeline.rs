@@ -82,6 +82,24 @@ pub enum Event {
         #[serde(skip_serializing_if = "Option::is_none")]
         detail: Option<String>,
     },
+    /// An HTTP request of the signaling (WHIP/WHEP) and its answer: `status` is absent when no
+    /// answer came; `location`, `etag` and `content_type` are what the answer said; `body` is an
+    /// error answer's text, shortened. The URL never carries a token.
+    Http {
+        method: String,
+        url: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        status: Option<u16>,
+        elapsed_ms: u64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        content_type: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        location: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        etag: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        body: Option<String>,
+    },
     /// A session description went out (`Sent`: our local one) or came in, with what names its
     /// end and the wall clock (ms since the Unix epoch) when it did, so two files of one call
     /// can be paired and their clocks compared. Written beside the `signal` line.
@@ -222,6 +240,7 @@ impl Event {
             Self::SignalingConnected { .. } => "signaling_connected",
             Self::Redirected { .. } => "redirected",
             Self::Signal { .. } => "signal",
+            Self::Http { .. } => "http",
             Self::Description { .. } => "description",
             Self::SignalRejected { .. } => "signal_rejected",
             Self::ServerError { .. } => "server_error",

@@ -13,6 +13,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::sync::mpsc;
+use rtc::rtp_transceiver::rtp_sender::RtpCodecKind;
+use rtc::rtp_transceiver::{RTCRtpTransceiverDirection, RTCRtpTransceiverInit};
 use webrtc::peer_connection::{MediaEngine, PeerConnection, PeerConnectionBuilder, RTCConfigurationBuilder, RTCIceCandidateInit, RTCIceServer, RTCIceTransportPolicy, RTCSessionDescription, Registry, SettingEngineBuilder, configure_rtcp_reports, register_default_interceptors};
 
 use crate::diagnose::timeline::CandidateInfo;
@@ -231,6 +233,17 @@ impl Peer {
     /// Adds an Opus track we encode ourselves; `stream_id` names us to the far end.
     pub async fn add_audio_sender(&self, ssrc: u32, stream_id: &str) -> Result<LocalAudio, PeerError> {
         LocalAudio::attach(&self.pc, self.connected.clone(), ssrc, stream_id).await
+    }
+
+    /// Adds an audio transceiver that only receives (`a=recvonly`: a WHEP viewer's offer).
+    pub async fn add_audio_receiver(&self) -> Result<(), PeerError> {
+        let init = RTCRtpTransceiverInit {
+            direction: RTCRtpTransceiverDirection::Recvonly,
+            streams: Vec::new(),
+            send_encodings: Vec::new(),
+        };
+        self.pc.add_transceiver_from_kind(RtpCodecKind::Audio, Some(init)).await.context("add transceiver")?;
+        Ok(())
     }
 
     /// Adds a track that forwards another peer's RTP (SFU); `stream_id` names that peer.

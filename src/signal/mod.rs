@@ -6,9 +6,10 @@
 
 pub mod candidate;
 pub mod ice_url;
+pub mod kind;
 pub mod protocol;
 pub mod sdp;
 pub mod secret;
 pub mod token;
 
-runtime_modules!(transport, websocket);
+runtime_modules!(http_client, transport, websocket, whip);

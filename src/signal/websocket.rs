@@ -56,6 +56,8 @@ pub enum SignalingError {
         "the server refused the connection: 403 Forbidden (its Origin allow-list, or a proxy, turned us away)"
     )]
     Forbidden,
+    #[error("{url}: {cause}")]
+    Http { url: String, cause: String },
     #[error("signaling socket: {0}")]
     Socket(#[from] tungstenite::Error),
 }
@@ -83,7 +85,7 @@ fn ca_hint(e: &HandshakeError) -> &'static str {
 }
 
 /// Bounds one connection phase.
-async fn phase<T>(
+pub(super) async fn phase<T>(
     url: &str,
     name: &'static str,
     fut: impl Future<Output = Result<T, SignalingError>>,

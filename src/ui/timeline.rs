@@ -46,6 +46,16 @@ pub fn human_line(s: &Stamped, label: Option<&str>) -> String {
             let detail = detail.as_ref().map(|d| format!(" ({d})")).unwrap_or_default();
             format!("{arrow} {}{detail}", kind.bold())
         }
+        Event::Http { method, url, status, elapsed_ms, location, body, .. } => {
+            let answer = match status {
+                Some(s) if *s < 400 => s.to_string().green(),
+                Some(s) => s.to_string().red().bold(),
+                None => "no answer".red().bold(),
+            };
+            let at = location.as_ref().map(|l| format!(", Location {l}")).unwrap_or_default();
+            let why = body.as_ref().map(|b| format!(": {b}")).unwrap_or_default();
+            format!("→ {} {url} {answer} in {elapsed_ms} ms{at}{why}", method.bold())
+        }
         Event::Description { direction, kind, identity, .. } => {
             let side = match direction {
                 Direction::Sent => "local",
