@@ -11,7 +11,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::serve::process_sample::ProcessSample;
-use crate::serve::room::{JoinError, Outgoing, Rooms};
+use crate::serve::room::{JoinError, Outgoing, Role, Rooms};
 use crate::signal::protocol::ServerMessage;
 use super::ServerConfig;
 use super::sfu::{Publisher, SfuTotals};
@@ -144,10 +144,10 @@ impl Hub {
 
     /// Joins a room: `joined_room`/`peer_joined` go out, and the joiner is subscribed to the
     /// room's existing publishers. Returns how many others are in the room.
-    pub fn join(&self, peer: &str, room: &str) -> Result<usize, JoinError> {
+    pub fn join(&self, peer: &str, room: &str, role: Role) -> Result<usize, JoinError> {
         let ice_servers = self.ice_servers_for(peer);
         let mut st = self.state();
-        let out = st.rooms.join(peer, room, ice_servers)?;
+        let out = st.rooms.join(peer, room, ice_servers, role)?;
         st.deliver(out);
         let others = st.rooms.others(peer);
         for other in &others {

@@ -15,7 +15,7 @@ pub mod server_ice;
 pub mod cluster;
 pub mod turn;
 
-runtime_modules!(accept, auth, guard, hub, limits, proc_stats, routes, session, sfu);
+runtime_modules!(accept, auth, guard, hub, limits, pipe, proc_stats, routes, session, sfu, whip);
 
 #[cfg(feature = "runtime")]
 pub use auth::{Access, AuthError, TokenKey, unix_now};

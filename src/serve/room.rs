@@ -1,7 +1,7 @@
 //! Rooms as a state machine: `join`/`leave` change membership and return the signaling
 //! messages that must go out, addressed by peer id. The server performs them; tests read them.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use crate::signal::protocol::{ErrorCode, IceServer, ServerMessage};
 
@@ -33,11 +33,20 @@ impl JoinError {
     }
 }
 
+/// How a member takes part: a participant is announced to the others and listed to later
+/// joiners; a viewer (a WHEP session) only receives, unannounced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    Participant,
+    Viewer,
+}
+
 /// Room membership. Members are kept in join order.
 #[derive(Debug, Default)]
 pub struct Rooms {
     rooms: BTreeMap<String, Vec<String>>,
     member_of: HashMap<String, String>,
+    viewers: HashSet<String>,
 }
 
 impl Rooms {
@@ -52,6 +61,7 @@ impl Rooms {
         peer: &str,
         room: &str,
         ice_servers: Vec<IceServer>,
+        role: Role,
     ) -> Result<Vec<Outgoing>, JoinError> {
         if let Some(current) = self.member_of.get(peer) {
             return Err(JoinError::AlreadyIn(current.clone()));
@@ -60,10 +70,18 @@ impl Rooms {
         if members.len() >= MAX_PEERS_PER_ROOM {
             return Err(JoinError::Full);
         }
-        let mut out: Vec<Outgoing> = members
-            .iter()
-            .map(|m| Outgoing { to: m.clone(), msg: ServerMessage::PeerJoined { peer_id: peer.to_owned() } })
-            .collect();
+        let viewers = &self.viewers;
+        let announced: Vec<String> = members.iter().filter(|m| !viewers.contains(*m)).cloned().collect();
+        let mut out: Vec<Outgoing> = match role {
+            Role::Participant => members
+                .iter()
+                .map(|m| Outgoing {
+                    to: m.clone(),
+                    msg: ServerMessage::PeerJoined { peer_id: peer.to_owned() },
+                })
+                .collect(),
+            Role::Viewer => Vec::new(),
+        };
         out.insert(
             0,
             Outgoing {
@@ -71,13 +89,16 @@ impl Rooms {
                 msg: ServerMessage::JoinedRoom {
                     room: room.to_owned(),
                     peer_id: peer.to_owned(),
-                    peers: members.clone(),
+                    peers: announced,
                     ice_servers,
                 },
             },
         );
         members.push(peer.to_owned());
         self.member_of.insert(peer.to_owned(), room.to_owned());
+        if role == Role::Viewer {
+            self.viewers.insert(peer.to_owned());
+        }
         Ok(out)
     }
 
@@ -86,10 +107,17 @@ impl Rooms {
         let Some(room) = self.member_of.remove(peer) else { return Vec::new() };
         let Some(members) = self.rooms.get_mut(&room) else { return Vec::new() };
         members.retain(|m| m != peer);
-        let out = members
-            .iter()
-            .map(|m| Outgoing { to: m.clone(), msg: ServerMessage::PeerLeft { peer_id: peer.to_owned() } })
-            .collect();
+        let out = if self.viewers.remove(peer) {
+            Vec::new()
+        } else {
+            members
+                .iter()
+                .map(|m| Outgoing {
+                    to: m.clone(),
+                    msg: ServerMessage::PeerLeft { peer_id: peer.to_owned() },
+                })
+                .collect()
+        };
         if members.is_empty() {
             self.rooms.remove(&room);
         }
@@ -120,8 +148,8 @@ mod tests {
     #[test]
     fn join_tells_the_joiner_who_is_there_and_the_others_who_came() {
         let mut r = Rooms::new();
-        r.join("a", "r1", vec![]).unwrap();
-        let out = r.join("b", "r1", vec![]).unwrap();
+        r.join("a", "r1", vec![], Role::Participant).unwrap();
+        let out = r.join("b", "r1", vec![], Role::Participant).unwrap();
         assert_eq!(out.len(), 2);
         assert!(matches!(&out[0].msg, ServerMessage::JoinedRoom { peers, .. } if peers == &["a"]));
         assert_eq!(
@@ -134,9 +162,9 @@ mod tests {
     #[test]
     fn leave_notifies_the_rest_and_empty_rooms_vanish() {
         let mut r = Rooms::new();
-        r.join("a", "r1", vec![]).unwrap();
-        r.join("b", "r1", vec![]).unwrap();
-        r.join("c", "r2", vec![]).unwrap();
+        r.join("a", "r1", vec![], Role::Participant).unwrap();
+        r.join("b", "r1", vec![], Role::Participant).unwrap();
+        r.join("c", "r2", vec![], Role::Participant).unwrap();
         assert_eq!(
             r.leave("a"),
             vec![Outgoing { to: "b".into(), msg: ServerMessage::PeerLeft { peer_id: "a".into() } }]
@@ -150,11 +178,29 @@ mod tests {
     #[test]
     fn double_join_and_full_rooms_are_refused() {
         let mut r = Rooms::new();
-        r.join("a", "r1", vec![]).unwrap();
-        assert_eq!(r.join("a", "r2", vec![]), Err(JoinError::AlreadyIn("r1".into())));
+        r.join("a", "r1", vec![], Role::Participant).unwrap();
+        assert_eq!(r.join("a", "r2", vec![], Role::Participant), Err(JoinError::AlreadyIn("r1".into())));
         for i in 1..MAX_PEERS_PER_ROOM {
-            r.join(&format!("p{i}"), "r1", vec![]).unwrap();
+            r.join(&format!("p{i}"), "r1", vec![], Role::Participant).unwrap();
         }
-        assert_eq!(r.join("late", "r1", vec![]), Err(JoinError::Full));
+        assert_eq!(r.join("late", "r1", vec![], Role::Participant), Err(JoinError::Full));
+    }
+
+    #[test]
+    fn viewers_are_neither_announced_nor_listed() {
+        let mut r = Rooms::new();
+        r.join("a", "r1", vec![], Role::Participant).unwrap();
+        let out = r.join("v", "r1", vec![], Role::Viewer).unwrap();
+        assert_eq!(out.len(), 1, "only the viewer's own joined_room: {out:?}");
+        assert!(
+            matches!(&out[0].msg, ServerMessage::JoinedRoom { peers, .. } if peers == &["a".to_string()])
+        );
+        let out = r.join("b", "r1", vec![], Role::Participant).unwrap();
+        assert!(
+            matches!(&out[0].msg, ServerMessage::JoinedRoom { peers, .. } if peers == &["a".to_string()])
+        );
+        assert_eq!(out.len(), 3, "a and the viewer hear of b: {out:?}");
+        assert!(r.leave("v").is_empty(), "a viewer leaves unannounced");
+        assert_eq!(r.others("a"), vec!["b".to_string()]);
     }
 }

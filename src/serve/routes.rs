@@ -7,19 +7,23 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use axum::extract::{RawQuery, State, WebSocketUpgrade};
-use axum::http::{HeaderMap, StatusCode};
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, Path, RawQuery, State, WebSocketUpgrade};
+use axum::http::{HeaderMap, HeaderName, StatusCode, header};
 use axum::response::{Html, IntoResponse, Json, Response};
-use axum::routing::get;
+use axum::routing::{get, patch, post};
 use axum::{Extension, Router};
 use tokio::net::TcpListener;
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_util::sync::CancellationToken;
 
 use crate::serve::faults::Faults;
 use crate::serve::ratelimit::TokenBucket;
 use super::accept::{self, ClientAddr};
 use super::turn::EmbeddedTurn;
+use super::auth::Grant;
+use crate::serve::room::Role;
+use super::whip::{self, Endpoints, Post, Side};
 use super::{Access, Hub, Limits, TurnOptions, session};
 
 /// Sessions `serve` accepts at once unless told otherwise.
@@ -84,8 +88,10 @@ struct AppState {
     shutdown: CancellationToken,
     /// One permit per live session.
     sessions: Arc<Semaphore>,
-    /// WebSocket upgrades per source address.
+    /// WebSocket upgrades and WHIP/WHEP sessions per source address.
     upgrades: Arc<Mutex<Upgrades>>,
+    /// The live WHIP/WHEP sessions.
+    endpoints: Arc<Endpoints>,
 }
 
 /// A token bucket of upgrades per source address; full buckets are forgotten.
@@ -151,12 +157,18 @@ impl Server {
             shutdown: shutdown.clone(),
             sessions: self.sessions,
             upgrades: Arc::new(Mutex::new(upgrades)),
+            endpoints: Arc::default(),
         };
         let hub_for_close = state.hub.clone();
         let app = Router::new()
             .route("/", get(page))
             .route("/ws", get(websocket))
             .route("/stats", get(stats))
+            .route("/whip/{room}", post(whip_post).options(endpoint_options))
+            .route("/whep/{room}", post(whep_post).options(endpoint_options))
+            .route("/whip/{room}/{id}", patch(whip_patch).delete(whip_delete).options(session_options))
+            .route("/whep/{room}/{id}", patch(whep_patch).delete(whep_delete).options(session_options))
+            .layer(DefaultBodyLimit::max(whip::MAX_BODY))
             .with_state(state);
         let hub = hub_for_close;
         if let Some(c) = hub.config.cluster.clone() {
@@ -168,6 +180,32 @@ impl Server {
     }
 }
 
+/// What every new session must pass, WebSocket or WHIP/WHEP: the per-address rate, the Origin
+/// allow-list (403) and room token (401), and the session limit (503).
+fn admit(
+    state: &AppState,
+    headers: &HeaderMap,
+    query: Option<&str>,
+    client: SocketAddr,
+) -> Result<(Grant, OwnedSemaphorePermit), Response> {
+    let per_s = state.hub.config.limits.upgrades_per_ip;
+    if !state.upgrades.lock().expect("upgrades lock").allow(client.ip(), per_s) {
+        tracing::warn!(ip = %client.ip(), "session refused: too many from this address");
+        return Err((StatusCode::TOO_MANY_REQUESTS, "too many connections from your address; slow down\n")
+            .into_response());
+    }
+    let grant = state.hub.config.access.authorize(headers, query).map_err(|refusal| {
+        tracing::warn!(%refusal, "session refused");
+        refusal.into_response()
+    })?;
+    // Each session holds a peer connection (sockets, tasks): beyond the limit, 503.
+    let permit = state.sessions.clone().try_acquire_owned().map_err(|_| {
+        tracing::warn!("session refused: the server is at its session limit");
+        (StatusCode::SERVICE_UNAVAILABLE, "too many sessions; try again later\n").into_response()
+    })?;
+    Ok((grant, permit))
+}
+
 async fn websocket(
     ws: WebSocketUpgrade,
     headers: HeaderMap,
@@ -175,24 +213,9 @@ async fn websocket(
     State(state): State<AppState>,
     Extension(ClientAddr(client)): Extension<ClientAddr>,
 ) -> Response {
-    let per_s = state.hub.config.limits.upgrades_per_ip;
-    if !state.upgrades.lock().expect("upgrades lock").allow(client.ip(), per_s) {
-        tracing::warn!(ip = %client.ip(), "upgrade refused: too many from this address");
-        return (StatusCode::TOO_MANY_REQUESTS, "too many connections from your address; slow down\n")
-            .into_response();
-    }
-    // A foreign Origin gets 403, a missing or invalid room token 401: no upgrade either way.
-    let grant = match state.hub.config.access.authorize(&headers, query.as_deref()) {
-        Ok(g) => g,
-        Err(refusal) => {
-            tracing::warn!(%refusal, "upgrade refused");
-            return refusal.into_response();
-        }
-    };
-    // Each session holds a peer connection (sockets, tasks): beyond the limit, 503 before upgrading.
-    let Ok(permit) = state.sessions.clone().try_acquire_owned() else {
-        tracing::warn!("session refused: the server is at its session limit");
-        return (StatusCode::SERVICE_UNAVAILABLE, "too many sessions; try again later\n").into_response();
+    let (grant, permit) = match admit(&state, &headers, query.as_deref(), client) {
+        Ok(admitted) => admitted,
+        Err(response) => return response,
     };
     // Messages up to the transport cap are read so that an oversized protocol frame gets a
     // `too_large` reply; anything larger closes the socket with 1009 (message too big).
@@ -200,9 +223,87 @@ async fn websocket(
     ws.max_message_size(cap)
         .max_frame_size(cap)
         .on_upgrade(move |socket| async move {
-            session::run(socket, state.hub, state.shutdown, grant).await;
+            session::run(socket, state.hub, state.shutdown, grant, Role::Participant).await;
             drop(permit);
         })
+        .into_response()
+}
+
+async fn endpoint_post(
+    side: Side,
+    room: String,
+    state: AppState,
+    headers: HeaderMap,
+    query: Option<String>,
+    client: SocketAddr,
+    body: Bytes,
+) -> Response {
+    let (grant, permit) = match admit(&state, &headers, query.as_deref(), client) {
+        Ok(admitted) => admitted,
+        Err(response) => return response,
+    };
+    let post = Post { side, room, headers, body, grant, permit };
+    state.endpoints.post(state.hub.clone(), state.shutdown.clone(), post).await
+}
+
+async fn whip_post(
+    Path(room): Path<String>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+    State(state): State<AppState>,
+    Extension(ClientAddr(client)): Extension<ClientAddr>,
+    body: Bytes,
+) -> Response {
+    endpoint_post(Side::Whip, room, state, headers, query, client, body).await
+}
+
+async fn whep_post(
+    Path(room): Path<String>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+    State(state): State<AppState>,
+    Extension(ClientAddr(client)): Extension<ClientAddr>,
+    body: Bytes,
+) -> Response {
+    endpoint_post(Side::Whep, room, state, headers, query, client, body).await
+}
+
+async fn whip_patch(
+    Path((room, id)): Path<(String, String)>,
+    headers: HeaderMap,
+    State(state): State<AppState>,
+    body: Bytes,
+) -> Response {
+    state.endpoints.patch(Side::Whip, &room, &id, &headers, &body).await
+}
+
+async fn whep_patch(
+    Path((room, id)): Path<(String, String)>,
+    headers: HeaderMap,
+    State(state): State<AppState>,
+    body: Bytes,
+) -> Response {
+    state.endpoints.patch(Side::Whep, &room, &id, &headers, &body).await
+}
+
+async fn whip_delete(Path((room, id)): Path<(String, String)>, State(state): State<AppState>) -> Response {
+    state.endpoints.delete(Side::Whip, &room, &id).await
+}
+
+async fn whep_delete(Path((room, id)): Path<(String, String)>, State(state): State<AppState>) -> Response {
+    state.endpoints.delete(Side::Whep, &room, &id).await
+}
+
+async fn endpoint_options() -> Response {
+    (StatusCode::NO_CONTENT, [(header::ALLOW, "POST, OPTIONS"), (HeaderName::from_static("accept-post"), "application/sdp")])
+        .into_response()
+}
+
+async fn session_options() -> Response {
+    (
+        StatusCode::NO_CONTENT,
+        [(header::ALLOW, "PATCH, DELETE, OPTIONS"), (HeaderName::from_static("accept-patch"), "application/trickle-ice-sdpfrag")],
+    )
         .into_response()
 }
 

@@ -12,8 +12,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::ws::{Message, WebSocket};
-use futures_util::StreamExt;
+use axum::extract::ws::Message;
+use futures_util::{SinkExt, StreamExt};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tracing::{Instrument, field};
@@ -28,6 +28,8 @@ use crate::signal::protocol::{CandidateInit, ClientMessage, ErrorCode, ServerMes
 use crate::signal::sdp;
 use crate::signal::secret::Secret;
 use super::auth::Grant;
+use super::pipe::SessionSocket;
+use crate::serve::room::Role;
 use super::cluster::Placement;
 use super::guard::{Guard, Verdict};
 use super::hub::{Command, Hub};
@@ -42,11 +44,19 @@ const OFFER_ANSWER_WAIT: Duration = Duration::from_secs(5);
 /// so it may carry whichever comes first.
 const DOWNLINK_STREAM: &str = "rtc-assist-sfu";
 
-pub async fn run(socket: WebSocket, hub: Arc<Hub>, shutdown: CancellationToken, grant: Grant) {
+/// Runs one client's session over `socket` until it ends; `role` says whether the others see it.
+pub async fn run(
+    socket: impl SessionSocket + 'static,
+    hub: Arc<Hub>,
+    shutdown: CancellationToken,
+    grant: Grant,
+    role: Role,
+) {
     let id = uuid::Uuid::new_v4().simple().to_string();
     let span = tracing::info_span!("session", peer = %short_id(&id), room = field::Empty);
     let (commands, kicked) = hub.register(&id);
-    let mut session = Session::new(id.clone(), hub.clone(), socket, span.clone(), grant);
+    let mut session = Session::new(id.clone(), hub.clone(), Box::new(socket), span.clone(), grant);
+    session.role = role;
     async {
         tracing::info!("client connected");
         session.run(commands, kicked, shutdown).await;
@@ -61,7 +71,7 @@ pub async fn run(socket: WebSocket, hub: Arc<Hub>, shutdown: CancellationToken, 
 struct Session {
     id: String,
     hub: Arc<Hub>,
-    socket: WebSocket,
+    socket: Box<dyn SessionSocket>,
     span: tracing::Span,
     guard: Guard,
     call: Call,
@@ -69,6 +79,8 @@ struct Session {
     grant: Grant,
     /// `--record`: this session's timeline file.
     rec: Option<Recorder>,
+    /// A participant, or a viewer the others are not told about (WHEP).
+    role: Role,
 }
 
 /// Everything of the client's presence in a room; reset when it leaves.
@@ -130,7 +142,7 @@ enum Flow {
 }
 
 impl Session {
-    fn new(id: String, hub: Arc<Hub>, socket: WebSocket, span: tracing::Span, grant: Grant) -> Self {
+    fn new(id: String, hub: Arc<Hub>, socket: Box<dyn SessionSocket>, span: tracing::Span, grant: Grant) -> Self {
         let guard = Guard::new(&hub.config.limits);
         let rec = hub.config.record.as_ref().and_then(|dir| {
             let path = dir.join(format!("{id}.ndjson"));
@@ -147,7 +159,7 @@ impl Session {
                 }
             }
         });
-        Self { id, hub, socket, span, guard, call: Call::default(), grant, rec }
+        Self { id, hub, socket, span, guard, call: Call::default(), grant, rec, role: Role::Participant }
     }
 
     /// Records one event of this session's side (with `--record`).
@@ -360,7 +372,7 @@ impl Session {
                 Err(e) => return self.reply_error(ErrorCode::Internal, e.to_string()).await,
             }
         }
-        match self.hub.join(&self.id, &room) {
+        match self.hub.join(&self.id, &room, self.role) {
             Ok(others) => {
                 self.span.record("room", room.as_str());
                 tracing::info!(others, "joined room");

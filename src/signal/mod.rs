@@ -9,6 +9,7 @@ pub mod ice_url;
 pub mod kind;
 pub mod protocol;
 pub mod sdp;
+pub mod sdpfrag;
 pub mod secret;
 pub mod token;
 
