@@ -137,6 +137,28 @@ fn interop_breakers_are_named_by_analyze() {
     }
 }
 
+/// `probe --signal whip URL --json`: (exit code, finding codes).
+fn probe(url: &str) -> (i32, Vec<String>) {
+    let out = Command::new(BIN).args(["probe", "--signal", "whip", url, "--json"]).output().expect("run probe");
+    let doc: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("probe --json ({e}): {}", String::from_utf8_lossy(&out.stdout)));
+    let mut codes = Vec::new();
+    collect_codes(&doc, &mut codes);
+    (out.status.code().unwrap_or(-1), codes)
+}
+
+#[test]
+fn probe_checks_a_whip_endpoint_in_one_command() {
+    let healthy = WhipDouble::start(&[]);
+    assert_eq!(probe(&format!("{}/whip/p", healthy.base)), (0, vec![]), "{}", healthy.logs());
+    for (fault, code) in [("status-500", "WHIP-STATUS"), ("no-delete", "WHIP-NO-DELETE"), ("no-location", "WHIP-NO-LOCATION")] {
+        let double = WhipDouble::start(&[fault]);
+        let (rc, codes) = probe(&format!("{}/whip/p", double.base));
+        assert_eq!(rc, 1, "{fault}: {codes:?}");
+        assert!(codes.contains(&code.to_owned()), "{fault}: {codes:?}");
+    }
+}
+
 #[test]
 fn whip_usage_errors_are_exit_2() {
     for args in [

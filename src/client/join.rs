@@ -39,6 +39,11 @@ pub(super) async fn connect_and_join(
     rec: &Arc<Recorder>,
 ) -> Result<(Box<dyn Transport>, String, Vec<String>, Vec<IceServer>), ClientError> {
     let mut url = opts.server.clone();
+    if !opts.signal.has_rooms() {
+        // WHIP/WHEP: nothing to join; the peer id is ours to make.
+        let ws = connect(opts, &url, rec).await?;
+        return Ok((ws, uuid::Uuid::new_v4().simple().to_string(), Vec::new(), Vec::new()));
+    }
     for _ in 0..=MAX_REDIRECTS {
         let mut ws = connect(opts, &url, rec).await?;
         ws.send(&ClientMessage::JoinRoom { room: opts.room.clone(), token: opts.token.clone() }).await?;

@@ -10,24 +10,31 @@ use anyhow::Context;
 use clap::Args;
 use tokio_util::sync::CancellationToken;
 
-use crate::cmd::args::{IceTuning, parse_duration, parse_room, parse_secret, parse_ws_url};
+use crate::cmd::args::{IceTuning, parse_duration, parse_room, parse_secret, parse_signal_url};
 use crate::cmd::ice_servers::{IceServerArgs, as_ice_servers, ice_targets};
 use crate::diagnose::gather::{Allocation, GatherReport, analyse};
 use crate::peer::{PeerOptions, bind_for_host, bind_for_url};
 use crate::probe::gather::gather;
 use crate::probe::{self, ProbeOptions};
+use crate::probe::endpoint::{EndpointOptions, check};
 use crate::signal::ice_url::IceUrl;
+use crate::signal::kind::SignalKind;
 use crate::signal::secret::Secret;
 use crate::signal::token::redact_url;
 use crate::stun_turn::{TurnReport, TurnTarget, probe_stun, probe_turn};
-use crate::ui::{Spinners, Style, render_gather, render_probe, render_stun, render_turn, spinner_done};
+use crate::ui::{Spinners, Style, render_endpoint, render_gather, render_probe, render_stun, render_turn, spinner_done};
 use crate::{Outcome, tls};
 
 #[derive(Debug, Args)]
 pub struct ProbeArgs {
-    /// Signaling server to check end to end, e.g. ws://127.0.0.1:8765/ws.
-    #[arg(value_parser = parse_ws_url, required_unless_present_any = ["turn", "ice_servers", "stun"])]
+    /// Signaling server to check end to end, e.g. ws://127.0.0.1:8765/ws (a WHIP/WHEP
+    /// endpoint's http(s):// URL with --signal whip|whep).
+    #[arg(value_parser = parse_signal_url, required_unless_present_any = ["turn", "ice_servers", "stun"])]
     pub url: Option<String>,
+    /// The signaling the server speaks: rtc-assist (the multi-peer check), whip or whep (one
+    /// publishing or listening session through the endpoint, judged by the connection rules).
+    #[arg(long, default_value = "rtc-assist")]
+    pub signal: SignalKind,
     /// Extra trusted CA certificate (PEM) for a wss:// server (repeatable); the system roots
     /// stay trusted and the server's name is always verified.
     #[arg(long)]
@@ -88,6 +95,17 @@ async fn gather_report(
 pub async fn run(args: ProbeArgs, shutdown: CancellationToken) -> anyhow::Result<Outcome> {
     let style = Style::detect(args.json);
     let trust = tls::extra_trust(&args.ca).map_err(|e| anyhow::anyhow!("--ca {e}"))?;
+    if let Some(url) = &args.url {
+        args.signal.check_url(url).map_err(anyhow::Error::msg)?;
+    }
+    if let (Some(url), false) = (&args.url, args.signal.has_rooms()) {
+        let mut peer = PeerOptions::new(args.bind.unwrap_or_else(|| bind_for_url(url)));
+        peer.check_interval = Duration::from_millis(args.ice.ice_check_interval_ms);
+        let opts = EndpointOptions { url: url.clone(), signal: args.signal, peer, trust, token: args.token.clone() };
+        let report = check(opts, shutdown).await;
+        println!("{}", render_endpoint(&report, style.json));
+        return Ok(if report.healthy() { Outcome::Success } else { Outcome::Problem });
+    }
     let (targets, stuns) = ice_targets(&args.servers)?;
     // Each TURN/STUN test binds for its own server (loopback for a loopback one, else the
     // unspecified address of its family); the signaling probe and the gathering peer for the

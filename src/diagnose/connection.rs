@@ -103,6 +103,17 @@ pub struct Connection {
 }
 
 impl Connection {
+    /// A connection of our own, from a live timeline: each record's origin is its event number.
+    pub fn from_timeline(id: &str, t: &Timeline) -> Self {
+        let records = t
+            .events()
+            .iter()
+            .enumerate()
+            .map(|(i, s)| Record { origin: format!("event {}", i + 1), stamped: s.clone() })
+            .collect();
+        Self { id: id.to_owned(), records, ..Self::default() }
+    }
+
     /// The wall clock of a description: its own, or the file's epoch plus its offset.
     pub fn wall_ms(&self, d: &Description) -> Option<u64> {
         d.unix_ms.or_else(|| self.epoch_ms.map(|e| e.saturating_add(d.t_ms)))

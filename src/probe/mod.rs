@@ -3,6 +3,7 @@
 //! server's candidates), and a control with every candidate in its offer when the observer
 //! cannot connect — exchange audio, and the pure rule engine names what the timelines show.
 
+pub mod endpoint;
 pub mod gather;
 
 use std::sync::Arc;

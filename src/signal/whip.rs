@@ -6,8 +6,7 @@
 //! Every request is one `http` event in the timeline (method, URL, status, time, and the
 //! Location, ETag and Content-Type it answered with), so the rules can say what broke.
 //!
-//! WHIP and WHEP have no rooms: joining is immediate, the endpoint URL is the "room", and the
-//! peer id is made here.
+//! WHIP and WHEP have no rooms: the client skips joining, and the endpoint URL is all there is.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -134,22 +133,16 @@ impl Whip {
 impl Transport for Whip {
     async fn send(&mut self, msg: &ClientMessage) -> Result<(), SignalingError> {
         match msg {
-            ClientMessage::JoinRoom { .. } => {
-                self.inbox.push_back(Incoming::Message(ServerMessage::JoinedRoom {
-                    room: redact_url(&self.endpoint),
-                    peer_id: uuid::Uuid::new_v4().simple().to_string(),
-                    peers: Vec::new(),
-                    ice_servers: Vec::new(),
-                }));
-                Ok(())
-            }
             ClientMessage::Offer { sdp } => self.publish(sdp.clone()).await,
             ClientMessage::LeaveRoom => {
                 self.hang_up().await;
                 Ok(())
             }
-            // Candidates travel inside the offer; the server never offers.
-            ClientMessage::Candidate(_) | ClientMessage::EndOfCandidates | ClientMessage::Answer { .. } => Ok(()),
+            // Nothing to join; candidates travel inside the offer; the server never offers.
+            ClientMessage::JoinRoom { .. }
+            | ClientMessage::Candidate(_)
+            | ClientMessage::EndOfCandidates
+            | ClientMessage::Answer { .. } => Ok(()),
         }
     }
 

@@ -17,7 +17,7 @@ pub use analyze::{ConnectionReport, FileReport, render_analysis};
 pub use live::LiveView;
 pub use printer::Printer;
 pub use progress::{Spinners, done as spinner_done};
-pub use report::{render_findings, render_probe};
+pub use report::{render_endpoint, render_findings, render_probe};
 pub use summary::render_summary;
 pub use timeline::human_line;
 pub use turn::{render_gather, render_stun, render_turn};

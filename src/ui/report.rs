@@ -8,6 +8,8 @@ use crate::diagnose::rules::{Finding, Role};
 use crate::diagnose::summary::Summary;
 use crate::diagnose::timeline::Timeline;
 use crate::probe::ProbeReport;
+use crate::probe::endpoint::EndpointReport;
+use crate::ui::human_line;
 
 fn role(r: Role) -> &'static str {
     match r {
@@ -41,6 +43,22 @@ pub fn render_probe(report: &ProbeReport, json: bool) -> String {
             role(run.role),
             if heard.is_empty() { "nothing".to_owned() } else { heard.join(", ") }
         );
+    }
+    out.push_str(&render_findings(&report.findings));
+    out.trim_end().to_owned()
+}
+
+/// The endpoint probe (`probe --signal whip|whep`): its timeline, then the findings.
+pub fn render_endpoint(report: &EndpointReport, json: bool) -> String {
+    if json {
+        let mut v = serde_json::to_value(report).unwrap_or_default();
+        v["healthy"] = report.healthy().into();
+        return v.to_string();
+    }
+    let mut out = String::new();
+    let _ = writeln!(out, "{} {} {}", "probe".bold(), report.signal, report.url);
+    for s in &report.timeline {
+        let _ = writeln!(out, "{}", human_line(s, None));
     }
     out.push_str(&render_findings(&report.findings));
     out.trim_end().to_owned()
