@@ -48,6 +48,8 @@ mod rooms;
 mod scenarios;
 /// `serve --ice-server` with coturn: the server's own relay, REST credentials handed out per client, static ones kept (F8).
 mod serve_ice_server;
+/// serve's WHIP/WHEP endpoints against the aiortc WHIP publisher and WHEP viewer, with native peers; hostile requests get a 4xx.
+mod serve_whip;
 /// `serve --turn`: relay-only peers, the internal-peer guard, time-limited credentials, no leaks.
 mod turn;
 /// The embedded TURN server's limits: per-username and total allocation quotas (486), the

@@ -139,7 +139,8 @@ fn interop_breakers_are_named_by_analyze() {
 
 /// `probe --signal whip URL --json`: (exit code, finding codes).
 fn probe(url: &str) -> (i32, Vec<String>) {
-    let out = Command::new(BIN).args(["probe", "--signal", "whip", url, "--json"]).output().expect("run probe");
+    let out =
+        Command::new(BIN).args(["probe", "--signal", "whip", url, "--json"]).output().expect("run probe");
     let doc: Value = serde_json::from_slice(&out.stdout)
         .unwrap_or_else(|e| panic!("probe --json ({e}): {}", String::from_utf8_lossy(&out.stdout)));
     let mut codes = Vec::new();
@@ -151,7 +152,9 @@ fn probe(url: &str) -> (i32, Vec<String>) {
 fn probe_checks_a_whip_endpoint_in_one_command() {
     let healthy = WhipDouble::start(&[]);
     assert_eq!(probe(&format!("{}/whip/p", healthy.base)), (0, vec![]), "{}", healthy.logs());
-    for (fault, code) in [("status-500", "WHIP-STATUS"), ("no-delete", "WHIP-NO-DELETE"), ("no-location", "WHIP-NO-LOCATION")] {
+    for (fault, code) in
+        [("status-500", "WHIP-STATUS"), ("no-delete", "WHIP-NO-DELETE"), ("no-location", "WHIP-NO-LOCATION")]
+    {
         let double = WhipDouble::start(&[fault]);
         let (rc, codes) = probe(&format!("{}/whip/p", double.base));
         assert_eq!(rc, 1, "{fault}: {codes:?}");

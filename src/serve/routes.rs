@@ -274,7 +274,8 @@ async fn whip_patch(
     State(state): State<AppState>,
     body: Bytes,
 ) -> Response {
-    state.endpoints.patch(Side::Whip, &room, &id, &headers, &body).await
+    let burst = (state.hub.config.limits.message_burst / 2) as usize;
+    state.endpoints.patch(Side::Whip, &room, &id, &headers, &body, burst).await
 }
 
 async fn whep_patch(
@@ -283,15 +284,24 @@ async fn whep_patch(
     State(state): State<AppState>,
     body: Bytes,
 ) -> Response {
-    state.endpoints.patch(Side::Whep, &room, &id, &headers, &body).await
+    let burst = (state.hub.config.limits.message_burst / 2) as usize;
+    state.endpoints.patch(Side::Whep, &room, &id, &headers, &body, burst).await
 }
 
-async fn whip_delete(Path((room, id)): Path<(String, String)>, State(state): State<AppState>) -> Response {
-    state.endpoints.delete(Side::Whip, &room, &id).await
+async fn whip_delete(
+    Path((room, id)): Path<(String, String)>,
+    headers: HeaderMap,
+    State(state): State<AppState>,
+) -> Response {
+    state.endpoints.delete(Side::Whip, &room, &id, &headers).await
 }
 
-async fn whep_delete(Path((room, id)): Path<(String, String)>, State(state): State<AppState>) -> Response {
-    state.endpoints.delete(Side::Whep, &room, &id).await
+async fn whep_delete(
+    Path((room, id)): Path<(String, String)>,
+    headers: HeaderMap,
+    State(state): State<AppState>,
+) -> Response {
+    state.endpoints.delete(Side::Whep, &room, &id, &headers).await
 }
 
 async fn endpoint_options() -> Response {

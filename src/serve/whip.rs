@@ -56,7 +56,30 @@ struct Handle {
     side: Side,
     room: String,
     etag: String,
+    /// The offer's ICE ufrag (another one in a PATCH is an ICE restart) and its media sections'
+    /// mids (a candidate must name one).
+    ufrag: Option<String>,
+    mids: Vec<String>,
     to_session: mpsc::Sender<Message>,
+}
+
+/// What a PATCH or DELETE may touch of a session.
+struct Found {
+    etag: String,
+    ufrag: Option<String>,
+    mids: Vec<String>,
+    to: mpsc::Sender<Message>,
+}
+
+/// `If-Match` against the session's ETag: `None` when it is acceptable (`*` matches any).
+fn precondition(headers: &HeaderMap, etag: &str, required: bool) -> Option<Response> {
+    match headers.get(header::IF_MATCH).and_then(|v| v.to_str().ok()) {
+        None if required => Some(reply(StatusCode::PRECONDITION_REQUIRED, "If-Match with the session's ETag is required")),
+        Some(m) if m.trim() != etag && m.trim() != "*" => {
+            Some(reply(StatusCode::PRECONDITION_FAILED, "If-Match does not match the session's ETag"))
+        }
+        _ => None,
+    }
 }
 
 /// Every live WHIP/WHEP session by id (the peer id its session got).
@@ -201,6 +224,9 @@ impl Endpoints {
                 format!("not an SDP offer with an audio section to {}", if p.side == Side::Whip { "send" } else { "receive" }),
             );
         }
+        let ufrag = crate::signal::sdp::identity(&offer).ufrag;
+        let mids: Vec<String> =
+            offer.lines().filter_map(|l| l.trim_end().strip_prefix("a=mid:")).map(str::to_owned).collect();
         let (socket, mut end) = pipe(PIPE_CAPACITY);
         let permit = p.permit;
         let grant = p.grant;
@@ -220,7 +246,7 @@ impl Endpoints {
         let location = format!("/{}/{}/{}", p.side.path(), p.room, answered.peer_id);
         self.live.lock().expect("whip sessions lock").insert(
             answered.peer_id.clone(),
-            Handle { side: p.side, room: p.room.clone(), etag: etag.clone(), to_session: end.tx.clone() },
+            Handle { side: p.side, room: p.room.clone(), etag: etag.clone(), ufrag, mids, to_session: end.tx.clone() },
         );
         tracing::info!(peer = %crate::signal::protocol::short_id(&answered.peer_id), room = %p.room, "{} session created", p.side.path());
         let me = self.clone();
@@ -246,26 +272,30 @@ impl Endpoints {
         r
     }
 
-    fn find(&self, side: Side, room: &str, id: &str) -> Option<(String, mpsc::Sender<Message>)> {
+    fn find(&self, side: Side, room: &str, id: &str) -> Option<Found> {
         let live = self.live.lock().expect("whip sessions lock");
         let h = live.get(id).filter(|h| h.side == side && h.room == room)?;
-        Some((h.etag.clone(), h.to_session.clone()))
+        Some(Found { etag: h.etag.clone(), ufrag: h.ufrag.clone(), mids: h.mids.clone(), to: h.to_session.clone() })
     }
 
     /// `PATCH` on a session: trickled client candidates (RFC 8840), `If-Match` required.
-    pub async fn patch(&self, side: Side, room: &str, id: &str, headers: &HeaderMap, body: &Bytes) -> Response {
-        let Some((etag, to)) = self.find(side, room, id) else {
+    pub async fn patch(
+        &self,
+        side: Side,
+        room: &str,
+        id: &str,
+        headers: &HeaderMap,
+        body: &Bytes,
+        max_candidates: usize,
+    ) -> Response {
+        let Some(Found { etag, ufrag, mids, to }) = self.find(side, room, id) else {
             return reply(StatusCode::NOT_FOUND, "no such session");
         };
         if content_type(headers).as_deref() != Some(SDPFRAG) {
             return reply(StatusCode::UNSUPPORTED_MEDIA_TYPE, "a trickle must be sent as application/trickle-ice-sdpfrag");
         }
-        match headers.get(header::IF_MATCH).and_then(|v| v.to_str().ok()) {
-            None => return reply(StatusCode::PRECONDITION_REQUIRED, "If-Match with the session's ETag is required"),
-            Some(m) if m.trim() != etag && m.trim() != "*" => {
-                return reply(StatusCode::PRECONDITION_FAILED, "If-Match does not match the session's ETag");
-            }
-            Some(_) => {}
+        if let Some(refusal) = precondition(headers, &etag, true) {
+            return refusal;
         }
         let Ok(text) = std::str::from_utf8(body) else {
             return reply(StatusCode::BAD_REQUEST, "the fragment is not UTF-8 text");
@@ -274,8 +304,15 @@ impl Endpoints {
             Ok(f) => f,
             Err(e) => return reply(StatusCode::BAD_REQUEST, e.to_string()),
         };
-        if fragment.ufrag.is_some() && fragment.candidates.is_empty() && !fragment.end_of_candidates {
-            return reply(StatusCode::NOT_IMPLEMENTED, "ICE restarts are not supported");
+        if fragment.ufrag.is_some() && fragment.ufrag != ufrag {
+            return reply(StatusCode::NOT_IMPLEMENTED, "ICE restarts (a new ufrag) are not supported");
+        }
+        if let Some(c) = fragment.candidates.iter().find(|c| !mids.contains(&c.sdp_mid)) {
+            return reply(StatusCode::BAD_REQUEST, format!("a candidate for mid {:?}, which the offer does not have", c.sdp_mid));
+        }
+        // Each candidate is one message of the session, under its message rate.
+        if fragment.candidates.len() > max_candidates {
+            return reply(StatusCode::BAD_REQUEST, format!("at most {max_candidates} candidates in one fragment"));
         }
         for c in fragment.candidates {
             let text = ClientMessage::Candidate(c).encode();
@@ -290,10 +327,13 @@ impl Endpoints {
     }
 
     /// `DELETE` on a session: it leaves its room and ends.
-    pub async fn delete(&self, side: Side, room: &str, id: &str) -> Response {
-        let Some((_, to)) = self.find(side, room, id) else {
+    pub async fn delete(&self, side: Side, room: &str, id: &str, headers: &HeaderMap) -> Response {
+        let Some(Found { etag, to, .. }) = self.find(side, room, id) else {
             return reply(StatusCode::NOT_FOUND, "no such session");
         };
+        if let Some(refusal) = precondition(headers, &etag, false) {
+            return refusal;
+        }
         self.live.lock().expect("whip sessions lock").remove(id);
         let _ = to.send(Message::Text(ClientMessage::LeaveRoom.encode().into())).await;
         let _ = to.send(Message::Close(None)).await;

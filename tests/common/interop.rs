@@ -1,7 +1,8 @@
 //! The interop test double (tests/interop/): an aiortc SFU of the guide's design
 //! (`sfu_server.py`, healthy or with a catalogue `--fault`), its browser-like client
-//! (`client.py`) and a WHIP/WHEP server (`whip_server.py`, healthy or with `--fault` switches),
-//! run as processes on loopback from the virtualenv `scripts/interop-venv.sh` makes.
+//! (`client.py`), a WHIP/WHEP server (`whip_server.py`, healthy or with `--fault` switches) and a
+//! WHIP publisher / WHEP viewer (`whip_client.py`), run as processes on loopback from the
+//! virtualenv `scripts/interop-venv.sh` makes.
 
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
@@ -193,8 +194,9 @@ impl WhipDouble {
     }
 }
 
-/// A running `client.py`; `finish` waits for its JSON report.
+/// A running client script (`client.py`, `whip_client.py`); `finish` waits for its JSON report.
 pub struct InteropClient {
+    script: &'static str,
     child: Child,
     stdout: Arc<Mutex<String>>,
     stderr: Arc<Mutex<String>>,
@@ -221,26 +223,59 @@ pub fn spawn_client(
     if let Some(ca) = ca {
         cmd.arg("--ca").arg(ca);
     }
-    let mut child = cmd.spawn().expect("spawn tests/interop/client.py");
-    let (stdout, out_done) = drain(child.stdout.take().unwrap());
-    let (stderr, err_done) = drain(child.stderr.take().unwrap());
-    let bound = Duration::from_secs_f64(secs + 60.0);
-    InteropClient { child, stdout, stderr, drains: vec![out_done, err_done], bound }
+    InteropClient::spawn(cmd, "client.py", secs)
 }
 
 impl InteropClient {
+    /// Spawns `cmd` (a `python(script)` command) whose run lasts about `secs` seconds; `finish`
+    /// gives it a minute more.
+    fn spawn(mut cmd: Command, script: &'static str, secs: f64) -> Self {
+        let mut child = cmd.spawn().unwrap_or_else(|e| panic!("spawn tests/interop/{script}: {e}"));
+        let (stdout, out_done) = drain(child.stdout.take().unwrap());
+        let (stderr, err_done) = drain(child.stderr.take().unwrap());
+        let bound = Duration::from_secs_f64(secs + 60.0);
+        Self { script, child, stdout, stderr, drains: vec![out_done, err_done], bound }
+    }
+
+    /// Waits (up to `within`) for a stderr line starting with `prefix`; returns the rest of it.
+    /// None when it does not come in time or the process exits without it.
+    pub fn stderr_line(&mut self, prefix: &str, within: Duration) -> Option<String> {
+        let deadline = Instant::now() + within;
+        loop {
+            // Whether all its stderr is in, looked at before searching it.
+            let ended = self.child.try_wait().ok().flatten().is_some()
+                && self.drains.iter().all(JoinHandle::is_finished);
+            let found =
+                self.stderr.lock().unwrap().lines().find_map(|l| l.strip_prefix(prefix).map(str::to_owned));
+            if found.is_some() || ended || Instant::now() > deadline {
+                return found;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Everything the client wrote to stderr so far.
+    pub fn stderr(&self) -> String {
+        self.stderr.lock().unwrap().clone()
+    }
+
     /// Waits (bounded) and returns the client's JSON report with `exit_code` added (0, or 2 when
-    /// signaling was unreachable). Panics when it hangs, crashes or prints no JSON.
+    /// its server was unreachable). Panics when it hangs, crashes or prints no JSON.
     pub fn finish(mut self) -> Value {
         let deadline = Instant::now() + self.bound;
         let status = loop {
-            if let Some(status) = self.child.try_wait().expect("wait for client.py") {
+            if let Some(status) = self.child.try_wait().expect("wait for the client") {
                 break status;
             }
             if Instant::now() > deadline {
                 let _ = self.child.kill();
                 let _ = self.child.wait();
-                panic!("client.py still running after {:?}:\n{}", self.bound, self.stderr.lock().unwrap());
+                panic!(
+                    "{} still running after {:?}:\n{}",
+                    self.script,
+                    self.bound,
+                    self.stderr.lock().unwrap()
+                );
             }
             std::thread::sleep(Duration::from_millis(50));
         };
@@ -252,7 +287,7 @@ impl InteropClient {
         let json = stdout.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("");
         let mut report: Value = match serde_json::from_str(json) {
             Ok(v) if code == 0 || code == 2 => v,
-            _ => panic!("client.py exited {code} without a JSON report:\n{stdout}\n{stderr}"),
+            _ => panic!("{} exited {code} without a JSON report:\n{stdout}\n{stderr}", self.script),
         };
         report["exit_code"] = code.into();
         report
@@ -278,4 +313,26 @@ pub fn client_heard(report: &Value, hz: f64) -> bool {
         .into_iter()
         .flatten()
         .any(|t| t["freq_hz"].as_f64().is_some_and(|f| (f - hz).abs() <= hz * 0.02))
+}
+
+/// Starts `whip_client.py` (an aiortc WHIP publisher or WHEP viewer) with `args`:
+/// `--whip URL [--hz HZ]` or `--whep URL`, `[--seconds S] [--trickle]`. Once its POST is
+/// answered it writes a stderr line `created {"post_status", "location", "etag"}` (see
+/// [`InteropClient::stderr_line`]).
+pub fn spawn_whip_client(args: &[&str]) -> InteropClient {
+    let secs = args
+        .iter()
+        .position(|a| *a == "--seconds")
+        .and_then(|i| args.get(i + 1)?.parse().ok())
+        .unwrap_or(8.0);
+    let mut cmd = python("whip_client.py");
+    cmd.args(args);
+    InteropClient::spawn(cmd, "whip_client.py", secs)
+}
+
+/// `spawn_whip_client(args).finish()`: its JSON report (`post_status`, `location`, `etag`,
+/// `patch_status`, `delete_status`, `connected`, `heard_hz`, `rms_dbfs`, `packets`, …) with
+/// `exit_code` added.
+pub fn run_whip_client(args: &[&str]) -> Value {
+    spawn_whip_client(args).finish()
 }
