@@ -27,7 +27,9 @@ async fn connect(opts: &ClientOptions, url: &str, rec: &Arc<Recorder>) -> Result
             Box::new(ws)
         }
         kind @ (SignalKind::Whip | SignalKind::Whep) => {
-            Box::new(Whip::new(kind, url, opts.trust.clone(), opts.token.clone(), rec.clone()))
+            let rec = rec.clone();
+            let on_step = Box::new(move |step| rec.record(Event::Http(step)));
+            Box::new(Whip::new(kind, url, opts.trust.clone(), opts.token.clone(), on_step))
         }
     })
 }

@@ -33,7 +33,8 @@ use crate::signal::token::redact_url;
 use crate::signal::kind::SignalKind;
 use crate::signal::transport::{Incoming, Transport};
 use join::connect_and_join;
-use crate::signal::websocket::{SignalingClient, SignalingError};
+use crate::signal::error::SignalingError;
+use crate::signal::websocket::SignalingClient;
 use crate::stun_turn::shim;
 
 /// How often webrtc-rs' RTP statistics are reported.

@@ -5,6 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::signal::candidate::{Candidate, CandidateType};
+use crate::signal::http_step::HttpStep;
 use crate::signal::ice_url::OfferedIceServer;
 use crate::signal::sdp::SdpIdentity;
 
@@ -85,21 +86,7 @@ pub enum Event {
     /// An HTTP request of the signaling (WHIP/WHEP) and its answer: `status` is absent when no
     /// answer came; `location`, `etag` and `content_type` are what the answer said; `body` is an
     /// error answer's text, shortened. The URL never carries a token.
-    Http {
-        method: String,
-        url: String,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        status: Option<u16>,
-        elapsed_ms: u64,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        content_type: Option<String>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        location: Option<String>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        etag: Option<String>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        body: Option<String>,
-    },
+    Http(HttpStep),
     /// A session description went out (`Sent`: our local one) or came in, with what names its
     /// end and the wall clock (ms since the Unix epoch) when it did, so two files of one call
     /// can be paired and their clocks compared. Written beside the `signal` line.
@@ -240,7 +227,7 @@ impl Event {
             Self::SignalingConnected { .. } => "signaling_connected",
             Self::Redirected { .. } => "redirected",
             Self::Signal { .. } => "signal",
-            Self::Http { .. } => "http",
+            Self::Http(_) => "http",
             Self::Description { .. } => "description",
             Self::SignalRejected { .. } => "signal_rejected",
             Self::ServerError { .. } => "server_error",

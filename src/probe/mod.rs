@@ -20,7 +20,7 @@ use crate::media::Source;
 use crate::peer::PeerOptions;
 use crate::signal::secret::Secret;
 use crate::signal::token::redact_url;
-use crate::signal::websocket::CONNECT_LIMIT;
+use crate::signal::error::CONNECT_LIMIT;
 
 /// Tones of the probe peers, far apart so each is recognisable.
 const TONES: [(Role, f64); 3] = [(Role::Observer, 440.0), (Role::Withholder, 660.0), (Role::Control, 550.0)];

@@ -164,10 +164,8 @@ impl Server {
             .route("/", get(page))
             .route("/ws", get(websocket))
             .route("/stats", get(stats))
-            .route("/whip/{room}", post(whip_post).options(endpoint_options))
-            .route("/whep/{room}", post(whep_post).options(endpoint_options))
-            .route("/whip/{room}/{id}", patch(whip_patch).delete(whip_delete).options(session_options))
-            .route("/whep/{room}/{id}", patch(whep_patch).delete(whep_delete).options(session_options))
+            .route("/{side}/{room}", post(endpoint_post).options(endpoint_options))
+            .route("/{side}/{room}/{id}", patch(session_patch).delete(session_delete).options(session_options))
             .layer(DefaultBodyLimit::max(whip::MAX_BODY))
             .with_state(state);
         let hub = hub_for_close;
@@ -229,15 +227,29 @@ async fn websocket(
         .into_response()
 }
 
+/// `whip` or `whep` from the first path segment.
+fn side(segment: &str) -> Option<Side> {
+    match segment {
+        "whip" => Some(Side::Whip),
+        "whep" => Some(Side::Whep),
+        _ => None,
+    }
+}
+
+fn no_such_path() -> Response {
+    (StatusCode::NOT_FOUND, "no such path\n").into_response()
+}
+
+/// `POST /whip/ROOM` or `/whep/ROOM`.
 async fn endpoint_post(
-    side: Side,
-    room: String,
-    state: AppState,
+    Path((segment, room)): Path<(String, String)>,
     headers: HeaderMap,
-    query: Option<String>,
-    client: SocketAddr,
+    RawQuery(query): RawQuery,
+    State(state): State<AppState>,
+    Extension(ClientAddr(client)): Extension<ClientAddr>,
     body: Bytes,
 ) -> Response {
+    let Some(side) = side(&segment) else { return no_such_path() };
     let (grant, permit) = match admit(&state, &headers, query.as_deref(), client) {
         Ok(admitted) => admitted,
         Err(response) => return response,
@@ -246,70 +258,40 @@ async fn endpoint_post(
     state.endpoints.post(state.hub.clone(), state.shutdown.clone(), post).await
 }
 
-async fn whip_post(
-    Path(room): Path<String>,
-    headers: HeaderMap,
-    RawQuery(query): RawQuery,
-    State(state): State<AppState>,
-    Extension(ClientAddr(client)): Extension<ClientAddr>,
-    body: Bytes,
-) -> Response {
-    endpoint_post(Side::Whip, room, state, headers, query, client, body).await
-}
-
-async fn whep_post(
-    Path(room): Path<String>,
-    headers: HeaderMap,
-    RawQuery(query): RawQuery,
-    State(state): State<AppState>,
-    Extension(ClientAddr(client)): Extension<ClientAddr>,
-    body: Bytes,
-) -> Response {
-    endpoint_post(Side::Whep, room, state, headers, query, client, body).await
-}
-
-async fn whip_patch(
-    Path((room, id)): Path<(String, String)>,
+/// `PATCH` on a session's Location.
+async fn session_patch(
+    Path((segment, room, id)): Path<(String, String, String)>,
     headers: HeaderMap,
     State(state): State<AppState>,
     body: Bytes,
 ) -> Response {
-    let burst = (state.hub.config.limits.message_burst / 2) as usize;
-    state.endpoints.patch(Side::Whip, &room, &id, &headers, &body, burst).await
+    let Some(side) = side(&segment) else { return no_such_path() };
+    let most = (state.hub.config.limits.message_burst / 2) as usize;
+    state.endpoints.patch(side, &room, &id, &headers, &body, most).await
 }
 
-async fn whep_patch(
-    Path((room, id)): Path<(String, String)>,
-    headers: HeaderMap,
-    State(state): State<AppState>,
-    body: Bytes,
-) -> Response {
-    let burst = (state.hub.config.limits.message_burst / 2) as usize;
-    state.endpoints.patch(Side::Whep, &room, &id, &headers, &body, burst).await
-}
-
-async fn whip_delete(
-    Path((room, id)): Path<(String, String)>,
+/// `DELETE` on a session's Location.
+async fn session_delete(
+    Path((segment, room, id)): Path<(String, String, String)>,
     headers: HeaderMap,
     State(state): State<AppState>,
 ) -> Response {
-    state.endpoints.delete(Side::Whip, &room, &id, &headers).await
+    let Some(side) = side(&segment) else { return no_such_path() };
+    state.endpoints.delete(side, &room, &id, &headers).await
 }
 
-async fn whep_delete(
-    Path((room, id)): Path<(String, String)>,
-    headers: HeaderMap,
-    State(state): State<AppState>,
-) -> Response {
-    state.endpoints.delete(Side::Whep, &room, &id, &headers).await
-}
-
-async fn endpoint_options() -> Response {
+async fn endpoint_options(Path((segment, _)): Path<(String, String)>) -> Response {
+    if side(&segment).is_none() {
+        return no_such_path();
+    }
     (StatusCode::NO_CONTENT, [(header::ALLOW, "POST, OPTIONS"), (HeaderName::from_static("accept-post"), "application/sdp")])
         .into_response()
 }
 
-async fn session_options() -> Response {
+async fn session_options(Path((segment, _, _)): Path<(String, String, String)>) -> Response {
+    if side(&segment).is_none() {
+        return no_such_path();
+    }
     (
         StatusCode::NO_CONTENT,
         [(header::ALLOW, "PATCH, DELETE, OPTIONS"), (HeaderName::from_static("accept-patch"), "application/trickle-ice-sdpfrag")],

@@ -14,7 +14,7 @@ use tokio::net::TcpStream;
 use tokio_rustls::rustls::ClientConfig;
 
 use crate::signal::secret::Secret;
-use crate::signal::websocket::{SignalingError, phase};
+use crate::signal::error::{SignalingError, phase};
 use crate::tls::{self, Stream};
 
 /// Longest answer body read (an SDP answer is a few KiB).

@@ -7,7 +7,7 @@
 use async_trait::async_trait;
 
 use crate::signal::protocol::{ClientMessage, DecodeError, ServerMessage};
-use crate::signal::websocket::SignalingError;
+use crate::signal::error::SignalingError;
 
 /// What came in from the server.
 #[derive(Debug)]

@@ -3,8 +3,9 @@
 //! as `application/sdp` to the endpoint URL, the `201 Created` answer carries the SDP answer,
 //! the session's `Location` and its `ETag`; hanging up is a DELETE on that Location. The
 //! client's offer holds every candidate (it gathers first), so nothing is trickled by PATCH.
-//! Every request is one `http` event in the timeline (method, URL, status, time, and the
-//! Location, ETag and Content-Type it answered with), so the rules can say what broke.
+//! Every request is handed to `on_step` as an `HttpStep` (method, URL, status, time, and the
+//! Location, ETag and Content-Type it answered with): the client records it as an `http` event,
+//! so the rules can say what broke.
 //!
 //! WHIP and WHEP have no rooms: the client skips joining, and the endpoint URL is all there is.
 
@@ -15,15 +16,14 @@ use async_trait::async_trait;
 use http::{Method, StatusCode, header};
 use tokio_rustls::rustls::ClientConfig;
 
-use crate::diagnose::recorder::Recorder;
-use crate::diagnose::timeline::Event;
 use crate::signal::http_client::{self, Request, Response, resolve};
+use crate::signal::http_step::HttpStep;
 use crate::signal::kind::SignalKind;
 use crate::signal::protocol::{ClientMessage, ServerMessage};
 use crate::signal::secret::Secret;
 use crate::signal::token::redact_url;
 use crate::signal::transport::{Incoming, Transport};
-use crate::signal::websocket::SignalingError;
+use crate::signal::error::SignalingError;
 
 const SDP: &str = "application/sdp";
 
@@ -34,12 +34,15 @@ struct Session {
     deleted: bool,
 }
 
+/// Where each HTTP request goes once answered (the client records it in its timeline).
+pub type OnStep = Box<dyn Fn(HttpStep) + Send + Sync>;
+
 pub struct Whip {
     kind: SignalKind,
     endpoint: String,
     trust: Option<Arc<ClientConfig>>,
     token: Option<Secret>,
-    rec: Arc<Recorder>,
+    on_step: OnStep,
     inbox: VecDeque<Incoming>,
     session: Option<Session>,
 }
@@ -50,9 +53,9 @@ impl Whip {
         endpoint: &str,
         trust: Option<Arc<ClientConfig>>,
         token: Option<Secret>,
-        rec: Arc<Recorder>,
+        on_step: OnStep,
     ) -> Self {
-        Self { kind, endpoint: endpoint.to_owned(), trust, token, rec, inbox: VecDeque::new(), session: None }
+        Self { kind, endpoint: endpoint.to_owned(), trust, token, on_step, inbox: VecDeque::new(), session: None }
     }
 
     /// Sends one request and records it; an error answer is recorded too, then returned.
@@ -66,7 +69,7 @@ impl Whip {
         let started = std::time::Instant::now();
         match http_client::send(url, &req, self.trust.clone()).await {
             Ok(r) => {
-                self.rec.record(Event::Http {
+                (self.on_step)(HttpStep {
                     method: method.to_string(),
                     url: redact_url(&r.url),
                     status: Some(r.status.as_u16()),
@@ -79,7 +82,7 @@ impl Whip {
                 Ok(r)
             }
             Err(e) => {
-                self.rec.record(Event::Http {
+                (self.on_step)(HttpStep {
                     method: method.to_string(),
                     url: redact_url(url),
                     status: None,

@@ -2,6 +2,7 @@
 
 use colored::Colorize;
 
+use crate::signal::http_step::HttpStep;
 use crate::diagnose::summary::stream_label;
 use crate::diagnose::timeline::{CandidateInfo, Direction, Event, Stamped, Via};
 use crate::signal::candidate::CandidateType;
@@ -46,7 +47,7 @@ pub fn human_line(s: &Stamped, label: Option<&str>) -> String {
             let detail = detail.as_ref().map(|d| format!(" ({d})")).unwrap_or_default();
             format!("{arrow} {}{detail}", kind.bold())
         }
-        Event::Http { method, url, status, elapsed_ms, location, body, .. } => {
+        Event::Http(HttpStep { method, url, status, elapsed_ms, location, body, .. }) => {
             let answer = match status {
                 Some(s) if *s < 400 => s.to_string().green(),
                 Some(s) => s.to_string().red().bold(),

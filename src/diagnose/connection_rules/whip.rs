@@ -7,6 +7,7 @@ use super::{clip, finding};
 use crate::diagnose::connection::Connection;
 use crate::diagnose::rules::Finding;
 use crate::diagnose::timeline::Event;
+use crate::signal::http_step::HttpStep;
 
 /// One `http` event with where the file holds it.
 struct Exchange<'a> {
@@ -24,16 +25,18 @@ fn exchanges(c: &Connection) -> Vec<Exchange<'_>> {
     c.records
         .iter()
         .filter_map(|r| match &r.stamped.event {
-            Event::Http { method, url, status, content_type, location, body, .. } => Some(Exchange {
-                origin: &r.origin,
-                t_ms: r.stamped.t_ms,
-                method,
-                url,
-                status: *status,
-                content_type: content_type.as_deref(),
-                location: location.as_deref(),
-                body: body.as_deref(),
-            }),
+            Event::Http(HttpStep { method, url, status, content_type, location, body, .. }) => {
+                Some(Exchange {
+                    origin: &r.origin,
+                    t_ms: r.stamped.t_ms,
+                    method,
+                    url,
+                    status: *status,
+                    content_type: content_type.as_deref(),
+                    location: location.as_deref(),
+                    body: body.as_deref(),
+                })
+            }
             _ => None,
         })
         .collect()
@@ -126,11 +129,10 @@ pub(super) fn whip(c: &Connection) -> Vec<Finding> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::diagnose::connection::Record;
-    use crate::diagnose::timeline::Stamped;
+    use crate::diagnose::timeline::Timeline;
 
     fn http(method: &str, status: Option<u16>, content_type: Option<&str>, location: Option<&str>) -> Event {
-        Event::Http {
+        Event::Http(HttpStep {
             method: method.into(),
             url: "http://127.0.0.1:8080/whip/r".into(),
             status,
@@ -139,19 +141,15 @@ mod tests {
             location: location.map(Into::into),
             etag: None,
             body: status.filter(|s| *s >= 400).map(|_| "internal error (fault)".into()),
-        }
+        })
     }
 
     fn conn(events: Vec<Event>) -> Connection {
-        let records = events
-            .into_iter()
-            .enumerate()
-            .map(|(i, event)| Record {
-                origin: format!("line {}", i + 1),
-                stamped: Stamped { t_ms: i as u64 * 10, event },
-            })
-            .collect();
-        Connection { id: "p".into(), records, ..Connection::default() }
+        let mut t = Timeline::new();
+        for (i, event) in events.into_iter().enumerate() {
+            t.push(i as u64 * 10, event);
+        }
+        Connection::from_timeline("p", &t)
     }
 
     fn codes(events: Vec<Event>) -> Vec<String> {
