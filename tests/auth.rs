@@ -276,3 +276,38 @@ fn the_origin_allow_list_refuses_foreign_pages_only() {
     let bad = Command::new(BIN).args(["serve", "--allow-origin", "https://a/path"]).output().unwrap();
     assert_eq!(bad.status.code(), Some(2));
 }
+
+/// WHIP sessions pass the same room tokens as WebSocket upgrades: none is 401, another room's
+/// is 403, the right one publishes; the token never shows in the timeline.
+#[test]
+fn whip_sessions_need_a_room_token_like_websockets() {
+    let serve = serve_with_tokens(&[]);
+    let base = serve.url.replace("ws://", "http://").trim_end_matches("/ws").to_owned();
+    let publish = |token: Option<&str>| {
+        let mut cmd = Command::new(BIN);
+        cmd.args(["join", "--signal", "whip", "--server", &format!("{base}/whip/r")])
+            .args(["--source", "tone:440", "--duration", "1", "--no-playback", "--json"])
+            .env_remove("RTC_ASSIST_TOKEN");
+        if let Some(t) = token {
+            cmd.args(["--token", t]);
+        }
+        let out = cmd.output().unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        let post: Value = stdout
+            .lines()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .find(|e| e["event"] == "http" && e["method"] == "POST")
+            .unwrap_or_else(|| panic!("no POST in the timeline: {stdout}"));
+        (out.status.code(), post["status"].as_u64(), stdout + &String::from_utf8_lossy(&out.stderr))
+    };
+    let (code, status, _) = publish(None);
+    assert_eq!((code, status), (Some(1), Some(401)));
+    let other = mint("other");
+    let (code, status, printed) = publish(Some(&other));
+    assert_eq!((code, status), (Some(1), Some(403)), "{printed}");
+    assert!(!printed.contains(&other), "the token was printed");
+    let right = mint("r");
+    let (code, status, printed) = publish(Some(&right));
+    assert_eq!((code, status), (Some(0), Some(201)), "{printed}");
+    assert!(!printed.contains(&right), "the token was printed");
+}

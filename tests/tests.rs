@@ -7,7 +7,7 @@ mod common;
 mod analyze;
 /// WAV file source → serve → a recording peer; device listing; bad files.
 mod audio;
-/// Room tokens (401 before the upgrade, the room claim at join_room), the Origin allow-list, no secrets in output.
+/// Room tokens (401 before the upgrade, the room claim at join_room; the same for WHIP sessions), the Origin allow-list, no secrets in output.
 mod auth;
 /// Headless Chromium (chromedriver) against serve's page, with a CLI peer; fault switches as a browser sees them.
 mod browser;
