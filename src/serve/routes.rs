@@ -179,21 +179,23 @@ impl Server {
 }
 
 /// What every new session must pass, WebSocket or WHIP/WHEP: the per-address rate, the Origin
-/// allow-list (403) and room token (401), and the session limit (503).
+/// allow-list (403) and room token (401), and the session limit (503). `what` names the
+/// request in the log lines ("upgrade", "WHIP/WHEP session").
 fn admit(
     state: &AppState,
     headers: &HeaderMap,
     query: Option<&str>,
     client: SocketAddr,
+    what: &str,
 ) -> Result<(Grant, OwnedSemaphorePermit), Response> {
     let per_s = state.hub.config.limits.upgrades_per_ip;
     if !state.upgrades.lock().expect("upgrades lock").allow(client.ip(), per_s) {
-        tracing::warn!(ip = %client.ip(), "session refused: too many from this address");
+        tracing::warn!(ip = %client.ip(), "{what} refused: too many from this address");
         return Err((StatusCode::TOO_MANY_REQUESTS, "too many connections from your address; slow down\n")
             .into_response());
     }
     let grant = state.hub.config.access.authorize(headers, query).map_err(|refusal| {
-        tracing::warn!(%refusal, "session refused");
+        tracing::warn!(%refusal, "{what} refused");
         refusal.into_response()
     })?;
     // Each session holds a peer connection (sockets, tasks): beyond the limit, 503.
@@ -211,7 +213,7 @@ async fn websocket(
     State(state): State<AppState>,
     Extension(ClientAddr(client)): Extension<ClientAddr>,
 ) -> Response {
-    let (grant, permit) = match admit(&state, &headers, query.as_deref(), client) {
+    let (grant, permit) = match admit(&state, &headers, query.as_deref(), client, "upgrade") {
         Ok(admitted) => admitted,
         Err(response) => return response,
     };
@@ -250,7 +252,7 @@ async fn endpoint_post(
     body: Bytes,
 ) -> Response {
     let Some(side) = side(&segment) else { return no_such_path() };
-    let (grant, permit) = match admit(&state, &headers, query.as_deref(), client) {
+    let (grant, permit) = match admit(&state, &headers, query.as_deref(), client, "WHIP/WHEP session") {
         Ok(admitted) => admitted,
         Err(response) => return response,
     };
