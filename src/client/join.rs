@@ -2,6 +2,7 @@
 //! ICE servers it hands out, never their credentials), following a cluster's `redirect`.
 
 use super::*;
+use crate::signal::janus::{self, Janus};
 use crate::signal::kind::SignalKind;
 use crate::signal::whip::Whip;
 
@@ -19,7 +20,11 @@ pub(super) enum Joined {
 }
 
 /// The transport `opts.signal` names, connected to `url`.
-async fn connect(opts: &ClientOptions, url: &str, rec: &Arc<Recorder>) -> Result<Box<dyn Transport>, ClientError> {
+async fn connect(
+    opts: &ClientOptions,
+    url: &str,
+    rec: &Arc<Recorder>,
+) -> Result<Box<dyn Transport>, ClientError> {
     Ok(match opts.signal {
         SignalKind::RtcAssist => {
             let ws = SignalingClient::connect(url, opts.trust.clone(), opts.token.as_ref()).await?;
@@ -30,6 +35,13 @@ async fn connect(opts: &ClientOptions, url: &str, rec: &Arc<Recorder>) -> Result
             let rec = rec.clone();
             let on_step = Box::new(move |step| rec.record(Event::Http(step)));
             Box::new(Whip::new(kind, url, opts.trust.clone(), opts.token.clone(), on_step))
+        }
+        SignalKind::Janus(plugin) => {
+            let steps = rec.clone();
+            let on_step: janus::OnStep = Arc::new(move |step| steps.record(Event::Janus(step)));
+            let janus = Janus::connect(url, plugin, opts.trust.clone(), opts.token.as_ref(), on_step).await?;
+            rec.record(Event::SignalingConnected { url: redact_url(url) });
+            Box::new(janus)
         }
     })
 }
@@ -42,7 +54,7 @@ pub(super) async fn connect_and_join(
 ) -> Result<(Box<dyn Transport>, String, Vec<String>, Vec<IceServer>), ClientError> {
     let mut url = opts.server.clone();
     if !opts.signal.has_rooms() {
-        // WHIP/WHEP: nothing to join; the peer id is ours to make.
+        // WHIP/WHEP, Janus' echotest: nothing to join; the peer id is ours to make.
         let ws = connect(opts, &url, rec).await?;
         return Ok((ws, uuid::Uuid::new_v4().simple().to_string(), Vec::new(), Vec::new()));
     }

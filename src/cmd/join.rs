@@ -25,15 +25,17 @@ use crate::{Outcome, tls};
 
 #[derive(Debug, Clone, Args)]
 pub struct JoinArgs {
-    /// Room to join (not with --signal whip|whep, whose URL names the endpoint).
+    /// Room to join (not with --signal whip|whep, whose URL names the endpoint, nor
+    /// janus-echotest, which has no rooms).
     #[arg(value_parser = parse_room)]
     pub room: Option<String>,
-    /// Signaling server URL: ws(s):// for rtc-assist's protocol, the endpoint's http(s):// URL
-    /// for WHIP/WHEP.
+    /// Signaling server URL: ws(s):// for rtc-assist's protocol and Janus (its WebSocket
+    /// transport, e.g. ws://HOST:8188), the endpoint's http(s):// URL for WHIP/WHEP.
     #[arg(long, default_value = "ws://127.0.0.1:8765/ws", value_parser = parse_signal_url)]
     pub server: String,
     /// The signaling the server speaks: rtc-assist (JSON over WebSocket), whip (publish to a
-    /// WHIP endpoint, RFC 9725) or whep (listen to a WHEP endpoint).
+    /// WHIP endpoint, RFC 9725), whep (listen to a WHEP endpoint), janus-echotest (hear
+    /// yourself), janus-audiobridge (hear the room's mix) or janus-videoroom (publish).
     #[arg(long, default_value = "rtc-assist")]
     pub signal: SignalKind,
     /// Room token for a server that requires one (`rtc-assist token`).
@@ -142,7 +144,9 @@ pub fn options(args: &JoinArgs) -> anyhow::Result<ClientOptions> {
     let room = match (&args.room, args.signal.has_rooms()) {
         (Some(room), true) => room.clone(),
         (None, true) => anyhow::bail!("a ROOM to join is required with --signal {}", args.signal),
-        (Some(_), false) => anyhow::bail!("--signal {} has no rooms: its URL names the endpoint", args.signal),
+        (Some(_), false) => {
+            anyhow::bail!("--signal {} has no rooms: its URL names the endpoint", args.signal)
+        }
         (None, false) => args.signal.to_string(),
     };
     let trust = tls::extra_trust(&args.ca).map_err(|e| anyhow::anyhow!("--ca {e}"))?;
@@ -162,9 +166,14 @@ pub fn options(args: &JoinArgs) -> anyhow::Result<ClientOptions> {
         token: args.token.clone(),
         signal: args.signal,
         // WHIP/WHEP: every candidate in the offer, nothing to trickle.
-        behaviour: Behaviour { full_sdp_offer: !args.signal.has_rooms(), ..Behaviour::default() },
+        behaviour: Behaviour { full_sdp_offer: !args.signal.trickles(), ..Behaviour::default() },
         // A WHEP viewer opens no device and sends nothing; its source is never opened.
-        ..ClientOptions::new(args.server.clone(), room, if args.signal.sends() { source(args) } else { Source::Tone { hz: 440.0 } }, peer)
+        ..ClientOptions::new(
+            args.server.clone(),
+            room,
+            if args.signal.sends() { source(args) } else { Source::Tone { hz: 440.0 } },
+            peer,
+        )
     })
 }
 
@@ -178,7 +187,8 @@ pub async fn run_client(
     shutdown: CancellationToken,
 ) -> anyhow::Result<Outcome> {
     let (style, label) = (printer.style(), printer.label().map(str::to_owned));
-    let has_rooms = opts.signal.has_rooms();
+    // Where there is no room, or one mixed stream carries the room, some stream must be audible.
+    let per_peer = opts.signal.has_rooms() && !opts.signal.mixes();
     let rec = Arc::new(Recorder::with_output(start, printer));
     let result = client::run(opts, rec.clone(), shutdown).await;
     rec.clear_live();
@@ -199,7 +209,7 @@ pub async fn run_client(
         return Err(e.into());
     }
     let summary = Summary::from_timeline(&timeline);
-    let unheard = match (expect_audio, has_rooms) {
+    let unheard = match (expect_audio, per_peer) {
         (false, _) => Default::default(),
         (true, true) => summary.unheard(timeline.end_ms()),
         (true, false) => summary.unheard_endpoint(),

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::signal::candidate::{Candidate, CandidateType};
 use crate::signal::http_step::HttpStep;
 use crate::signal::ice_url::OfferedIceServer;
+use crate::signal::janus_api::JanusStep;
 use crate::signal::sdp::SdpIdentity;
 
 /// Which way a signaling message went.
@@ -87,6 +88,9 @@ pub enum Event {
     /// answer came; `location`, `etag` and `content_type` are what the answer said; `body` is an
     /// error answer's text, shortened. The URL never carries a token.
     Http(HttpStep),
+    /// A frame of a Janus session (its `janus` verb, transaction, plugin request or event, error
+    /// code and reason, time since the request it answers); SDPs and candidates are not repeated.
+    Janus(JanusStep),
     /// A session description went out (`Sent`: our local one) or came in, with what names its
     /// end and the wall clock (ms since the Unix epoch) when it did, so two files of one call
     /// can be paired and their clocks compared. Written beside the `signal` line.
@@ -228,6 +232,7 @@ impl Event {
             Self::Redirected { .. } => "redirected",
             Self::Signal { .. } => "signal",
             Self::Http(_) => "http",
+            Self::Janus(_) => "janus",
             Self::Description { .. } => "description",
             Self::SignalRejected { .. } => "signal_rejected",
             Self::ServerError { .. } => "server_error",

@@ -42,6 +42,10 @@ pub enum SignalingError {
     Forbidden,
     #[error("{url}: {cause}")]
     Http { url: String, cause: String },
+    /// Janus refused a request: a core error (458 No such session) or a plugin's
+    /// `error_code` (485 No such room).
+    #[error("Janus error {code}: {reason}")]
+    Janus { code: i64, reason: String },
     #[error("signaling socket: {0}")]
     Socket(#[from] tungstenite::Error),
 }

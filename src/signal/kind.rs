@@ -1,9 +1,11 @@
 //! Which signaling a peer speaks (`--signal KIND`): rtc-assist's own JSON over WebSocket (the
-//! default), or WHIP (RFC 9725) and WHEP (the IETF draft) over HTTP; which URLs and rooms each
-//! takes, and whether the peer sends.
+//! default), WHIP (RFC 9725) and WHEP (the IETF draft) over HTTP, or Janus' WebSocket API with
+//! one of its plugins; which URLs and rooms each takes, and whether the peer sends.
 
 use std::fmt;
 use std::str::FromStr;
+
+use crate::signal::janus_api::Plugin;
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum SignalKind {
@@ -14,10 +16,19 @@ pub enum SignalKind {
     Whip,
     /// WHEP: listen by POSTing a receive-only SDP offer to an HTTP endpoint.
     Whep,
+    /// Janus Gateway's WebSocket API with one of its plugins.
+    Janus(Plugin),
 }
 
-/// Kinds named by the issue that this build does not speak yet.
-const PLANNED: &[&str] = &["janus-echotest", "janus-audiobridge", "janus-videoroom"];
+/// Every kind, in the order `--help` lists them.
+pub const ALL: [SignalKind; 6] = [
+    SignalKind::RtcAssist,
+    SignalKind::Whip,
+    SignalKind::Whep,
+    SignalKind::Janus(Plugin::EchoTest),
+    SignalKind::Janus(Plugin::AudioBridge),
+    SignalKind::Janus(Plugin::VideoRoom),
+];
 
 impl SignalKind {
     pub fn as_str(self) -> &'static str {
@@ -25,6 +36,9 @@ impl SignalKind {
             Self::RtcAssist => "rtc-assist",
             Self::Whip => "whip",
             Self::Whep => "whep",
+            Self::Janus(Plugin::EchoTest) => "janus-echotest",
+            Self::Janus(Plugin::AudioBridge) => "janus-audiobridge",
+            Self::Janus(Plugin::VideoRoom) => "janus-videoroom",
         }
     }
 
@@ -33,22 +47,41 @@ impl SignalKind {
         self != Self::Whep
     }
 
-    /// Whether the protocol has rooms: a WHIP/WHEP URL names its endpoint instead.
+    /// Whether the protocol has rooms: a WHIP/WHEP URL names its endpoint instead, and
+    /// Janus' echotest has none.
     pub fn has_rooms(self) -> bool {
-        self == Self::RtcAssist
+        match self {
+            Self::RtcAssist => true,
+            Self::Whip | Self::Whep => false,
+            Self::Janus(plugin) => plugin.has_rooms(),
+        }
+    }
+
+    /// Whether the peer trickles its candidates: a WHIP/WHEP client puts them all in the offer.
+    pub fn trickles(self) -> bool {
+        !matches!(self, Self::Whip | Self::Whep)
+    }
+
+    /// Whether the server mixes the room into one stream (Janus' audiobridge): hearing that
+    /// stream is hearing everyone.
+    pub fn mixes(self) -> bool {
+        self == Self::Janus(Plugin::AudioBridge)
     }
 
     /// Checks that `url` is one this kind of signaling can use (ws/wss or http/https).
     pub fn check_url(self, url: &str) -> Result<(), String> {
         let scheme = url.split_once("://").map(|(s, _)| s.to_ascii_lowercase());
         let ok = match self {
-            Self::RtcAssist => matches!(scheme.as_deref(), Some("ws" | "wss")),
+            Self::RtcAssist | Self::Janus(_) => matches!(scheme.as_deref(), Some("ws" | "wss")),
             Self::Whip | Self::Whep => matches!(scheme.as_deref(), Some("http" | "https")),
         };
         if ok {
             return Ok(());
         }
-        let wanted = if self == Self::RtcAssist { "ws:// or wss://" } else { "http:// or https://" };
+        let wanted = match self {
+            Self::Whip | Self::Whep => "http:// or https://",
+            Self::RtcAssist | Self::Janus(_) => "ws:// or wss://",
+        };
         Err(format!("--signal {} needs a {wanted} URL, not {url:?}", self.as_str()))
     }
 }
@@ -57,15 +90,11 @@ impl FromStr for SignalKind {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Self, String> {
-        match s {
-            "rtc-assist" => Ok(Self::RtcAssist),
-            "whip" => Ok(Self::Whip),
-            "whep" => Ok(Self::Whep),
-            other if PLANNED.contains(&other) => Err(format!(
-                "--signal {other} is not built yet (this build speaks rtc-assist, whip and whep)"
-            )),
-            other => Err(format!("unknown signaling {other:?}: rtc-assist, whip or whep")),
-        }
+        ALL.into_iter().find(|k| k.as_str() == s).ok_or_else(|| {
+            let names: Vec<&str> = ALL.iter().map(|k| k.as_str()).collect();
+            let shown: String = s.chars().filter(|c| !c.is_control()).take(40).collect();
+            format!("unknown signaling {shown:?}: one of {}", names.join(", "))
+        })
     }
 }
 
@@ -86,7 +115,16 @@ mod tests {
         for bad in ["", "WHIP", "whip ", "janus", "../x.toml", "\u{0}", &"w".repeat(10_000)] {
             assert!(bad.parse::<SignalKind>().is_err(), "{bad:?}");
         }
-        assert!("janus-echotest".parse::<SignalKind>().unwrap_err().contains("not built yet"));
+        for k in ALL {
+            assert_eq!(k.as_str().parse(), Ok(k));
+        }
+        assert!("janus".parse::<SignalKind>().unwrap_err().contains("janus-audiobridge"));
+        assert!(
+            SignalKind::Janus(Plugin::AudioBridge).has_rooms()
+                && !SignalKind::Janus(Plugin::EchoTest).has_rooms()
+        );
+        assert!(SignalKind::Janus(Plugin::EchoTest).check_url("ws://127.0.0.1:8188").is_ok());
+        assert!(SignalKind::Janus(Plugin::EchoTest).check_url("http://127.0.0.1:8088/janus").is_err());
         assert_eq!("whep".parse(), Ok(SignalKind::Whep));
         assert!(!SignalKind::Whep.sends() && SignalKind::Whip.sends());
     }

@@ -1,13 +1,14 @@
 //! Signaling: what travels between a peer and a signaling server. Pure: `protocol.rs` (the JSON
 //! wire messages), `candidate.rs` (RFC 8839 candidate grammar), `sdp.rs` and `sdpfrag.rs` (SDP
-//! reading; WHIP answers and RFC 8840 fragments), `http_step.rs` (an HTTP request as recorded), `ice_url.rs` (STUN/TURN URLs, TURN REST
+//! reading; WHIP answers and RFC 8840 fragments), `http_step.rs` (an HTTP request as recorded), `janus_api.rs` (Janus' WebSocket API messages and steps), `ice_url.rs` (STUN/TURN URLs, TURN REST
 //! credentials), `kind.rs` (which signaling, `--signal`), `token.rs` (room tokens) and
 //! `secret.rs`. Drivers: the `transport.rs` seam every signaling transport implements —
-//! `websocket.rs` (ws:// or wss://) and `whip.rs` (WHIP/WHEP over `http_client.rs`) — and
+//! `websocket.rs` (ws:// or wss://), `whip.rs` (WHIP/WHEP over `http_client.rs`) and `janus.rs` (Janus' WebSocket API) — and
 //! `error.rs`, why signaling failed.
 
 pub mod candidate;
 pub mod http_step;
+pub mod janus_api;
 pub mod ice_url;
 pub mod kind;
 pub mod protocol;
@@ -16,4 +17,4 @@ pub mod sdpfrag;
 pub mod secret;
 pub mod token;
 
-runtime_modules!(error, http_client, transport, websocket, whip);
+runtime_modules!(error, http_client, janus, transport, websocket, whip);

@@ -2,10 +2,11 @@
 
 use colored::Colorize;
 
-use crate::signal::http_step::HttpStep;
 use crate::diagnose::summary::stream_label;
 use crate::diagnose::timeline::{CandidateInfo, Direction, Event, Stamped, Via};
 use crate::signal::candidate::CandidateType;
+use crate::signal::http_step::HttpStep;
+use crate::signal::janus_api::JanusStep;
 use crate::signal::protocol::short_id;
 
 fn state_colour(state: &str) -> colored::ColoredString {
@@ -57,6 +58,7 @@ pub fn human_line(s: &Stamped, label: Option<&str>) -> String {
             let why = body.as_ref().map(|b| format!(": {b}")).unwrap_or_default();
             format!("→ {} {url} {answer} in {elapsed_ms} ms{at}{why}", method.bold())
         }
+        Event::Janus(step) => janus_line(step),
         Event::Description { direction, kind, identity, .. } => {
             let side = match direction {
                 Direction::Sent => "local",
@@ -192,4 +194,31 @@ mod tests {
         let line = human_line(&s, None);
         assert!(line.contains("relay") && line.contains("buffered"), "{line}");
     }
+}
+
+/// `→ janus message join [t3]`, `← janus event audiobridge: joined [t3] in 12 ms`, errors in red.
+fn janus_line(s: &JanusStep) -> String {
+    let arrow = if s.direction == "sent" { "→" } else { "←" };
+    let verb = match (&s.code, s.janus.as_str()) {
+        (Some(_), _) | (None, "error" | "hangup" | "timeout") => s.janus.red().bold(),
+        _ => s.janus.bold(),
+    };
+    let mut line = format!("{arrow} janus {verb}");
+    for part in [s.what.as_deref(), s.jsep.as_deref()].into_iter().flatten() {
+        line.push_str(&format!(" {part}"));
+    }
+    if let Some(t) = &s.transaction {
+        line.push_str(&format!(" [{t}]"));
+    }
+    if let Some(ms) = s.elapsed_ms {
+        line.push_str(&format!(" in {ms} ms"));
+    }
+    match (&s.code, &s.reason) {
+        (Some(c), r) => {
+            line.push_str(&format!(": {} {}", c.to_string().red().bold(), r.as_deref().unwrap_or("")))
+        }
+        (None, Some(r)) => line.push_str(&format!(": {r}")),
+        _ => {}
+    }
+    line
 }
