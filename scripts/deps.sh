@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what building and testing rtc-assist needs on Debian: cmake and pkg-config (the opus
 # crate builds its bundled libopus with cmake), a C compiler, ALSA headers (cpal), coturn and
-# openssl (TURN tests), curl (the docs' examples), iproute2, nftables and procps (network lab), Chromium and chromedriver (browser test), redis-server (cluster tests), PulseAudio with its ALSA plugin
+# openssl (TURN tests), janus (Janus signalling tests), curl (the docs' examples), iproute2, nftables and procps (network lab), Chromium and chromedriver (browser test), redis-server (cluster tests), PulseAudio with its ALSA plugin
 # (clocked virtual microphone and speaker for the audio tests). Sourced by demo.sh and test.sh.
 set -euo pipefail
 missing=()
@@ -18,6 +18,8 @@ command -v paplay >/dev/null || missing+=(pulseaudio-utils)
 # The TURN probe's tests run against Debian's coturn and make their certificates with openssl.
 command -v turnserver >/dev/null || missing+=(coturn)
 command -v openssl >/dev/null || missing+=(openssl)
+# The Janus signalling tests (tests/common/janus.rs) run Debian's Janus WebRTC Gateway.
+command -v janus >/dev/null || missing+=(janus)
 # The network lab (`rtc-assist lab`, scenarios/lab/): namespaces, veth and tc from iproute2,
 # NAT and firewall rules from nftables, sysctl from procps.
 command -v ip >/dev/null || missing+=(iproute2)

@@ -14,25 +14,33 @@ use crate::cmd::args::{IceTuning, parse_duration, parse_room, parse_secret, pars
 use crate::cmd::ice_servers::{IceServerArgs, as_ice_servers, ice_targets};
 use crate::diagnose::gather::{Allocation, GatherReport, analyse};
 use crate::peer::{PeerOptions, bind_for_host, bind_for_url};
+use crate::probe::endpoint::{EndpointOptions, check};
 use crate::probe::gather::gather;
 use crate::probe::{self, ProbeOptions};
-use crate::probe::endpoint::{EndpointOptions, check};
 use crate::signal::ice_url::IceUrl;
 use crate::signal::kind::SignalKind;
 use crate::signal::secret::Secret;
 use crate::signal::token::redact_url;
 use crate::stun_turn::{TurnReport, TurnTarget, probe_stun, probe_turn};
-use crate::ui::{Spinners, Style, render_endpoint, render_gather, render_probe, render_stun, render_turn, spinner_done};
+use crate::ui::{
+    Spinners, Style, render_endpoint, render_gather, render_probe, render_stun, render_turn, spinner_done,
+};
 use crate::{Outcome, tls};
+
+/// The room Janus' sample audiobridge and videoroom configurations create.
+const JANUS_SAMPLE_ROOM: &str = "1234";
 
 #[derive(Debug, Args)]
 pub struct ProbeArgs {
     /// Signaling server to check end to end, e.g. ws://127.0.0.1:8765/ws (a WHIP/WHEP
-    /// endpoint's http(s):// URL with --signal whip|whep).
+    /// endpoint's http(s):// URL with --signal whip|whep, Janus' ws://HOST:8188 with
+    /// --signal janus-…).
     #[arg(value_parser = parse_signal_url, required_unless_present_any = ["turn", "ice_servers", "stun"])]
     pub url: Option<String>,
     /// The signaling the server speaks: rtc-assist (the multi-peer check), whip or whep (one
-    /// publishing or listening session through the endpoint, judged by the connection rules).
+    /// publishing or listening session through the endpoint, judged by the connection rules),
+    /// janus-echotest (a peer must hear itself: a one-command health check of a Janus
+    /// deployment), janus-audiobridge or janus-videoroom (one peer in --room, default 1234).
     #[arg(long, default_value = "rtc-assist")]
     pub signal: SignalKind,
     /// Extra trusted CA certificate (PEM) for a wss:// server (repeatable); the system roots
@@ -51,7 +59,8 @@ pub struct ProbeArgs {
     /// Seconds each TURN step may take.
     #[arg(long, default_value = "3", value_parser = parse_duration)]
     pub step_timeout: f64,
-    /// Room the probe peers join [default: a fresh random room].
+    /// Room the probe peers join [default: a fresh random room; 1234, Janus' sample room, with
+    /// --signal janus-audiobridge|janus-videoroom].
     #[arg(long, value_parser = parse_room)]
     pub room: Option<String>,
     /// Room token for a server that requires one (`rtc-assist token`).
@@ -98,10 +107,21 @@ pub async fn run(args: ProbeArgs, shutdown: CancellationToken) -> anyhow::Result
     if let Some(url) = &args.url {
         args.signal.check_url(url).map_err(anyhow::Error::msg)?;
     }
-    if let (Some(url), false) = (&args.url, args.signal.has_rooms()) {
+    if let (Some(url), false) = (&args.url, args.signal == SignalKind::RtcAssist) {
         let mut peer = PeerOptions::new(args.bind.unwrap_or_else(|| bind_for_url(url)));
         peer.check_interval = Duration::from_millis(args.ice.ice_check_interval_ms);
-        let opts = EndpointOptions { url: url.clone(), signal: args.signal, peer, trust, token: args.token.clone() };
+        // Janus ships its sample audiobridge and videoroom room as 1234.
+        let room = args.room.clone().unwrap_or_else(|| {
+            if args.signal.has_rooms() { JANUS_SAMPLE_ROOM.to_owned() } else { args.signal.to_string() }
+        });
+        let opts = EndpointOptions {
+            url: url.clone(),
+            signal: args.signal,
+            room,
+            peer,
+            trust,
+            token: args.token.clone(),
+        };
         let report = check(opts, shutdown).await;
         println!("{}", render_endpoint(&report, style.json));
         return Ok(if report.healthy() { Outcome::Success } else { Outcome::Problem });

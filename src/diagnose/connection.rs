@@ -100,6 +100,10 @@ pub struct Connection {
     pub pairs: Vec<PairChecks>,
     /// Stats series that hit the dump's 1,000-point limit (older samples are gone).
     pub truncated_series: usize,
+    /// Our own peer's connection (`join`, `probe`), not a browser's file: its selected pair
+    /// is one rtc-assist chose, from candidates it paired.
+    #[serde(skip)]
+    pub own: bool,
 }
 
 impl Connection {
@@ -111,7 +115,7 @@ impl Connection {
             .enumerate()
             .map(|(i, s)| Record { origin: format!("event {}", i + 1), stamped: s.clone() })
             .collect();
-        Self { id: id.to_owned(), records, ..Self::default() }
+        Self { id: id.to_owned(), records, own: true, ..Self::default() }
     }
 
     /// The wall clock of a description: its own, or the file's epoch plus its offset.

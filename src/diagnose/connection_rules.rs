@@ -8,13 +8,15 @@
 //! One file per kind of evidence: `candidate_messages` (what the remote candidates the page was
 //! given show), `ice` (why ICE failed, consent lost), `turn` (TURN errors, static credentials),
 //! `addresses` (private-only remote candidates), `audio` (audio that never arrived), `whip`
-//! (WHIP/WHEP sessions: refused, no Location, wrong answer type, never deleted) and `cannot_show`.
+//! (WHIP/WHEP sessions: refused, no Location, wrong answer type, never deleted), `janus` (Janus'
+//! refusals, expired sessions, PeerConnections it hung up) and `cannot_show`.
 
 mod addresses;
 mod audio;
 mod candidate_messages;
 mod cannot_show;
 mod ice;
+mod janus;
 mod turn;
 mod whip;
 
@@ -55,7 +57,9 @@ pub fn diagnose_connection(c: &Connection) -> Vec<Finding> {
     out.extend(turn::static_credentials(c));
     out.extend(ice::consent_lost(c));
     out.extend(addresses::private_only(c));
+    out.extend(addresses::advertised_silent(c));
     out.extend(whip::whip(c));
+    out.extend(janus::janus(c));
     out
 }
 

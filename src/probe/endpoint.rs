@@ -1,7 +1,9 @@
-//! `probe --signal whip|whep URL`: one health check of a WHIP or WHEP endpoint. A real peer
-//! publishes a tone (WHIP) or listens (WHEP) for a few seconds through it, then the connection
-//! rules that `analyze` applies to any timeline judge what happened: the HTTP exchange
-//! (`WHIP-*`), ICE (never connected, lost), unreachable server addresses.
+//! `probe --signal whip|whep|janus-… URL`: one health check of a WHIP or WHEP endpoint or a
+//! Janus deployment. A real peer publishes a tone (WHIP, Janus) or listens (WHEP) for a few
+//! seconds through it, then the connection rules that `analyze` applies to any timeline judge
+//! what happened: the HTTP exchange (`WHIP-*`), Janus' refusals and hangups (`JANUS-*`), ICE
+//! (never connected, lost), unreachable or silent server addresses. Through Janus' echotest the
+//! peer must hear its own tone come back (`ECHO-SILENT` otherwise).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -18,6 +20,7 @@ use crate::diagnose::summary::Summary;
 use crate::diagnose::timeline::{Event, Stamped};
 use crate::media::Source;
 use crate::peer::PeerOptions;
+use crate::signal::janus_api::Plugin;
 use crate::signal::kind::SignalKind;
 use crate::signal::secret::Secret;
 
@@ -27,6 +30,8 @@ const HOLD: Duration = Duration::from_secs(3);
 pub struct EndpointOptions {
     pub url: String,
     pub signal: SignalKind,
+    /// The room to join where the signaling has rooms (Janus' audiobridge and videoroom).
+    pub room: String,
     pub peer: PeerOptions,
     pub trust: Option<Arc<tokio_rustls::rustls::ClientConfig>>,
     pub token: Option<Secret>,
@@ -49,16 +54,28 @@ pub async fn check(opts: EndpointOptions, shutdown: CancellationToken) -> Endpoi
         trust: opts.trust,
         token: opts.token,
         signal: opts.signal,
-        behaviour: Behaviour { full_sdp_offer: true, ..Behaviour::default() },
-        ..ClientOptions::new(opts.url.clone(), opts.signal.to_string(), Source::Tone { hz: 440.0 }, opts.peer)
+        behaviour: Behaviour { full_sdp_offer: !opts.signal.trickles(), ..Behaviour::default() },
+        ..ClientOptions::new(opts.url.clone(), opts.room, Source::Tone { hz: 440.0 }, opts.peer)
     };
     if let Err(e) = client::run(copts, rec.clone(), shutdown).await {
         rec.record(Event::Error { message: e.to_string() });
     }
     let timeline = rec.timeline();
     let connection = Connection::from_timeline(opts.signal.as_str(), &timeline);
-    let connected = Summary::from_timeline(&timeline).ever_connected;
+    let summary = Summary::from_timeline(&timeline);
+    let connected = summary.ever_connected;
     let mut findings = diagnose_connection(&connection);
+    if connected
+        && opts.signal == SignalKind::Janus(Plugin::EchoTest)
+        && !summary.unheard_endpoint().peers.is_empty()
+    {
+        findings.push(Finding {
+            code: "ECHO-SILENT".into(),
+            title: "connected, but the echo never came back".into(),
+            evidence: vec![format!("no audible stream within {} s of connecting through the echotest", HOLD.as_secs())],
+            fix: "Janus received no media or sent none back: read its log for the handle (SRTP errors, a codec it refused) and the media events in the timeline".into(),
+        });
+    }
     if !connected && findings.is_empty() {
         findings.push(Finding {
             code: "NOT-CONNECTED".into(),

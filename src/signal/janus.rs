@@ -9,7 +9,7 @@
 //! and reason; a `timeout` from Janus ends it too. Hanging up detaches the handle and destroys
 //! the session.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -164,7 +164,8 @@ impl Janus {
         )?;
         let (out, commands) = mpsc::unbounded_channel();
         let (deliver, inbox) = mpsc::unbounded_channel();
-        let driver = Driver { ws, steps: steps.clone(), session, deliver, keepalive };
+        let driver =
+            Driver { ws, steps: steps.clone(), session, deliver, keepalive, present: HashSet::new() };
         tokio::spawn(driver.run(commands));
         Ok(Self { plugin, session, handle, steps, out, inbox })
     }
@@ -239,6 +240,8 @@ struct Driver {
     session: u64,
     deliver: mpsc::UnboundedSender<Result<Incoming, SignalingError>>,
     keepalive: Duration,
+    /// The room's other participants as far as Janus told us.
+    present: HashSet<String>,
 }
 
 impl Driver {
@@ -321,18 +324,28 @@ impl Driver {
             }
             Reply::Event { plugin, jsep, .. } => {
                 match plugin {
-                    PluginEvent::Joined { room, id, present } => self.deliver(ServerMessage::JoinedRoom {
-                        room,
-                        peer_id: id,
-                        peers: present,
-                        ice_servers: Vec::new(),
-                    }),
+                    PluginEvent::Joined { room, id, present } => {
+                        self.present.extend(present.iter().cloned());
+                        self.deliver(ServerMessage::JoinedRoom {
+                            room,
+                            peer_id: id,
+                            peers: present,
+                            ice_servers: Vec::new(),
+                        })
+                    }
+                    // Janus repeats participants when their setup changes: only newcomers arrive.
                     PluginEvent::Arrived(ids) => {
                         for peer_id in ids {
-                            self.deliver(ServerMessage::PeerJoined { peer_id });
+                            if self.present.insert(peer_id.clone()) {
+                                self.deliver(ServerMessage::PeerJoined { peer_id });
+                            }
                         }
                     }
-                    PluginEvent::Left(peer_id) => self.deliver(ServerMessage::PeerLeft { peer_id }),
+                    PluginEvent::Left(peer_id) => {
+                        if self.present.remove(&peer_id) {
+                            self.deliver(ServerMessage::PeerLeft { peer_id });
+                        }
+                    }
                     PluginEvent::Error { .. } | PluginEvent::Other => {}
                 }
                 match jsep {

@@ -330,13 +330,15 @@ fn plugin_event(p: &Value) -> Result<PluginEvent, JanusDecodeError> {
         _ => "participants",
     };
     Ok(match what {
-        "joined" => PluginEvent::Joined {
-            room: data.get("room").and_then(id_text).unwrap_or_default(),
-            id: data
-                .get("id")
-                .and_then(id_text)
-                .ok_or_else(|| JanusDecodeError(format!("{} joined without an id", plugin.key())))?,
-            present: ids(others),
+        // Our own join names our id; another's (audiobridge) has none and lists the newcomer.
+        "joined" => match data.get("id").and_then(id_text) {
+            Some(id) => PluginEvent::Joined {
+                room: data.get("room").and_then(id_text).unwrap_or_default(),
+                id,
+                present: ids(others),
+            },
+            None if !ids(others).is_empty() => PluginEvent::Arrived(ids(others)),
+            None => return Err(JanusDecodeError(format!("{} joined without an id", plugin.key()))),
         },
         _ => {
             let left =
@@ -525,6 +527,12 @@ mod tests {
                 id: "8".into(),
                 present: vec!["3".into(), "x".into()]
             }
+        );
+        assert_eq!(
+            joined(
+                json!({"audiobridge": "joined", "room": 1234, "participants": [{"id": 6, "setup": false}]})
+            ),
+            PluginEvent::Arrived(vec!["6".into()])
         );
         assert_eq!(
             joined(json!({"audiobridge": "event", "room": 1234, "participants": [{"id": 6}]})),

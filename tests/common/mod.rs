@@ -5,6 +5,7 @@
 pub mod certs;
 pub mod coturn;
 pub mod interop;
+pub mod janus;
 pub mod pulse;
 
 use std::io::{BufRead, BufReader, Read, Write};
