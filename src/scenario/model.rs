@@ -82,6 +82,8 @@ struct PeerSpec {
     source: String,
     #[serde(default)]
     join_delay_ms: u64,
+    /// Join only once this earlier peer is connected (then `join_delay_ms` more).
+    join_after: Option<String>,
     duration_s: Option<f64>,
     #[serde(default)]
     offer: OfferStyle,
@@ -173,6 +175,8 @@ pub struct PeerPlan {
     pub name: String,
     pub source: Source,
     pub join_delay: Duration,
+    /// The earlier peer that must be connected before this one joins (its index in `peers`).
+    pub join_after: Option<usize>,
     pub duration: Duration,
     pub offer: OfferStyle,
     pub withhold_checks: bool,
@@ -256,6 +260,15 @@ impl Scenario {
             if p.join_delay_ms > 30_000 {
                 return Err(bad(format!("peer {}: join_delay_ms above 30000", p.name)));
             }
+            let join_after = match &p.join_after {
+                None => None,
+                Some(_) if f.network.is_some() => {
+                    return Err(bad(format!("peer {}: join_after is not available in lab scenarios", p.name)));
+                }
+                Some(other) => Some(peers.iter().position(|q: &PeerPlan| &q.name == other).ok_or_else(|| {
+                    bad(format!("peer {}: join_after {other:?} names no earlier peer", p.name))
+                })?),
+            };
             let source = parse_source(&p.source).map_err(|e| bad(format!("peer {}: {e}", p.name)))?;
             if matches!(source, Source::Mic(_)) {
                 // A scenario must give the same result on any machine, with or without a sound card.
@@ -288,6 +301,7 @@ impl Scenario {
                 name: p.name,
                 source,
                 join_delay: Duration::from_millis(p.join_delay_ms),
+                join_after,
                 duration,
                 offer: p.offer,
                 withhold_checks: p.withhold_checks,
@@ -354,6 +368,7 @@ source = "tone:440"
 name = "b"
 source = "tone:660"
 join_delay_ms = 500
+join_after = "a"
 offer = "full-sdp"
 [expect]
 probe = ["F7"]
@@ -368,6 +383,7 @@ not_hears = ["b"]
         assert_eq!(s.peers.len(), 2);
         assert_eq!(s.peers[1].offer, OfferStyle::FullSdp);
         assert_eq!(s.peers[1].join_delay, Duration::from_millis(500));
+        assert_eq!((s.peers[0].join_after, s.peers[1].join_after), (None, Some(0)));
         assert_eq!(s.tone_of("b"), Some(660.0));
         assert_eq!(s.expect_probe, Some(vec!["F7".to_string()]));
     }
@@ -387,6 +403,9 @@ not_hears = ["b"]
             ("name = \"x\"\n[[peer]]\nname=\"a\"\nsource=\"mic\"", "peer a"),
             ("name = \"x\"\n[[peer]]\nname=\"a\"\njoin_delay_ms=99999999", "join_delay_ms"),
             ("name = \"x\"\n[[peer]]\nname=\"a\"\njoin_delay_ms=-1", "invalid value"),
+            ("name = \"x\"\n[[peer]]\nname=\"a\"\njoin_after=\"a\"", "names no earlier peer"),
+            ("name = \"x\"\n[[peer]]\nname=\"a\"\njoin_after=\"zz\"", "names no earlier peer"),
+            ("name = \"x\"\n[[peer]]\nname=\"a\"\njoin_after=5", "invalid type"),
             ("name = \"x\"\n[[peer]]\nname=\"a\"\noffer=\"carrier-pigeon\"", "unknown variant"),
             (
                 "name = \"x\"\n[[peer]]\nname=\"a\"\n[expect.peers.a]\nhears=[\"ghost\"]",

@@ -15,6 +15,7 @@ use super::model::{OfferStyle, Scenario};
 use super::{lab_run, netem};
 use crate::client::{self, Behaviour, ClientOptions};
 use crate::diagnose::recorder::Recorder;
+use crate::diagnose::summary::Summary;
 use crate::peer::PeerOptions;
 use crate::probe::{self, ProbeOptions};
 use crate::serve::faults::Fault;
@@ -58,6 +59,20 @@ pub async fn run(s: &Scenario, shutdown: CancellationToken) -> CaseResult {
     CaseResult { name: s.name.clone(), time: started.elapsed(), failures }
 }
 
+/// How long a `join_after` peer waits for the earlier one to connect before joining anyway
+/// (the expectations then say what went wrong).
+const JOIN_AFTER_LIMIT: Duration = Duration::from_secs(15);
+
+/// Returns once `rec`'s peer is connected, or after [`JOIN_AFTER_LIMIT`].
+async fn connected(rec: &Recorder) {
+    let wait = async {
+        while !Summary::from_timeline(&rec.timeline()).ever_connected {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    };
+    let _ = tokio::time::timeout(JOIN_AFTER_LIMIT, wait).await;
+}
+
 async fn run_inner(
     s: &Scenario,
     shutdown: CancellationToken,
@@ -79,6 +94,7 @@ async fn run_inner(
     let t0 = Instant::now();
     let room = format!("scenario-{}", s.name);
     let mut tasks = Vec::new();
+    let mut recs: Vec<Arc<Recorder>> = Vec::new();
     for (i, p) in s.peers.iter().enumerate() {
         let mut peer = PeerOptions::new(LOOPBACK);
         peer.relay_only = p.relay_only;
@@ -99,11 +115,16 @@ async fn run_inner(
             Behaviour { withhold_checks: p.withhold_checks, full_sdp_offer: p.offer == OfferStyle::FullSdp };
         let rec = Arc::new(Recorder::silent(t0));
         let (delay, stop, name) = (p.join_delay, shutdown.clone(), p.name.clone());
+        let after = p.join_after.map(|i| Arc::clone(&recs[i]));
         let r = rec.clone();
         let task = tokio::spawn(async move {
+            if let Some(earlier) = after {
+                connected(&earlier).await;
+            }
             tokio::time::sleep(delay).await;
             client::run(opts, r, stop).await
         });
+        recs.push(rec.clone());
         tasks.push((name, rec, task));
     }
     let mut observed = Observed::default();
