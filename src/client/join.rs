@@ -25,21 +25,33 @@ async fn connect(
     url: &str,
     rec: &Arc<Recorder>,
 ) -> Result<Box<dyn Transport>, ClientError> {
-    Ok(match opts.signal {
+    Ok(match &opts.signal {
         SignalKind::RtcAssist => {
             let ws = SignalingClient::connect(url, opts.trust.clone(), opts.token.as_ref()).await?;
+            rec.record(Event::SignalingConnected { url: redact_url(url) });
+            Box::new(ws)
+        }
+        SignalKind::Dialect(dialect) => {
+            let ws = SignalingClient::connect_dialect(
+                url,
+                opts.trust.clone(),
+                opts.token.as_ref(),
+                dialect.clone(),
+            )
+            .await?;
             rec.record(Event::SignalingConnected { url: redact_url(url) });
             Box::new(ws)
         }
         kind @ (SignalKind::Whip | SignalKind::Whep) => {
             let rec = rec.clone();
             let on_step = Box::new(move |step| rec.record(Event::Http(step)));
-            Box::new(Whip::new(kind, url, opts.trust.clone(), opts.token.clone(), on_step))
+            Box::new(Whip::new(kind.clone(), url, opts.trust.clone(), opts.token.clone(), on_step))
         }
         SignalKind::Janus(plugin) => {
             let steps = rec.clone();
             let on_step: janus::OnStep = Arc::new(move |step| steps.record(Event::Janus(step)));
-            let janus = Janus::connect(url, plugin, opts.trust.clone(), opts.token.as_ref(), on_step).await?;
+            let janus =
+                Janus::connect(url, *plugin, opts.trust.clone(), opts.token.as_ref(), on_step).await?;
             rec.record(Event::SignalingConnected { url: redact_url(url) });
             Box::new(janus)
         }

@@ -25,17 +25,17 @@ use crate::media::mixer::Mixer;
 use crate::media::playback::Playback;
 use crate::media::{Frames, Source, SourceError};
 use crate::peer::{Peer, PeerError, PeerEvent, PeerOptions};
+use crate::signal::error::SignalingError;
 use crate::signal::ice_url::describe_offered;
+use crate::signal::kind::SignalKind;
 use crate::signal::protocol::{CandidateInit, ClientMessage, IceServer, ServerMessage};
 use crate::signal::sdp;
 use crate::signal::secret::Secret;
 use crate::signal::token::redact_url;
-use crate::signal::kind::SignalKind;
 use crate::signal::transport::{Incoming, Transport};
-use join::connect_and_join;
-use crate::signal::error::SignalingError;
 use crate::signal::websocket::SignalingClient;
 use crate::stun_turn::shim;
+use join::connect_and_join;
 
 /// How often webrtc-rs' RTP statistics are reported.
 const STATS_EVERY: Duration = Duration::from_secs(3);
@@ -231,7 +231,8 @@ pub async fn run(
             .await
             .map_err(|e| ClientError::Shim(e.to_string()))?;
     peer_opts.ice_servers = servers;
-    let span = tracing::info_span!("join", peer = %crate::signal::protocol::short_id(&my_id), room = %opts.room);
+    let span =
+        tracing::info_span!("join", peer = %crate::signal::protocol::short_id(&my_id), room = %opts.room);
     let _enter = span.enter();
 
     let (peer, mut events) = Peer::new(&peer_opts).await?;
@@ -268,17 +269,20 @@ pub async fn run(
         (Some(_), None, _) => {}
     }
 
-    let mut offer = peer.create_offer().await?;
-    if opts.behaviour.full_sdp_offer {
-        offer = gather_fully(&peer, &mut events, &rec).await?;
+    // Where the server offers first (a dialect that says so), the peer answers instead.
+    if !opts.signal.server_offers() {
+        let mut offer = peer.create_offer().await?;
+        if opts.behaviour.full_sdp_offer {
+            offer = gather_fully(&peer, &mut events, &rec).await?;
+        }
+        ws.send(&ClientMessage::Offer { sdp: offer.clone() }).await?;
+        rec.record(Event::Signal {
+            direction: Direction::Sent,
+            kind: "offer".into(),
+            detail: sdp_detail(&offer),
+        });
+        rec.describe(Direction::Sent, "offer", &offer);
     }
-    ws.send(&ClientMessage::Offer { sdp: offer.clone() }).await?;
-    rec.record(Event::Signal {
-        direction: Direction::Sent,
-        kind: "offer".into(),
-        detail: sdp_detail(&offer),
-    });
-    rec.describe(Direction::Sent, "offer", &offer);
 
     let mut client = Client {
         ws,
@@ -448,7 +452,8 @@ impl Client {
                 }
             }
             ServerMessage::Offer { sdp } => {
-                self.received("offer", Some("renegotiation".into()));
+                let first = if self.remote_set { "renegotiation" } else { "the server offers first" };
+                self.received("offer", Some(first.into()));
                 self.rec.describe(Direction::Received, "offer", &sdp);
                 self.record_sdp_candidates(&sdp);
                 let sdp = self.usable(sdp);

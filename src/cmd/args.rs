@@ -89,3 +89,21 @@ pub fn parse_duration(s: &str) -> Result<f64, String> {
     }
     Ok(v)
 }
+
+/// `--signal`: a built-in kind (`rtc-assist`, `whip`, `janus-echotest`, …) or the path of a
+/// dialect file (`*.toml`); a malformed file is refused naming its line and key.
+pub fn parse_signal(s: &str) -> Result<crate::signal::kind::SignalKind, String> {
+    use crate::signal::dialect::{Dialect, MAX_DIALECT_BYTES};
+    use crate::signal::kind::SignalKind;
+    if !s.ends_with(".toml") {
+        return s.parse::<SignalKind>().map_err(|e| format!("{e}, or the path of a dialect file (*.toml)"));
+    }
+    let path = std::path::Path::new(s);
+    let size = std::fs::metadata(path).map_err(|e| format!("dialect file {s}: {e}"))?.len();
+    if size > MAX_DIALECT_BYTES as u64 {
+        return Err(format!("dialect file {s}: larger than {MAX_DIALECT_BYTES} bytes"));
+    }
+    let text = std::fs::read_to_string(path).map_err(|e| format!("dialect file {s}: {e}"))?;
+    let dialect = Dialect::parse(&text).map_err(|e| format!("dialect file {s}: {e}"))?;
+    Ok(SignalKind::Dialect(std::sync::Arc::new(dialect)))
+}

@@ -9,7 +9,7 @@ use clap::Args;
 use tokio_util::sync::CancellationToken;
 
 use crate::client::{self, Behaviour, ClientError, ClientOptions};
-use crate::cmd::args::{IceTuning, InputArgs, parse_duration, parse_room, parse_secret, parse_signal_url};
+use crate::cmd::args::{IceTuning, InputArgs, parse_duration, parse_room, parse_secret, parse_signal, parse_signal_url};
 use crate::cmd::ice_servers::{IceServerArgs, as_ice_servers, ice_targets};
 use crate::diagnose::recorder::Recorder;
 use crate::diagnose::summary::Summary;
@@ -36,7 +36,7 @@ pub struct JoinArgs {
     /// The signaling the server speaks: rtc-assist (JSON over WebSocket), whip (publish to a
     /// WHIP endpoint, RFC 9725), whep (listen to a WHEP endpoint), janus-echotest (hear
     /// yourself), janus-audiobridge (hear the room's mix) or janus-videoroom (publish).
-    #[arg(long, default_value = "rtc-assist")]
+    #[arg(long, default_value = "rtc-assist", value_parser = parse_signal)]
     pub signal: SignalKind,
     /// Room token for a server that requires one (`rtc-assist token`).
     #[arg(long, env = "RTC_ASSIST_TOKEN", hide_env_values = true, value_parser = parse_secret)]
@@ -164,7 +164,7 @@ pub fn options(args: &JoinArgs) -> anyhow::Result<ClientOptions> {
         bitrate: args.bitrate,
         trust,
         token: args.token.clone(),
-        signal: args.signal,
+        signal: args.signal.clone(),
         // WHIP/WHEP: every candidate in the offer, nothing to trickle.
         behaviour: Behaviour { full_sdp_offer: !args.signal.trickles(), ..Behaviour::default() },
         // A WHEP viewer opens no device and sends nothing; its source is never opened.

@@ -10,7 +10,7 @@ use anyhow::Context;
 use clap::Args;
 use tokio_util::sync::CancellationToken;
 
-use crate::cmd::args::{IceTuning, parse_duration, parse_room, parse_secret, parse_signal_url};
+use crate::cmd::args::{IceTuning, parse_duration, parse_room, parse_secret, parse_signal, parse_signal_url};
 use crate::cmd::ice_servers::{IceServerArgs, as_ice_servers, ice_targets};
 use crate::diagnose::gather::{Allocation, GatherReport, analyse};
 use crate::peer::{PeerOptions, bind_for_host, bind_for_url};
@@ -41,7 +41,7 @@ pub struct ProbeArgs {
     /// publishing or listening session through the endpoint, judged by the connection rules),
     /// janus-echotest (a peer must hear itself: a one-command health check of a Janus
     /// deployment), janus-audiobridge or janus-videoroom (one peer in --room, default 1234).
-    #[arg(long, default_value = "rtc-assist")]
+    #[arg(long, default_value = "rtc-assist", value_parser = parse_signal)]
     pub signal: SignalKind,
     /// Extra trusted CA certificate (PEM) for a wss:// server (repeatable); the system roots
     /// stay trusted and the server's name is always verified.

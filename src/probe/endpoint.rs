@@ -53,7 +53,7 @@ pub async fn check(opts: EndpointOptions, shutdown: CancellationToken) -> Endpoi
         duration: Some(HOLD),
         trust: opts.trust,
         token: opts.token,
-        signal: opts.signal,
+        signal: opts.signal.clone(),
         behaviour: Behaviour { full_sdp_offer: !opts.signal.trickles(), ..Behaviour::default() },
         ..ClientOptions::new(opts.url.clone(), opts.room, Source::Tone { hz: 440.0 }, opts.peer)
     };

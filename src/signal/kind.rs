@@ -5,9 +5,12 @@
 use std::fmt;
 use std::str::FromStr;
 
+use std::sync::Arc;
+
+use crate::signal::dialect::Dialect;
 use crate::signal::janus_api::Plugin;
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub enum SignalKind {
     /// The JSON-over-WebSocket protocol of `serve` and the guide's stack.
     #[default]
@@ -18,6 +21,8 @@ pub enum SignalKind {
     Whep,
     /// Janus Gateway's WebSocket API with one of its plugins.
     Janus(Plugin),
+    /// An app's own JSON over WebSocket, described by a dialect file.
+    Dialect(Arc<Dialect>),
 }
 
 /// Every kind, in the order `--help` lists them.
@@ -31,7 +36,7 @@ pub const ALL: [SignalKind; 6] = [
 ];
 
 impl SignalKind {
-    pub fn as_str(self) -> &'static str {
+    pub fn as_str(&self) -> &'static str {
         match self {
             Self::RtcAssist => "rtc-assist",
             Self::Whip => "whip",
@@ -39,40 +44,49 @@ impl SignalKind {
             Self::Janus(Plugin::EchoTest) => "janus-echotest",
             Self::Janus(Plugin::AudioBridge) => "janus-audiobridge",
             Self::Janus(Plugin::VideoRoom) => "janus-videoroom",
+            Self::Dialect(_) => "dialect",
         }
     }
 
     /// Whether the peer sends audio: a WHEP viewer only listens.
-    pub fn sends(self) -> bool {
-        self != Self::Whep
+    pub fn sends(&self) -> bool {
+        *self != Self::Whep
     }
 
     /// Whether the protocol has rooms: a WHIP/WHEP URL names its endpoint instead, and
     /// Janus' echotest has none.
-    pub fn has_rooms(self) -> bool {
+    pub fn has_rooms(&self) -> bool {
         match self {
             Self::RtcAssist => true,
             Self::Whip | Self::Whep => false,
             Self::Janus(plugin) => plugin.has_rooms(),
+            Self::Dialect(d) => d.has_rooms(),
         }
     }
 
     /// Whether the peer trickles its candidates: a WHIP/WHEP client puts them all in the offer.
-    pub fn trickles(self) -> bool {
+    pub fn trickles(&self) -> bool {
         !matches!(self, Self::Whip | Self::Whep)
     }
 
     /// Whether the server mixes the room into one stream (Janus' audiobridge): hearing that
     /// stream is hearing everyone.
-    pub fn mixes(self) -> bool {
-        self == Self::Janus(Plugin::AudioBridge)
+    pub fn mixes(&self) -> bool {
+        *self == Self::Janus(Plugin::AudioBridge)
+    }
+
+    /// Whether the server sends the first offer (a dialect that says so): the peer answers.
+    pub fn server_offers(&self) -> bool {
+        matches!(self, Self::Dialect(d) if d.server_offers)
     }
 
     /// Checks that `url` is one this kind of signaling can use (ws/wss or http/https).
-    pub fn check_url(self, url: &str) -> Result<(), String> {
+    pub fn check_url(&self, url: &str) -> Result<(), String> {
         let scheme = url.split_once("://").map(|(s, _)| s.to_ascii_lowercase());
         let ok = match self {
-            Self::RtcAssist | Self::Janus(_) => matches!(scheme.as_deref(), Some("ws" | "wss")),
+            Self::RtcAssist | Self::Janus(_) | Self::Dialect(_) => {
+                matches!(scheme.as_deref(), Some("ws" | "wss"))
+            }
             Self::Whip | Self::Whep => matches!(scheme.as_deref(), Some("http" | "https")),
         };
         if ok {
@@ -80,7 +94,7 @@ impl SignalKind {
         }
         let wanted = match self {
             Self::Whip | Self::Whep => "http:// or https://",
-            Self::RtcAssist | Self::Janus(_) => "ws:// or wss://",
+            Self::RtcAssist | Self::Janus(_) | Self::Dialect(_) => "ws:// or wss://",
         };
         Err(format!("--signal {} needs a {wanted} URL, not {url:?}", self.as_str()))
     }

@@ -7,6 +7,7 @@
 //! `error.rs`, why signaling failed.
 
 pub mod candidate;
+pub mod dialect;
 pub mod http_step;
 pub mod janus_api;
 pub mod ice_url;

@@ -18,6 +18,7 @@ use tokio_tungstenite::tungstenite::http::{HeaderValue, StatusCode};
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::{self, Message};
 
+use crate::signal::dialect::Dialect;
 use crate::signal::error::{SignalingError, body_reason, phase};
 use crate::signal::protocol::{ClientMessage, MAX_FRAME_BYTES, ServerMessage};
 use crate::signal::secret::Secret;
@@ -27,6 +28,10 @@ use crate::tls::{self, Stream};
 
 pub struct SignalingClient {
     ws: Socket,
+    /// How messages are written: the native protocol, or a dialect file's names.
+    dialect: Option<Arc<Dialect>>,
+    /// The dialect's keepalive timer.
+    keepalive: Option<tokio::time::Interval>,
 }
 
 /// A WebSocket to a signaling server, any protocol.
@@ -40,7 +45,35 @@ impl SignalingClient {
         trust: Option<Arc<ClientConfig>>,
         token: Option<&Secret>,
     ) -> Result<Self, SignalingError> {
-        Ok(Self { ws: open(url, trust, token, None).await? })
+        Ok(Self { ws: open(url, trust, token, None).await?, dialect: None, keepalive: None })
+    }
+
+    /// Connects to an app that speaks `dialect` (its subprotocol asked for, its keepalive sent).
+    pub async fn connect_dialect(
+        url: &str,
+        trust: Option<Arc<ClientConfig>>,
+        token: Option<&Secret>,
+        dialect: Arc<Dialect>,
+    ) -> Result<Self, SignalingError> {
+        let ws = open(url, trust, token, dialect.subprotocol.as_deref()).await?;
+        let keepalive = dialect.keepalive.as_ref().map(|(every, _)| {
+            let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + *every, *every);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            tick
+        });
+        Ok(Self { ws, dialect: Some(dialect), keepalive })
+    }
+
+    fn decode(&self, text: &str) -> Option<Incoming> {
+        let decoded = match &self.dialect {
+            None => ServerMessage::decode(text).map(Some),
+            Some(d) => d.decode(text),
+        };
+        match decoded {
+            Ok(Some(m)) => Some(Incoming::Message(m)),
+            Ok(None) => None,
+            Err(e) => Some(Incoming::Invalid(e)),
+        }
     }
 }
 
@@ -50,7 +83,7 @@ pub async fn open(
     url: &str,
     trust: Option<Arc<ClientConfig>>,
     token: Option<&Secret>,
-    subprotocol: Option<&'static str>,
+    subprotocol: Option<&str>,
 ) -> Result<Socket, SignalingError> {
     // `url` from here on is the one errors show.
     let (real_url, shown) = (url, redact_url(url));
@@ -64,7 +97,11 @@ pub async fn open(
         request.headers_mut().insert(AUTHORIZATION, value);
     }
     if let Some(p) = subprotocol {
-        request.headers_mut().insert(SEC_WEBSOCKET_PROTOCOL, HeaderValue::from_static(p));
+        let value = HeaderValue::from_str(p).map_err(|_| SignalingError::Http {
+            url: url.to_owned(),
+            cause: format!("subprotocol {p:?} cannot be sent in a header"),
+        })?;
+        request.headers_mut().insert(SEC_WEBSOCKET_PROTOCOL, value);
     }
     let mode = tungstenite::client::uri_mode(request.uri())
         .map_err(|cause| SignalingError::Url { url: url.to_owned(), cause })?;
@@ -118,20 +155,39 @@ pub async fn open(
 #[async_trait]
 impl Transport for SignalingClient {
     async fn send(&mut self, msg: &ClientMessage) -> Result<(), SignalingError> {
-        self.ws.send(Message::text(msg.encode())).await?;
+        let frame = match &self.dialect {
+            None => msg.encode(),
+            Some(d) => match d.encode(msg) {
+                Some(f) => f,
+                // The app has no such message (no leave, no trickle end): nothing to send.
+                None => return Ok(()),
+            },
+        };
+        self.ws.send(Message::text(frame)).await?;
         Ok(())
     }
 
     /// The next protocol frame, or `None` once the server closed the socket.
     async fn recv(&mut self) -> Option<Result<Incoming, SignalingError>> {
         loop {
-            match self.ws.next().await? {
-                Ok(Message::Text(t)) => {
-                    return Some(Ok(match ServerMessage::decode(t.as_str()) {
-                        Ok(m) => Incoming::Message(m),
-                        Err(e) => Incoming::Invalid(e),
-                    }));
-                }
+            let frame = match self.keepalive.as_mut() {
+                Some(tick) => tokio::select! {
+                    frame = self.ws.next() => frame,
+                    _ = tick.tick() => {
+                        let ping = self.dialect.as_ref().and_then(|d| d.keepalive.as_ref()).map(|(_, m)| m.to_string());
+                        if let Some(ping) = ping && let Err(e) = self.ws.send(Message::text(ping)).await {
+                            return Some(Err(e.into()));
+                        }
+                        continue;
+                    }
+                },
+                None => self.ws.next().await,
+            };
+            match frame? {
+                Ok(Message::Text(t)) => match self.decode(t.as_str()) {
+                    Some(incoming) => return Some(Ok(incoming)),
+                    None => continue,
+                },
                 Ok(Message::Close(_)) => return None,
                 Ok(_) => continue,
                 Err(e) => return Some(Err(e.into())),
