@@ -28,6 +28,8 @@ mod forwarding;
 mod hostile_frames;
 /// Against the aiortc double of the guide's stack: probe codes, join through it, its clients through serve.
 mod interop;
+/// Debian's Janus Gateway: `join`/`probe --signal janus-…` through the echotest, audiobridge and videoroom; a missing room, a silent NAT mapping, a URL that is not Janus.
+mod janus;
 /// The network lab (root): NAT types' mapping and filtering (raw UDP and `probe --stun` RFC 5780), no namespace left, cleanup, exit 2 without CAP_NET_ADMIN.
 mod lab;
 /// Chromium and a join peer behind UDP-blocking firewalls over TURN/TCP 443 in the network lab (root).

@@ -72,12 +72,13 @@ pub(super) async fn connect_and_join(
     }
     for _ in 0..=MAX_REDIRECTS {
         let mut ws = connect(opts, &url, rec).await?;
-        ws.send(&ClientMessage::JoinRoom { room: opts.room.clone(), token: opts.token.clone() }).await?;
+        // Recorded first: a transport records its own steps (Janus' message) as it sends.
         rec.record(Event::Signal {
             direction: Direction::Sent,
             kind: "join_room".into(),
             detail: Some(opts.room.clone()),
         });
+        ws.send(&ClientMessage::JoinRoom { room: opts.room.clone(), token: opts.token.clone() }).await?;
         match wait_joined(ws.as_mut(), rec).await? {
             Joined::Room(id, present, offered) => return Ok((ws, id, present, offered)),
             Joined::Redirect(to) => {

@@ -80,7 +80,13 @@ pub async fn check(opts: EndpointOptions, shutdown: CancellationToken) -> Endpoi
         findings.push(Finding {
             code: "NOT-CONNECTED".into(),
             title: "the peer never connected".into(),
-            evidence: vec![format!("no connection within {} s of the answer", HOLD.as_secs())],
+            evidence: vec![match timeline.events().iter().find_map(|e| match &e.event {
+                Event::Error { message } => Some(message.clone()),
+                _ => None,
+            }) {
+                Some(why) => why,
+                None => format!("no connection within {} s of the answer", HOLD.as_secs()),
+            }],
             fix: "read the timeline: which candidates the answer carried and how far ICE got".into(),
         });
     }

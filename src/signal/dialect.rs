@@ -176,7 +176,21 @@ impl Dialect {
         }
         let file: File = toml::from_str(text).map_err(|e| {
             let line = e.span().map_or(1, |s| line_of(text, s.start));
-            DialectError { line, key: key_on_line(text, line), message: e.message().trim().to_owned() }
+            let message = e.message().trim().to_owned();
+            let mut key = key_on_line(text, line);
+            // A missing field is named after the table that lacks it (the whole file: top level).
+            if let Some(field) = message.strip_prefix("missing field `").and_then(|m| m.split('`').next()) {
+                let whole = e
+                    .span()
+                    .is_none_or(|s| s.start == s.end || (s.start == 0 && s.end >= text.trim_end().len()));
+                key = if whole || !text.lines().nth(line - 1).is_some_and(|l| l.trim_start().starts_with('['))
+                {
+                    field.to_owned()
+                } else {
+                    format!("{key}.{field}")
+                };
+            }
+            DialectError { line, key, message }
         })?;
         let bad = |span: std::ops::Range<usize>, key: &str, message: String| DialectError {
             line: line_of(text, span.start),

@@ -34,6 +34,8 @@ pub type OnStep = Arc<dyn Fn(JanusStep) + Send + Sync>;
 const DEFAULT_KEEPALIVE: Duration = Duration::from_secs(25);
 /// How long hanging up waits for Janus to confirm the session is destroyed.
 const TEARDOWN: Duration = Duration::from_secs(2);
+/// Requests Janus answers with an ack alone.
+const ACK_ONLY: [&str; 2] = ["trickle", "keepalive"];
 /// The display name we join rooms with.
 const DISPLAY: &str = "rtc-assist";
 
@@ -66,10 +68,11 @@ impl Steps {
         if let Some((at, _)) = &request {
             step.elapsed_ms = Some(at.elapsed().as_millis() as u64);
         }
-        // An ack is followed by the event with the same transaction; anything else ends it.
-        if step.janus != "ack"
-            && let Some(t) = &step.transaction
-        {
+        // An ack is followed by the event with the same transaction, except for requests Janus
+        // only acknowledges (trickle, keepalive); anything else ends it.
+        let ends = step.janus != "ack"
+            || request.as_ref().is_some_and(|(_, verb)| ACK_ONLY.contains(&verb.as_str()));
+        if ends && let Some(t) = &step.transaction {
             self.pending.remove(t);
         }
         (self.on_step)(step);
@@ -148,7 +151,17 @@ impl Janus {
         on_step: OnStep,
     ) -> Result<Self, SignalingError> {
         let shown = crate::signal::token::redact_url(url);
-        let mut ws = open(url, trust, token, Some(SUBPROTOCOL)).await?;
+        let mut ws = open(url, trust, token, Some(SUBPROTOCOL)).await.map_err(|e| match e {
+            SignalingError::Connect { url, cause } if cause.to_string().contains("subprotocol") => {
+                SignalingError::Janus {
+                    code: 0,
+                    reason: format!(
+                        "{url} is not Janus' WebSocket transport (it refused the {SUBPROTOCOL} subprotocol)"
+                    ),
+                }
+            }
+            other => other,
+        })?;
         let steps = Arc::new(std::sync::Mutex::new(Steps { on_step, next: 0, pending: HashMap::new() }));
         let tx = |steps: &std::sync::Mutex<Steps>| steps.lock().expect("steps lock").transaction();
         let info =
@@ -273,8 +286,9 @@ impl Driver {
                 }
                 frame = self.ws.next() => match frame {
                     Some(Ok(Message::Text(t))) => {
-                        let destroyed = closing.as_ref().is_some_and(|(_, tx)| t.as_str().contains(tx.as_str()));
-                        if !self.on_frame(t.as_str()) || destroyed { break }
+                        let (going_on, transaction) = self.on_frame(t.as_str());
+                        let destroyed = closing.as_ref().is_some_and(|(_, tx)| transaction.as_deref() == Some(tx.as_str()));
+                        if !going_on || destroyed { break }
                     }
                     Some(Ok(Message::Close(_))) | None => break,
                     Some(Ok(_)) => {}
@@ -302,10 +316,16 @@ impl Driver {
         let _ = self.deliver.send(Ok(Incoming::Message(m)));
     }
 
-    /// Records and maps one frame; `false` once the session is over.
-    fn on_frame(&mut self, text: &str) -> bool {
+    /// Records and maps one frame: `false` once the session is over, and the frame's transaction.
+    fn on_frame(&mut self, text: &str) -> (bool, Option<String>) {
         let value: Value = serde_json::from_str(text).unwrap_or(Value::Null);
-        let request = self.steps.lock().expect("steps lock").received(&value);
+        let transaction = value["transaction"].as_str().map(str::to_owned);
+        (self.apply(text, &value), transaction)
+    }
+
+    /// Maps one recorded frame onto the native messages; `false` once the session is over.
+    fn apply(&mut self, text: &str, value: &Value) -> bool {
+        let request = self.steps.lock().expect("steps lock").received(value);
         let reply = match Reply::decode(text) {
             Ok(r) => r,
             Err(e) => {

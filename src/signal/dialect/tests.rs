@@ -222,7 +222,9 @@ fn a_malformed_file_names_its_line_and_key() {
         assert!(e.message.contains(says), "{e}");
     }
     let missing_send = Dialect::parse("[receive]\ntype = \"/t\"\n").unwrap_err();
-    assert!(missing_send.message.contains("send"), "{missing_send}");
+    assert_eq!(missing_send.key, "send", "{missing_send}");
+    let missing_type = Dialect::parse("[send.candidate]\nx = 1\n\n[receive]\nignore = []\n").unwrap_err();
+    assert_eq!((missing_type.line, missing_type.key.as_str()), (4, "receive.type"), "{missing_type}");
     let huge = format!("name = \"{}\"", "x".repeat(MAX_DIALECT_BYTES));
     assert!(Dialect::parse(&huge).unwrap_err().message.contains("larger"));
 }
