@@ -75,6 +75,28 @@ fn a_whip_publisher_connects_sends_and_deletes_its_session() {
 }
 
 #[test]
+fn the_ice_servers_an_endpoint_announces_are_the_ones_the_peer_uses() {
+    // The double announces `<stun:127.0.0.1:3478>; rel="ice-server"` on OPTIONS and on the 201.
+    let double = WhipDouble::start(&["ice-servers"]);
+    let f = publish(&format!("{}/whip/room1", double.base), 2.0, &[]);
+    assert_eq!(f.code, 0, "{}\n{}", f.stderr, double.logs());
+    let http = http_events(&f);
+    let options = http.iter().find(|e| e["method"] == "OPTIONS").expect("an OPTIONS before the offer");
+    assert_eq!(options["ice_servers"], serde_json::json!(["stun:127.0.0.1:3478"]), "{options}");
+    let post = http.iter().find(|e| e["method"] == "POST").expect("POST");
+    assert_eq!(post["ice_servers"], serde_json::json!(["stun:127.0.0.1:3478"]), "{post}");
+    let offered = f.events_named("ice_servers_offered");
+    assert_eq!(offered.len(), 1, "{offered:?}");
+    assert!(offered[0].to_string().contains("stun:127.0.0.1:3478"), "{}", offered[0]);
+    // Nothing answers STUN on loopback's 3478: no srflx candidate, the call connects on host ones.
+    assert_eq!(f.summary()["ever_connected"], true);
+    // Without the announcement: OPTIONS answered, nothing offered.
+    let plain_double = WhipDouble::start(&[]);
+    let plain = publish(&format!("{}/whip/room2", plain_double.base), 1.0, &[]);
+    assert!(plain.events_named("ice_servers_offered").is_empty());
+}
+
+#[test]
 fn a_whep_viewer_hears_the_whip_publisher_through_the_server() {
     let double = WhipDouble::start(&[]);
     let publisher = {
@@ -169,7 +191,8 @@ fn whip_usage_errors_are_exit_2() {
         vec!["join", "room1", "--signal", "whip", "--server", "http://127.0.0.1:9/whip/r"],
         vec!["join", "--server", "http://127.0.0.1:9/whip/r"],
         vec!["join", "--signal", "whep", "--server", "ws://127.0.0.1:9/ws"],
-        vec!["join", "--signal", "janus-echotest", "--server", "ws://127.0.0.1:9/"],
+        vec!["join", "--signal", "no-such-dialect.toml", "--server", "ws://127.0.0.1:9/"],
+        vec!["join", "--signal", "janus-echotest", "--server", "http://127.0.0.1:9/"],
         vec!["join", "--signal", "../../etc/passwd", "--server", "http://127.0.0.1:9/x"],
     ] {
         let out = Command::new(BIN).args(&args).arg("--no-playback").output().unwrap();

@@ -11,6 +11,11 @@ const JOIN_TIMEOUT: Duration = Duration::from_secs(10);
 /// How many `redirect` answers a join follows before giving up (a cluster needs at most one).
 const MAX_REDIRECTS: usize = 2;
 
+/// Seconds since the Unix epoch (to tell a TURN REST username's expiry).
+fn unix_now() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}
+
 /// What the server answered to `join_room`.
 pub(super) enum Joined {
     /// Our peer id, the peers already there and the ICE servers the server hands out.
@@ -19,17 +24,18 @@ pub(super) enum Joined {
     Redirect(String),
 }
 
-/// The transport `opts.signal` names, connected to `url`.
+/// The transport `opts.signal` names, connected to `url`, and the ICE servers it announced
+/// before the call (a WHIP/WHEP endpoint's `Link` headers).
 async fn connect(
     opts: &ClientOptions,
     url: &str,
     rec: &Arc<Recorder>,
-) -> Result<Box<dyn Transport>, ClientError> {
+) -> Result<(Box<dyn Transport>, Vec<IceServer>), ClientError> {
     Ok(match &opts.signal {
         SignalKind::RtcAssist => {
             let ws = SignalingClient::connect(url, opts.trust.clone(), opts.token.as_ref()).await?;
             rec.record(Event::SignalingConnected { url: redact_url(url) });
-            Box::new(ws)
+            (Box::new(ws), Vec::new())
         }
         SignalKind::Dialect(dialect) => {
             let ws = SignalingClient::connect_dialect(
@@ -40,12 +46,19 @@ async fn connect(
             )
             .await?;
             rec.record(Event::SignalingConnected { url: redact_url(url) });
-            Box::new(ws)
+            (Box::new(ws), Vec::new())
         }
         kind @ (SignalKind::Whip | SignalKind::Whep) => {
-            let rec = rec.clone();
-            let on_step = Box::new(move |step| rec.record(Event::Http(step)));
-            Box::new(Whip::new(kind.clone(), url, opts.trust.clone(), opts.token.clone(), on_step))
+            let steps = rec.clone();
+            let on_step = Box::new(move |step| steps.record(Event::Http(step)));
+            let whip = Whip::new(kind.clone(), url, opts.trust.clone(), opts.token.clone(), on_step);
+            let announced = whip.discover().await;
+            if !announced.is_empty() {
+                rec.record(Event::IceServersOffered {
+                    servers: announced.iter().map(|s| describe_offered(s, unix_now())).collect(),
+                });
+            }
+            (Box::new(whip), announced)
         }
         SignalKind::Janus(plugin) => {
             let steps = rec.clone();
@@ -53,7 +66,7 @@ async fn connect(
             let janus =
                 Janus::connect(url, *plugin, opts.trust.clone(), opts.token.as_ref(), on_step).await?;
             rec.record(Event::SignalingConnected { url: redact_url(url) });
-            Box::new(janus)
+            (Box::new(janus), Vec::new())
         }
     })
 }
@@ -67,11 +80,11 @@ pub(super) async fn connect_and_join(
     let mut url = opts.server.clone();
     if !opts.signal.has_rooms() {
         // WHIP/WHEP, Janus' echotest: nothing to join; the peer id is ours to make.
-        let ws = connect(opts, &url, rec).await?;
-        return Ok((ws, uuid::Uuid::new_v4().simple().to_string(), Vec::new(), Vec::new()));
+        let (ws, announced) = connect(opts, &url, rec).await?;
+        return Ok((ws, uuid::Uuid::new_v4().simple().to_string(), Vec::new(), announced));
     }
     for _ in 0..=MAX_REDIRECTS {
-        let mut ws = connect(opts, &url, rec).await?;
+        let (mut ws, _) = connect(opts, &url, rec).await?;
         // Recorded first: a transport records its own steps (Janus' message) as it sends.
         rec.record(Event::Signal {
             direction: Direction::Sent,
@@ -103,10 +116,7 @@ async fn wait_joined(ws: &mut dyn Transport, rec: &Recorder) -> Result<Joined, C
                     ice_servers,
                 }))) => {
                     rec.record(Event::JoinedRoom { room, peer_id: peer_id.clone(), peers: peers.clone() });
-                    let now = std::time::SystemTime::now()
-                        .duration_since(std::time::UNIX_EPOCH)
-                        .map_or(0, |d| d.as_secs());
-                    let servers = ice_servers.iter().map(|s| describe_offered(s, now)).collect();
+                    let servers = ice_servers.iter().map(|s| describe_offered(s, unix_now())).collect();
                     rec.record(Event::IceServersOffered { servers });
                     return Ok(Joined::Room(peer_id, peers, ice_servers));
                 }

@@ -23,7 +23,10 @@ use super::auth::Grant;
 use super::pipe::{PipeEnd, pipe};
 use super::session;
 use crate::serve::room::Role;
-use crate::signal::protocol::{CandidateInit, ClientMessage, ErrorCode, IceServer, ServerMessage, validate_room};
+use crate::signal::ice_link::format_link;
+use crate::signal::protocol::{
+    CandidateInit, ClientMessage, ErrorCode, IceServer, ServerMessage, validate_room,
+};
 use crate::signal::sdpfrag::{parse_fragment, with_candidates};
 
 const SDP: &str = "application/sdp";
@@ -74,7 +77,9 @@ struct Found {
 /// `If-Match` against the session's ETag: `None` when it is acceptable (`*` matches any).
 fn precondition(headers: &HeaderMap, etag: &str, required: bool) -> Option<Response> {
     match headers.get(header::IF_MATCH).and_then(|v| v.to_str().ok()) {
-        None if required => Some(reply(StatusCode::PRECONDITION_REQUIRED, "If-Match with the session's ETag is required")),
+        None if required => {
+            Some(reply(StatusCode::PRECONDITION_REQUIRED, "If-Match with the session's ETag is required"))
+        }
         Some(m) if m.trim() != etag && m.trim() != "*" => {
             Some(reply(StatusCode::PRECONDITION_FAILED, "If-Match does not match the session's ETag"))
         }
@@ -149,7 +154,10 @@ async fn negotiate(end: &mut PipeEnd, room: &str, offer: String) -> Result<Answe
             ServerMessage::JoinedRoom { peer_id, ice_servers, .. } => break (peer_id, ice_servers),
             ServerMessage::Error { code, message } => return Err(refused(code, message)),
             ServerMessage::Redirect { url } => {
-                return Err(reply(StatusCode::SERVICE_UNAVAILABLE, format!("the room lives on another node: {url}")));
+                return Err(reply(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    format!("the room lives on another node: {url}"),
+                ));
             }
             _ => {}
         }
@@ -176,11 +184,7 @@ fn links(servers: &[IceServer]) -> Vec<HeaderValue> {
     let mut out = Vec::new();
     for s in servers {
         for url in &s.urls {
-            let mut link = format!("<{url}>; rel=\"ice-server\"");
-            if let (Some(u), Some(c)) = (&s.username, &s.credential) {
-                link.push_str(&format!("; username=\"{u}\"; credential=\"{}\"; credential-type=\"password\"", c));
-            }
-            if let Ok(mut v) = HeaderValue::from_str(&link) {
+            if let Ok(mut v) = HeaderValue::from_str(&format_link(url, s)) {
                 v.set_sensitive(true);
                 out.push(v);
             }
@@ -207,7 +211,8 @@ impl Endpoints {
             return reply(StatusCode::NOT_FOUND, "no such endpoint: the room name is not valid");
         }
         if content_type(&p.headers).as_deref() != Some(SDP) {
-            let mut r = reply(StatusCode::UNSUPPORTED_MEDIA_TYPE, "the offer must be sent as application/sdp");
+            let mut r =
+                reply(StatusCode::UNSUPPORTED_MEDIA_TYPE, "the offer must be sent as application/sdp");
             r.headers_mut().insert("accept-post", HeaderValue::from_static(SDP));
             return r;
         }
@@ -218,10 +223,16 @@ impl Endpoints {
             Side::Whip => ["a=sendonly", "a=sendrecv"],
             Side::Whep => ["a=recvonly", "a=sendrecv"],
         };
-        if !offer.starts_with("v=0") || !offer.contains("\nm=audio ") || !wanted.iter().any(|w| offer.contains(w)) {
+        if !offer.starts_with("v=0")
+            || !offer.contains("\nm=audio ")
+            || !wanted.iter().any(|w| offer.contains(w))
+        {
             return reply(
                 StatusCode::BAD_REQUEST,
-                format!("not an SDP offer with an audio section to {}", if p.side == Side::Whip { "send" } else { "receive" }),
+                format!(
+                    "not an SDP offer with an audio section to {}",
+                    if p.side == Side::Whip { "send" } else { "receive" }
+                ),
             );
         }
         let ufrag = crate::signal::sdp::identity(&offer).ufrag;
@@ -246,7 +257,14 @@ impl Endpoints {
         let location = format!("/{}/{}/{}", p.side.path(), p.room, answered.peer_id);
         self.live.lock().expect("whip sessions lock").insert(
             answered.peer_id.clone(),
-            Handle { side: p.side, room: p.room.clone(), etag: etag.clone(), ufrag, mids, to_session: end.tx.clone() },
+            Handle {
+                side: p.side,
+                room: p.room.clone(),
+                etag: etag.clone(),
+                ufrag,
+                mids,
+                to_session: end.tx.clone(),
+            },
         );
         tracing::info!(peer = %crate::signal::protocol::short_id(&answered.peer_id), room = %p.room, "{} session created", p.side.path());
         let me = self.clone();
@@ -275,7 +293,12 @@ impl Endpoints {
     fn find(&self, side: Side, room: &str, id: &str) -> Option<Found> {
         let live = self.live.lock().expect("whip sessions lock");
         let h = live.get(id).filter(|h| h.side == side && h.room == room)?;
-        Some(Found { etag: h.etag.clone(), ufrag: h.ufrag.clone(), mids: h.mids.clone(), to: h.to_session.clone() })
+        Some(Found {
+            etag: h.etag.clone(),
+            ufrag: h.ufrag.clone(),
+            mids: h.mids.clone(),
+            to: h.to_session.clone(),
+        })
     }
 
     /// `PATCH` on a session: trickled client candidates (RFC 8840), `If-Match` required.
@@ -292,7 +315,10 @@ impl Endpoints {
             return reply(StatusCode::NOT_FOUND, "no such session");
         };
         if content_type(headers).as_deref() != Some(SDPFRAG) {
-            return reply(StatusCode::UNSUPPORTED_MEDIA_TYPE, "a trickle must be sent as application/trickle-ice-sdpfrag");
+            return reply(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "a trickle must be sent as application/trickle-ice-sdpfrag",
+            );
         }
         if let Some(refusal) = precondition(headers, &etag, true) {
             return refusal;
@@ -308,11 +334,17 @@ impl Endpoints {
             return reply(StatusCode::NOT_IMPLEMENTED, "ICE restarts (a new ufrag) are not supported");
         }
         if let Some(c) = fragment.candidates.iter().find(|c| !mids.contains(&c.sdp_mid)) {
-            return reply(StatusCode::BAD_REQUEST, format!("a candidate for mid {:?}, which the offer does not have", c.sdp_mid));
+            return reply(
+                StatusCode::BAD_REQUEST,
+                format!("a candidate for mid {:?}, which the offer does not have", c.sdp_mid),
+            );
         }
         // Each candidate is one message of the session, under its message rate.
         if fragment.candidates.len() > max_candidates {
-            return reply(StatusCode::BAD_REQUEST, format!("at most {max_candidates} candidates in one fragment"));
+            return reply(
+                StatusCode::BAD_REQUEST,
+                format!("at most {max_candidates} candidates in one fragment"),
+            );
         }
         for c in fragment.candidates {
             let text = ClientMessage::Candidate(c).encode();

@@ -1,6 +1,6 @@
 //! One HTTP request of an HTTP signaling (WHIP/WHEP) and what answered it, as the timeline keeps
 //! it: method, URL (never with a token), status (absent when nothing answered), time, and the
-//! `Content-Type`, `Location`, `ETag` and error body of the answer.
+//! `Content-Type`, `Location`, `ETag`, error body and announced ICE servers of the answer.
 
 use serde::{Deserialize, Serialize};
 
@@ -20,4 +20,7 @@ pub struct HttpStep {
     /// An error answer's text, shortened.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub body: Option<String>,
+    /// The ICE server URLs its `Link: …; rel="ice-server"` headers announced (never credentials).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ice_servers: Vec<String>,
 }

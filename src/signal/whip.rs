@@ -4,8 +4,10 @@
 //! the session's `Location` and its `ETag`; hanging up is a DELETE on that Location. The
 //! client's offer holds every candidate (it gathers first), so nothing is trickled by PATCH.
 //! Every request is handed to `on_step` as an `HttpStep` (method, URL, status, time, and the
-//! Location, ETag and Content-Type it answered with): the client records it as an `http` event,
-//! so the rules can say what broke.
+//! Location, ETag, Content-Type and `Link` ICE servers it answered with): the client records it
+//! as an `http` event, so the rules can say what broke. Before offering, an OPTIONS asks the
+//! endpoint for its ICE servers (`Link: <…>; rel="ice-server"`), which the peer then gathers
+//! through.
 //!
 //! WHIP and WHEP have no rooms: the client skips joining, and the endpoint URL is all there is.
 
@@ -16,16 +18,22 @@ use async_trait::async_trait;
 use http::{Method, StatusCode, header};
 use tokio_rustls::rustls::ClientConfig;
 
+use crate::signal::error::SignalingError;
 use crate::signal::http_client::{self, Request, Response, resolve};
 use crate::signal::http_step::HttpStep;
+use crate::signal::ice_link::parse_links;
 use crate::signal::kind::SignalKind;
-use crate::signal::protocol::{ClientMessage, ServerMessage};
+use crate::signal::protocol::{ClientMessage, IceServer, ServerMessage};
 use crate::signal::secret::Secret;
 use crate::signal::token::redact_url;
 use crate::signal::transport::{Incoming, Transport};
-use crate::signal::error::SignalingError;
 
 const SDP: &str = "application/sdp";
+
+/// The ICE servers a response's `Link` headers announce.
+fn ice_servers(r: &Response) -> Vec<IceServer> {
+    parse_links(r.headers.get_all(header::LINK).iter().filter_map(|v| v.to_str().ok()))
+}
 
 /// The session a `201 Created` made.
 struct Session {
@@ -55,11 +63,24 @@ impl Whip {
         token: Option<Secret>,
         on_step: OnStep,
     ) -> Self {
-        Self { kind, endpoint: endpoint.to_owned(), trust, token, on_step, inbox: VecDeque::new(), session: None }
+        Self {
+            kind,
+            endpoint: endpoint.to_owned(),
+            trust,
+            token,
+            on_step,
+            inbox: VecDeque::new(),
+            session: None,
+        }
     }
 
     /// Sends one request and records it; an error answer is recorded too, then returned.
-    async fn exchange(&self, method: Method, url: &str, body: Option<String>) -> Result<Response, SignalingError> {
+    async fn exchange(
+        &self,
+        method: Method,
+        url: &str,
+        body: Option<String>,
+    ) -> Result<Response, SignalingError> {
         let req = Request {
             method: method.clone(),
             body: body.map(|b| (SDP, b)),
@@ -78,6 +99,7 @@ impl Whip {
                     location: r.header(header::LOCATION),
                     etag: r.header(header::ETAG),
                     body: (!r.status.is_success()).then(|| r.reason()).filter(|b| !b.is_empty()),
+                    ice_servers: ice_servers(&r).into_iter().flat_map(|s| s.urls).collect(),
                 });
                 Ok(r)
             }
@@ -91,9 +113,19 @@ impl Whip {
                     location: None,
                     etag: None,
                     body: Some(e.to_string()),
+                    ice_servers: Vec::new(),
                 });
                 Err(e)
             }
+        }
+    }
+
+    /// Asks the endpoint (OPTIONS) which ICE servers to use, as some WHIP servers announce them
+    /// there; a server that refuses OPTIONS (405) or announces none is legal: no servers.
+    pub async fn discover(&self) -> Vec<IceServer> {
+        match self.exchange(Method::OPTIONS, &self.endpoint.clone(), None).await {
+            Ok(r) if r.status.is_success() => ice_servers(&r),
+            _ => Vec::new(),
         }
     }
 
@@ -123,7 +155,9 @@ impl Whip {
 
     /// DELETEs the session, once; without a Location there is nothing to delete.
     async fn hang_up(&mut self) {
-        let Some(url) = self.session.as_ref().filter(|s| !s.deleted).and_then(|s| s.url.clone()) else { return };
+        let Some(url) = self.session.as_ref().filter(|s| !s.deleted).and_then(|s| s.url.clone()) else {
+            return;
+        };
         // The outcome is in the timeline; a failed DELETE does not fail the call.
         let _ = self.exchange(Method::DELETE, &url, None).await;
         if let Some(s) = self.session.as_mut() {

@@ -48,7 +48,7 @@ pub fn human_line(s: &Stamped, label: Option<&str>) -> String {
             let detail = detail.as_ref().map(|d| format!(" ({d})")).unwrap_or_default();
             format!("{arrow} {}{detail}", kind.bold())
         }
-        Event::Http(HttpStep { method, url, status, elapsed_ms, location, body, .. }) => {
+        Event::Http(HttpStep { method, url, status, elapsed_ms, location, body, ice_servers, .. }) => {
             let answer = match status {
                 Some(s) if *s < 400 => s.to_string().green(),
                 Some(s) => s.to_string().red().bold(),
@@ -56,7 +56,12 @@ pub fn human_line(s: &Stamped, label: Option<&str>) -> String {
             };
             let at = location.as_ref().map(|l| format!(", Location {l}")).unwrap_or_default();
             let why = body.as_ref().map(|b| format!(": {b}")).unwrap_or_default();
-            format!("→ {} {url} {answer} in {elapsed_ms} ms{at}{why}", method.bold())
+            let links = if ice_servers.is_empty() {
+                String::new()
+            } else {
+                format!(", Link ice-servers {}", ice_servers.join(" "))
+            };
+            format!("→ {} {url} {answer} in {elapsed_ms} ms{at}{links}{why}", method.bold())
         }
         Event::Janus(step) => janus_line(step),
         Event::Description { direction, kind, identity, .. } => {

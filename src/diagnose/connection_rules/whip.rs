@@ -141,6 +141,7 @@ mod tests {
             location: location.map(Into::into),
             etag: None,
             body: status.filter(|s| *s >= 400).map(|_| "internal error (fault)".into()),
+            ice_servers: Vec::new(),
         })
     }
 
