@@ -349,6 +349,38 @@ impl Drop for Slammer {
 }
 
 #[test]
+fn load_runs_many_peers_through_the_audiobridge_and_the_echotest() {
+    let janus = Janus::start();
+    let run = |args: &[&str]| {
+        let out = Command::new(BIN)
+            .args(["load", &janus.url(), "--bind", janus.ice_ip(), "--json"])
+            .args(["--duration", "4", "--warmup", "1", "--rate", "20"])
+            .args(args)
+            .output()
+            .expect("run load");
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        let summary: Value = stdout.lines().last().and_then(|l| serde_json::from_str(l).ok()).unwrap_or(Value::Null);
+        (out.status.code(), summary, format!("{stdout}{}", String::from_utf8_lossy(&out.stderr)))
+    };
+    // Three participants of room 1234: each connects and hears the mix of the other two.
+    let (code, s, all) = run(&["--signal", "janus-audiobridge", "--room", "1234", "--peers", "3"]);
+    assert_eq!(code, Some(0), "{all}\n{}", janus.log());
+    assert_eq!((s["connected"].as_u64(), s["failed"].as_u64()), (Some(3), Some(0)), "{s}");
+    assert!(s["phases_ms"]["joined"]["p50"].is_number(), "audiobridge peers join: {s}");
+    assert!(s["packets_received"].as_u64().is_some_and(|p| p > 3 * 100), "{s}");
+    // Four echotest sessions: each hears its own packets back.
+    let (code, s, all) = run(&["--signal", "janus-echotest", "--peers", "4"]);
+    assert_eq!(code, Some(0), "{all}\n{}", janus.log());
+    assert_eq!((s["connected"].as_u64(), s["failed"].as_u64()), (Some(4), Some(0)), "{s}");
+    assert!(s["packets_received"].as_u64().is_some_and(|p| p > 4 * 100), "{s}");
+    // A room Janus does not have: every peer fails in the join phase, with Janus' reason.
+    let (code, s, all) = run(&["--signal", "janus-audiobridge", "--room", "9999", "--peers", "2"]);
+    assert_eq!(code, Some(1), "{all}");
+    assert_eq!(s["failures"]["join"], 2, "{s}");
+    assert!(s.to_string().contains("No such room (9999)"), "{s}");
+}
+
+#[test]
 fn a_url_that_is_not_janus_is_one_error_and_exit_1() {
     let serve = Serve::start(&[]);
     let slammer = Slammer::start();

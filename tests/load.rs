@@ -7,7 +7,7 @@ use std::process::Command;
 use serde_json::Value;
 
 use crate::common::certs::Pki;
-use crate::common::interop::InteropServer;
+use crate::common::interop::{InteropServer, WhipDouble};
 use crate::common::{BIN, Serve};
 
 /// `load URL ARGS… --json`, ready to run.
@@ -97,6 +97,39 @@ fn load_works_against_the_aiortc_server_which_has_no_stats() {
 }
 
 #[test]
+fn load_publishes_through_an_independent_whip_server_and_views_through_serves_whep() {
+    // Four WHIP publishers into the aiortc WHIP double: each POST answered, each connected.
+    let double = WhipDouble::start(&[]);
+    let url = format!("{}/whip/load", double.base);
+    let (code, _, s, err) = load(&url, &["--signal", "whip", "--peers", "4", "--duration", "3", "--warmup", "1", "--rate", "20"]);
+    assert_eq!(code, 0, "{s}\n{err}\n{}", double.logs());
+    assert_eq!((s["connected"].as_u64(), s["failed"].as_u64()), (Some(4), Some(0)), "{s}");
+    assert!(s["packets_sent"].as_u64().is_some_and(|p| p > 4 * 50), "{s}");
+    assert!(s["phases_ms"]["joined"]["p50"].is_null(), "no rooms, no join: {s}");
+    assert!(s["phases_ms"]["websocket_open"]["p50"].is_number(), "the endpoint answered: {s}");
+    // Three WHEP viewers of a room on serve where a WHIP publisher sends a tone: each hears it.
+    let serve = Serve::start(&[]);
+    let base = format!("http://{}", serve.http);
+    let publisher = Command::new(BIN)
+        .args(["join", "--signal", "whip", "--server", &format!("{base}/whip/show"), "--source", "tone:440"])
+        .args(["--duration", "9", "--no-playback", "--json"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn the WHIP publisher");
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    let (code, _, s, err) = load(
+        &format!("{base}/whep/show"),
+        &["--signal", "whep", "--peers", "3", "--duration", "4", "--warmup", "1", "--rate", "20", "--stats-url", &format!("{base}/stats")],
+    );
+    let _ = crate::common::finish(publisher);
+    assert_eq!(code, 0, "{s}\n{err}");
+    assert_eq!((s["connected"].as_u64(), s["failed"].as_u64()), (Some(3), Some(0)), "{s}");
+    assert_eq!(s["packets_sent"].as_u64(), Some(0), "viewers send nothing: {s}");
+    assert!(s["packets_received"].as_u64().is_some_and(|p| p > 3 * 100), "each viewer heard the publisher: {s}");
+}
+
+#[test]
 fn impossible_runs_are_usage_errors() {
     for args in [
         vec!["--rooms", "10", "--peers", "60"],
@@ -104,6 +137,11 @@ fn impossible_runs_are_usage_errors() {
         vec!["--duration", "2", "--warmup", "2"],
         vec!["--rooms", "1", "--shard", "2/2"],
         vec!["--pass", "latency<5"],
+        vec!["--signal", "whip"],
+        vec!["--signal", "janus-echotest", "--rooms", "2"],
+        vec!["--signal", "janus-echotest", "--room", "1234"],
+        vec!["--signal", "janus-audiobridge", "--room", "1234", "--rooms", "3"],
+        vec!["--signal", "no-such.toml"],
     ] {
         let out = Command::new(BIN).args(["load", "ws://127.0.0.1:9/ws"]).args(&args).output().unwrap();
         assert_eq!(out.status.code(), Some(2), "{args:?}");

@@ -8,19 +8,30 @@ use anyhow::bail;
 use clap::Args;
 use tokio_util::sync::CancellationToken;
 
-use crate::cmd::args::{IceTuning, parse_duration, parse_secret, parse_ws_url};
+use crate::cmd::args::{IceTuning, parse_duration, parse_room, parse_secret, parse_signal, parse_signal_url};
 use crate::load::{self, LoadOptions};
 use crate::media::codec::DEFAULT_BITRATE;
 use crate::peer::{PeerOptions, bind_for_url};
+use crate::signal::kind::SignalKind;
 use crate::signal::secret::Secret;
 use crate::ui::load::{Progress, render};
 use crate::{Outcome, tls};
 
 #[derive(Debug, Args)]
 pub struct LoadArgs {
-    /// Signaling server, e.g. ws://127.0.0.1:8765/ws (ours or any that speaks the protocol).
-    #[arg(value_parser = parse_ws_url)]
+    /// Signaling server, e.g. ws://127.0.0.1:8765/ws (ours or any that speaks the protocol); a
+    /// WHIP/WHEP endpoint's http(s):// URL with --signal whip|whep; Janus' ws://HOST:8188.
+    #[arg(value_parser = parse_signal_url)]
     pub url: String,
+    /// The signaling every peer speaks: rtc-assist, whip (every peer publishes to the endpoint),
+    /// whep (every peer listens), janus-echotest, janus-audiobridge, janus-videoroom, or a
+    /// dialect file.
+    #[arg(long, default_value = "rtc-assist", value_parser = parse_signal)]
+    pub signal: SignalKind,
+    /// Every peer joins this room instead of generated ones (a server whose rooms must exist,
+    /// such as Janus' 1234); needs --rooms 1.
+    #[arg(long, value_parser = parse_room)]
+    pub room: Option<String>,
     /// Rooms in the whole run.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=10_000))]
     pub rooms: u32,
@@ -104,7 +115,17 @@ pub fn parse_http_url(s: &str) -> Result<String, String> {
 }
 
 pub fn options(args: &LoadArgs) -> anyhow::Result<LoadOptions> {
-    let publishers = args.publishers.unwrap_or(args.peers);
+    args.signal.check_url(&args.url).map_err(anyhow::Error::msg)?;
+    if args.rooms > 1 && (args.room.is_some() || !args.signal.has_rooms()) {
+        let why =
+            if args.room.is_some() { "--room names the one room" } else { "its URL names the endpoint" };
+        bail!("--rooms {} with --signal {}: {why}; use --rooms 1 and --peers N", args.rooms, args.signal);
+    }
+    if args.room.is_some() && !args.signal.has_rooms() {
+        bail!("--signal {} has no rooms: its URL names the endpoint", args.signal);
+    }
+    // A WHEP viewer sends nothing: every peer listens.
+    let publishers = if args.signal.sends() { args.publishers.unwrap_or(args.peers) } else { 0 };
     if publishers > args.peers {
         bail!("--publishers {publishers} is more than --peers {}", args.peers);
     }
@@ -139,6 +160,8 @@ pub fn options(args: &LoadArgs) -> anyhow::Result<LoadOptions> {
         stats_url: args.stats_url.clone(),
         bitrate: DEFAULT_BITRATE,
         prefix: format!("load-{:06x}", rand::random::<u32>() & 0xff_ffff),
+        signal: args.signal.clone(),
+        room: args.room.clone(),
     })
 }
 

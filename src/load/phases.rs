@@ -49,6 +49,8 @@ impl Phase {
     fn reached_by(self, e: &Event) -> bool {
         match (self, e) {
             (Self::WebsocketOpen, Event::SignalingConnected { .. }) => true,
+            // HTTP signaling (WHIP/WHEP): the endpoint answered something.
+            (Self::WebsocketOpen, Event::Http(step)) => step.status.is_some(),
             (Self::Joined, Event::JoinedRoom { .. }) => true,
             (Self::Answer, Event::Signal { direction: Direction::Received, kind, .. }) => kind == "answer",
             (Self::IceConnected, Event::IceState { state }) => state == "connected",
@@ -172,13 +174,22 @@ pub fn judge(p: &PeerEnd) -> (Phases, Option<Failure>) {
     });
     let reason =
         |fallback: &str| p.error.map(str::to_owned).or(server_error.clone()).unwrap_or(fallback.into());
+    // Signalings without rooms (WHIP, WHEP, echotest) offer without joining.
+    let sent = |what: &str| {
+        p.events.iter().any(
+            |s| matches!(&s.event, Event::Signal { direction: Direction::Sent, kind, .. } if kind == what),
+        )
+    };
+    let roomless = sent("offer") && !sent("join_room");
     let failure = match phases.get(Phase::Connected) {
         None if phases.get(Phase::WebsocketOpen).is_none() => {
             fail(FailedIn::Websocket, reason("the WebSocket never opened"))
         }
-        None if phases.get(Phase::Joined).is_none() => fail(FailedIn::Join, reason("no joined_room")),
+        None if phases.get(Phase::Joined).is_none() && !roomless => {
+            fail(FailedIn::Join, reason("no joined_room"))
+        }
         None if phases.get(Phase::Answer).is_none() => {
-            let joined = phases.get(Phase::Joined).unwrap_or_default();
+            let joined = phases.get(Phase::Joined).or(phases.get(Phase::WebsocketOpen)).unwrap_or_default();
             (p.error.is_some() || p.stop_ms.saturating_sub(joined) > ANSWER_TIMEOUT_MS)
                 .then(|| Failure { phase: FailedIn::Answer, reason: reason("no answer within 10 s") })
         }
@@ -284,6 +295,59 @@ mod tests {
             end(&t, None, 20_000).1.unwrap(),
             Failure { phase: FailedIn::Dtls, reason: "DTLS failed".into() }
         );
+    }
+
+    #[test]
+    fn a_peer_without_rooms_is_judged_from_its_http_exchange() {
+        use crate::signal::http_step::HttpStep;
+        let http = |method: &str, status: Option<u16>| {
+            Event::Http(HttpStep {
+                method: method.into(),
+                url: "http://127.0.0.1/whip/r".into(),
+                status,
+                elapsed_ms: 1,
+                content_type: None,
+                location: None,
+                etag: None,
+                body: None,
+                ice_servers: Vec::new(),
+            })
+        };
+        let mut t = Timeline::new();
+        t.push(2, http("OPTIONS", Some(204)));
+        t.push(4, signal(Direction::Sent, "offer"));
+        t.push(6, http("POST", Some(201)));
+        t.push(7, signal(Direction::Received, "answer"));
+        t.push(20, Event::ConnectionState { state: "connected".into() });
+        let (p, f) =
+            judge(&PeerEnd { events: t.events(), error: None, stop_ms: 20_000, expects_audio: false });
+        assert_eq!(f, None, "no join is due where there are no rooms");
+        assert_eq!(
+            (p.get(Phase::WebsocketOpen), p.get(Phase::Joined), p.get(Phase::Connected)),
+            (Some(2), None, Some(20))
+        );
+        // An endpoint that never answered the POST: the answer phase failed, not the join.
+        let mut t = Timeline::new();
+        t.push(2, http("OPTIONS", Some(405)));
+        t.push(4, signal(Direction::Sent, "offer"));
+        t.push(6, http("POST", None));
+        let (_, f) = judge(&PeerEnd {
+            events: t.events(),
+            error: Some("refused"),
+            stop_ms: 20_000,
+            expects_audio: false,
+        });
+        assert_eq!(f.unwrap().phase, FailedIn::Answer);
+        // Nothing answered at all: the signaling never opened.
+        let mut t = Timeline::new();
+        t.push(2, http("OPTIONS", None));
+        let (_, f) = judge(&PeerEnd {
+            events: t.events(),
+            error: Some("refused"),
+            stop_ms: 20_000,
+            expects_audio: false,
+        });
+        assert_eq!(f.unwrap().phase, FailedIn::Websocket);
     }
 
     #[test]

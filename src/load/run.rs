@@ -5,7 +5,6 @@
 //! end each peer is judged from its own timeline ([`load_phases`]) and the run is summed up
 //! ([`load_report`](crate::load::report)).
 
-
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -14,6 +13,7 @@ use std::time::{Duration, Instant};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+use super::server_view::{ServerView, stats_url_for};
 use crate::client::counted::{self, Counted, PacingLag, StreamCounts};
 use crate::client::{self, ClientOptions};
 use crate::diagnose::recorder::Recorder;
@@ -26,8 +26,9 @@ use crate::media::rtp_count::RtpFigures;
 use crate::peer::PeerOptions;
 use crate::serve::process_sample::ProcessSample;
 use crate::serve::ratelimit::TokenBucket;
+use crate::signal::janus_api::Plugin;
+use crate::signal::kind::SignalKind;
 use crate::signal::secret::Secret;
-use super::server_view::{ServerView, stats_url_for};
 
 /// The tone every publisher sends.
 const TONE_HZ: f64 = 440.0;
@@ -53,6 +54,10 @@ pub struct LoadOptions {
     pub bitrate: i32,
     /// Room names are `<prefix>-<n>`.
     pub prefix: String,
+    /// The signaling every peer speaks.
+    pub signal: SignalKind,
+    /// One room every peer joins instead of `<prefix>-<n>` (rooms that must exist, Janus').
+    pub room: Option<String>,
 }
 
 /// The rooms of this shard: room `n` (from 0) belongs to shard `n % N + 1`.
@@ -193,8 +198,7 @@ impl Run {
         let (mut connected, mut failed) = (0, 0);
         for s in &self.slots {
             let (phases, failure) = s.judge(s.rec.elapsed_ms());
-            connected +=
-                usize::from(phases.get(phases::Phase::Connected).is_some() && failure.is_none());
+            connected += usize::from(phases.get(phases::Phase::Connected).is_some() && failure.is_none());
             failed += usize::from(failure.is_some());
         }
         self.progress.sample(&Sample {
@@ -233,6 +237,8 @@ impl Run {
         opts.token = self.opts.token.clone();
         opts.bitrate = self.opts.bitrate;
         opts.counted = Some(media.clone());
+        opts.signal = self.opts.signal.clone();
+        opts.behaviour.full_sdp_offer = !self.opts.signal.trickles();
         let error = Arc::new(Mutex::new(None));
         let task = {
             let (rec, error, stop) = (rec.clone(), error.clone(), self.stop.clone());
@@ -298,10 +304,17 @@ pub async fn run(
     shutdown: CancellationToken,
 ) -> anyhow::Result<(Summary, Vec<PeerLine>)> {
     let packets = counted::encode_tone(TONE_HZ, opts.bitrate)?;
-    let rooms: Vec<String> =
-        shard_rooms(opts.rooms, opts.shard).iter().map(|n| format!("{}-{n}", opts.prefix)).collect();
+    // A signaling without rooms (WHIP, WHEP, echotest) has one "room": the endpoint.
+    let name = |n: &u32| match (&opts.room, opts.signal.has_rooms()) {
+        (Some(room), _) => room.clone(),
+        (None, true) => format!("{}-{n}", opts.prefix),
+        (None, false) => opts.signal.to_string(),
+    };
+    let rooms: Vec<String> = shard_rooms(opts.rooms, opts.shard).iter().map(name).collect();
     let planned = rooms.len() * opts.peers as usize;
-    let stats_url = opts.stats_url.clone().or_else(|| stats_url_for(&opts.url));
+    // /stats beside the WebSocket path is our own server's; another signaling names its own.
+    let ours = opts.signal == SignalKind::RtcAssist;
+    let stats_url = opts.stats_url.clone().or_else(|| ours.then(|| stats_url_for(&opts.url)).flatten());
     let view = stats_url.and_then(|u| ServerView::new(&u, opts.trust.clone()));
     let stop = shutdown.child_token();
     let mut run = Run {
@@ -336,7 +349,11 @@ pub async fn run(
                 tokio::time::sleep_until(tokio::time::Instant::from_std(until.min(next_sample))).await;
             }
             let publishes = i < run.opts.publishers;
-            let others_publish = run.opts.publishers.saturating_sub(u32::from(publishes)) > 0;
+            // A WHEP viewer expects the endpoint's audio; a WHIP publisher hears nothing back.
+            let others_publish = match run.opts.signal.has_rooms() {
+                true => run.opts.publishers.saturating_sub(u32::from(publishes)) > 0,
+                false => !run.opts.signal.sends() || run.opts.signal == SignalKind::Janus(Plugin::EchoTest),
+            };
             run.spawn_peer(room, publishes, others_publish, &packets);
         }
     }
