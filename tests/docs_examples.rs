@@ -514,7 +514,7 @@ fn run_block(block: &Block) -> Result<(), String> {
     let pki = Pki::new();
     pki.server("localhost", &["localhost", "127.0.0.1"]);
     let dir = pki.dir().to_owned();
-    for name in ["tests", "scenarios"] {
+    for name in ["tests", "scenarios", "dialects"] {
         std::os::unix::fs::symlink(Path::new(ROOT).join(name), dir.join(name)).map_err(|e| e.to_string())?;
     }
     let mut env: Vec<(String, String)> = Vec::new();

@@ -20,6 +20,8 @@ mod cli;
 mod cluster;
 /// `probe` against `serve` with and without each `--fault`: exactly the right F-code.
 mod diagnosis;
+/// Dialect files: another app (the aiortc double) that offers first, joined through `dialects/example-app.toml`; the built-in protocol as a file gives the same timeline against serve; bad files are exit 2.
+mod dialects;
 /// Every ```console example in README.md and docs/*.md, run against the real binary and a loopback serve.
 mod docs_examples;
 /// The SFU's own counters agree with what listeners decode (a silent drop fails here).

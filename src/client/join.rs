@@ -51,7 +51,8 @@ async fn connect(
         kind @ (SignalKind::Whip | SignalKind::Whep) => {
             let steps = rec.clone();
             let on_step = Box::new(move |step| steps.record(Event::Http(step)));
-            let whip = Whip::new(kind.clone(), url, opts.trust.clone(), opts.token.clone(), on_step);
+            let whip = Whip::new(kind.clone(), url, opts.trust.clone(), opts.token.clone(), on_step)
+                .trickling(!opts.behaviour.full_sdp_offer);
             let announced = whip.discover().await;
             if !announced.is_empty() {
                 rec.record(Event::IceServersOffered {
@@ -92,7 +93,7 @@ pub(super) async fn connect_and_join(
             detail: Some(opts.room.clone()),
         });
         ws.send(&ClientMessage::JoinRoom { room: opts.room.clone(), token: opts.token.clone() }).await?;
-        match wait_joined(ws.as_mut(), rec).await? {
+        match wait_joined(ws.as_mut(), rec, &opts.room).await? {
             Joined::Room(id, present, offered) => return Ok((ws, id, present, offered)),
             Joined::Redirect(to) => {
                 rec.record(Event::Redirected { from: redact_url(&url), to: redact_url(&to) });
@@ -104,8 +105,9 @@ pub(super) async fn connect_and_join(
     Err(ClientError::Join(format!("more than {MAX_REDIRECTS} redirects (last to {})", redact_url(&url))))
 }
 
-/// Waits for `joined_room` (or a `redirect`).
-async fn wait_joined(ws: &mut dyn Transport, rec: &Recorder) -> Result<Joined, ClientError> {
+/// Waits for `joined_room` (or a `redirect`); a server that does not name the room (a dialect
+/// without a room pointer) joined the one asked for.
+async fn wait_joined(ws: &mut dyn Transport, rec: &Recorder, asked: &str) -> Result<Joined, ClientError> {
     let wait = async {
         loop {
             match ws.recv().await {
@@ -115,6 +117,7 @@ async fn wait_joined(ws: &mut dyn Transport, rec: &Recorder) -> Result<Joined, C
                     peers,
                     ice_servers,
                 }))) => {
+                    let room = if room.is_empty() { asked.to_owned() } else { room };
                     rec.record(Event::JoinedRoom { room, peer_id: peer_id.clone(), peers: peers.clone() });
                     let servers = ice_servers.iter().map(|s| describe_offered(s, unix_now())).collect();
                     rec.record(Event::IceServersOffered { servers });

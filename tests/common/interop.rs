@@ -1,8 +1,9 @@
 //! The interop test double (tests/interop/): an aiortc SFU of the guide's design
 //! (`sfu_server.py`, healthy or with a catalogue `--fault`), its browser-like client
 //! (`client.py`), a WHIP/WHEP server (`whip_server.py`, healthy or with `--fault` switches) and a
-//! WHIP publisher / WHEP viewer (`whip_client.py`), run as processes on loopback from the
-//! virtualenv `scripts/interop-venv.sh` makes.
+//! WHIP publisher / WHEP viewer (`whip_client.py`) and another app's signaling with its own JSON
+//! names (`dialect_server.py`), run as processes on loopback from the virtualenv
+//! `scripts/interop-venv.sh` makes.
 
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
@@ -335,4 +336,58 @@ pub fn spawn_whip_client(args: &[&str]) -> InteropClient {
 /// `exit_code` added.
 pub fn run_whip_client(args: &[&str]) -> Value {
     spawn_whip_client(args).finish()
+}
+
+/// A running `dialect_server.py`: "another app" with its own JSON names over WebSocket, where
+/// the server sends the first offer (aiortc, a sine) and requires the subprotocol
+/// `example-app.v1`; `dialects/example-app.toml` speaks it. Killed on drop.
+pub struct DialectDouble {
+    process: Listening,
+    /// `ws://127.0.0.1:PORT`.
+    pub url: String,
+}
+
+impl DialectDouble {
+    /// Starts the double sending a `hz` tone; `split` offers a `sendonly` m-line (the tone) and
+    /// a `recvonly` one instead of one `sendrecv`.
+    pub fn start(hz: f64, split: bool) -> Self {
+        let mut cmd = python("dialect_server.py");
+        cmd.args(["--host", "127.0.0.1", "--port", "0", "--tone", &hz.to_string()]);
+        cmd.args(["--offer", if split { "split" } else { "sendrecv" }]);
+        let (process, url) = Listening::start(cmd, "dialect_server.py");
+        Self { process, url }
+    }
+
+    /// Waits (up to `within`) until `count` sessions have ended and returns their `report {json}`
+    /// lines, parsed, in the order they ended (fewer when they do not come in time): what the
+    /// double heard from each peer (`packets`, `freq_hz`, `rms_dbfs`), `connected`,
+    /// `answer_direction`, `candidates_added`, `end_of_candidates`, `pings`, `received` (the ops
+    /// in order), `errors`.
+    pub fn reports(&self, count: usize, within: Duration) -> Vec<Value> {
+        let deadline = Instant::now() + within;
+        loop {
+            let reports: Vec<Value> = self
+                .logs()
+                .lines()
+                .filter_map(|l| l.strip_prefix("report "))
+                .map(|j| {
+                    serde_json::from_str(j).unwrap_or_else(|e| panic!("report line not JSON ({e}): {j}"))
+                })
+                .collect();
+            if reports.len() >= count || Instant::now() > deadline {
+                return reports;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Everything the double logged so far (one line per milestone, the `report` lines).
+    pub fn logs(&self) -> String {
+        self.process.logs()
+    }
+
+    /// Stops the double and returns what it logged.
+    pub fn stop(mut self) -> String {
+        self.process.stop()
+    }
 }
