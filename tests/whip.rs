@@ -75,6 +75,33 @@ fn a_whip_publisher_connects_sends_and_deletes_its_session() {
 }
 
 #[test]
+fn trickled_candidates_go_by_patch_and_refusals_are_named() {
+    // Healthy: the offer without candidates, then one PATCH per candidate and one for the end,
+    // each with the 201's ETag as If-Match; the double accepts them and the call connects.
+    let double = WhipDouble::start(&[]);
+    let f = publish(&format!("{}/whip/t", double.base), 2.0, &["--trickle"]);
+    assert_eq!(f.code, 0, "{}\n{}", f.stderr, double.logs());
+    let patches: Vec<&Value> = http_events(&f).into_iter().filter(|e| e["method"] == "PATCH").collect();
+    assert!(patches.len() >= 2, "a candidate and the end: {patches:?}");
+    assert!(patches.iter().all(|p| p["status"] == 204), "{patches:?}");
+    let offer = f.events.iter().find(|e| e["event"] == "signal" && e["kind"] == "offer").expect("offer");
+    assert_eq!(offer["detail"], "0 candidate(s) in SDP", "{offer}");
+    assert!(analyze_codes(&f).iter().all(|c| !c.starts_with("WHIP-")), "{:?}", analyze_codes(&f));
+    // A server without PATCH: legal, but not for a client that trickles.
+    for (fault, code) in [("patch-405", "WHIP-TRICKLE-REFUSED"), ("no-etag", "WHIP-PATCH-PRECONDITION")] {
+        let double = WhipDouble::start(&[fault]);
+        let f = publish(&format!("{}/whip/t", double.base), 2.0, &["--trickle"]);
+        let codes = analyze_codes(&f);
+        assert!(codes.contains(&code.to_owned()), "{fault}: {codes:?}\n{}", double.logs());
+    }
+    // The same server, candidates in the offer: a refused PATCH is never even needed.
+    let double = WhipDouble::start(&["patch-405"]);
+    let f = publish(&format!("{}/whip/t", double.base), 2.0, &[]);
+    assert_eq!(f.code, 0, "{}", f.stderr);
+    assert!(analyze_codes(&f).iter().all(|c| !c.starts_with("WHIP-")), "{:?}", analyze_codes(&f));
+}
+
+#[test]
 fn the_ice_servers_an_endpoint_announces_are_the_ones_the_peer_uses() {
     // The double announces `<stun:127.0.0.1:3478>; rel="ice-server"` on OPTIONS and on the 201.
     let double = WhipDouble::start(&["ice-servers"]);

@@ -9,7 +9,9 @@ use clap::Args;
 use tokio_util::sync::CancellationToken;
 
 use crate::client::{self, Behaviour, ClientError, ClientOptions};
-use crate::cmd::args::{IceTuning, InputArgs, parse_duration, parse_room, parse_secret, parse_signal, parse_signal_url};
+use crate::cmd::args::{
+    IceTuning, InputArgs, parse_duration, parse_room, parse_secret, parse_signal, parse_signal_url,
+};
 use crate::cmd::ice_servers::{IceServerArgs, as_ice_servers, ice_targets};
 use crate::diagnose::recorder::Recorder;
 use crate::diagnose::summary::Summary;
@@ -38,6 +40,10 @@ pub struct JoinArgs {
     /// yourself), janus-audiobridge (hear the room's mix) or janus-videoroom (publish).
     #[arg(long, default_value = "rtc-assist", value_parser = parse_signal)]
     pub signal: SignalKind,
+    /// WHIP/WHEP: send the offer at once and trickle each candidate by PATCH (RFC 8840, with
+    /// If-Match) instead of gathering first: checks the endpoint's trickle support.
+    #[arg(long)]
+    pub trickle: bool,
     /// Room token for a server that requires one (`rtc-assist token`).
     #[arg(long, env = "RTC_ASSIST_TOKEN", hide_env_values = true, value_parser = parse_secret)]
     pub token: Option<Secret>,
@@ -141,6 +147,9 @@ fn playback(args: &JoinArgs) -> Option<Option<String>> {
 
 pub fn options(args: &JoinArgs) -> anyhow::Result<ClientOptions> {
     args.signal.check_url(&args.server).map_err(anyhow::Error::msg)?;
+    if args.trickle && args.signal.trickles() {
+        anyhow::bail!("--trickle is for --signal whip|whep (--signal {} always trickles)", args.signal);
+    }
     let room = match (&args.room, args.signal.has_rooms()) {
         (Some(room), true) => room.clone(),
         (None, true) => anyhow::bail!("a ROOM to join is required with --signal {}", args.signal),
@@ -165,8 +174,11 @@ pub fn options(args: &JoinArgs) -> anyhow::Result<ClientOptions> {
         trust,
         token: args.token.clone(),
         signal: args.signal.clone(),
-        // WHIP/WHEP: every candidate in the offer, nothing to trickle.
-        behaviour: Behaviour { full_sdp_offer: !args.signal.trickles(), ..Behaviour::default() },
+        // WHIP/WHEP: every candidate in the offer, nothing to trickle (unless --trickle).
+        behaviour: Behaviour {
+            full_sdp_offer: !args.signal.trickles() && !args.trickle,
+            ..Behaviour::default()
+        },
         // A WHEP viewer opens no device and sends nothing; its source is never opened.
         ..ClientOptions::new(
             args.server.clone(),

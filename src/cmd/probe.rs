@@ -63,6 +63,10 @@ pub struct ProbeArgs {
     /// --signal janus-audiobridge|janus-videoroom].
     #[arg(long, value_parser = parse_room)]
     pub room: Option<String>,
+    /// WHIP/WHEP: offer at once and trickle candidates by PATCH (checks the endpoint's trickle
+    /// support: WHIP-TRICKLE-REFUSED, WHIP-PATCH-PRECONDITION).
+    #[arg(long)]
+    pub trickle: bool,
     /// Room token for a server that requires one (`rtc-assist token`).
     #[arg(long, env = "RTC_ASSIST_TOKEN", hide_env_values = true, value_parser = parse_secret)]
     pub token: Option<Secret>,
@@ -107,6 +111,9 @@ pub async fn run(args: ProbeArgs, shutdown: CancellationToken) -> anyhow::Result
     if let Some(url) = &args.url {
         args.signal.check_url(url).map_err(anyhow::Error::msg)?;
     }
+    if args.trickle && args.signal.trickles() {
+        anyhow::bail!("--trickle is for --signal whip|whep (--signal {} always trickles)", args.signal);
+    }
     if let (Some(url), false) = (&args.url, args.signal == SignalKind::RtcAssist) {
         let mut peer = PeerOptions::new(args.bind.unwrap_or_else(|| bind_for_url(url)));
         peer.check_interval = Duration::from_millis(args.ice.ice_check_interval_ms);
@@ -118,6 +125,7 @@ pub async fn run(args: ProbeArgs, shutdown: CancellationToken) -> anyhow::Result
             url: url.clone(),
             signal: args.signal,
             room,
+            trickle: args.trickle,
             peer,
             trust,
             token: args.token.clone(),

@@ -32,6 +32,8 @@ pub struct EndpointOptions {
     pub signal: SignalKind,
     /// The room to join where the signaling has rooms (Janus' audiobridge and videoroom).
     pub room: String,
+    /// WHIP/WHEP: trickle candidates by PATCH instead of putting them in the offer.
+    pub trickle: bool,
     pub peer: PeerOptions,
     pub trust: Option<Arc<tokio_rustls::rustls::ClientConfig>>,
     pub token: Option<Secret>,
@@ -54,7 +56,10 @@ pub async fn check(opts: EndpointOptions, shutdown: CancellationToken) -> Endpoi
         trust: opts.trust,
         token: opts.token,
         signal: opts.signal.clone(),
-        behaviour: Behaviour { full_sdp_offer: !opts.signal.trickles(), ..Behaviour::default() },
+        behaviour: Behaviour {
+            full_sdp_offer: !opts.signal.trickles() && !opts.trickle,
+            ..Behaviour::default()
+        },
         ..ClientOptions::new(opts.url.clone(), opts.room, Source::Tone { hz: 440.0 }, opts.peer)
     };
     if let Err(e) = client::run(copts, rec.clone(), shutdown).await {

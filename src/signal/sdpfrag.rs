@@ -64,6 +64,50 @@ pub enum FragmentError {
     BadCandidate { line: usize, reason: String },
 }
 
+/// The ICE credentials of a local description and the mid of each media section, in order:
+/// what a trickle fragment must repeat.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IceSession {
+    pub ufrag: String,
+    pub pwd: String,
+    pub mids: Vec<String>,
+}
+
+impl IceSession {
+    /// Read from an SDP; `None` without ufrag and password.
+    pub fn of(sdp: &str) -> Option<Self> {
+        let attr = |name: &str| sdp.lines().find_map(|l| l.trim_end().strip_prefix(name).map(str::to_owned));
+        let mids =
+            sdp.lines().filter_map(|l| l.trim_end().strip_prefix("a=mid:").map(str::to_owned)).collect();
+        Some(Self { ufrag: attr("a=ice-ufrag:")?, pwd: attr("a=ice-pwd:")?, mids })
+    }
+
+    /// An RFC 8840 fragment (`application/trickle-ice-sdpfrag`) carrying `candidates` under
+    /// their media sections, and `a=end-of-candidates` in each section when `end`.
+    pub fn fragment(&self, candidates: &[CandidateInit], end: bool) -> String {
+        let mut out = format!("a=ice-ufrag:{}\r\na=ice-pwd:{}\r\n", self.ufrag, self.pwd);
+        for (i, mid) in self.mids.iter().enumerate() {
+            let here: Vec<&CandidateInit> = candidates
+                .iter()
+                .filter(|c| {
+                    c.sdp_mid == *mid || (c.sdp_mid.is_empty() && usize::from(c.sdp_mline_index) == i)
+                })
+                .collect();
+            if here.is_empty() && !end {
+                continue;
+            }
+            out.push_str(&format!("m=audio 9 UDP/TLS/RTP/SAVPF 0\r\na=mid:{mid}\r\n"));
+            for c in here {
+                out.push_str(&format!("a={}\r\n", c.candidate));
+            }
+            if end {
+                out.push_str("a=end-of-candidates\r\n");
+            }
+        }
+        out
+    }
+}
+
 /// What one PATCHed fragment holds: its candidates (with their mid and m-line index), whether it
 /// ends the candidates, and its ICE ufrag (a new one is an ICE restart).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -136,6 +180,24 @@ mod tests {
 
     fn init(mid: &str) -> CandidateInit {
         CandidateInit { candidate: HOST.into(), sdp_mid: mid.into(), sdp_mline_index: 0 }
+    }
+
+    #[test]
+    fn the_fragments_a_client_writes_are_the_ones_serve_reads() {
+        let offer = format!("{ANSWER}a=ice-pwd:secretpwd\r\n");
+        let ice = IceSession::of(&offer).expect("ufrag and pwd");
+        assert_eq!((ice.ufrag.as_str(), ice.mids.as_slice()), ("abcd", &["0".to_owned()][..]));
+        let one = ice.fragment(&[init("0")], false);
+        let parsed = parse_fragment(&one).unwrap();
+        assert_eq!(
+            parsed,
+            Fragment { candidates: vec![init("0")], end_of_candidates: false, ufrag: Some("abcd".into()) }
+        );
+        let end = parse_fragment(&ice.fragment(&[], true)).unwrap();
+        assert!(end.end_of_candidates && end.candidates.is_empty());
+        // A candidate for a mid the offer does not have is not written.
+        assert!(!ice.fragment(&[init("7")], false).contains("candidate"));
+        assert_eq!(IceSession::of("v=0\r\na=ice-ufrag:x\r\n"), None);
     }
 
     #[test]

@@ -24,11 +24,13 @@ use crate::signal::http_step::HttpStep;
 use crate::signal::ice_link::parse_links;
 use crate::signal::kind::SignalKind;
 use crate::signal::protocol::{ClientMessage, IceServer, ServerMessage};
+use crate::signal::sdpfrag::IceSession;
 use crate::signal::secret::Secret;
 use crate::signal::token::redact_url;
 use crate::signal::transport::{Incoming, Transport};
 
 const SDP: &str = "application/sdp";
+const SDPFRAG: &str = "application/trickle-ice-sdpfrag";
 
 /// The ICE servers a response's `Link` headers announce.
 fn ice_servers(r: &Response) -> Vec<IceServer> {
@@ -39,6 +41,8 @@ fn ice_servers(r: &Response) -> Vec<IceServer> {
 struct Session {
     /// Absolute URL of the session (`Location`), when the server gave one.
     url: Option<String>,
+    /// The session's `ETag`, sent back as `If-Match` with each PATCH.
+    etag: Option<String>,
     deleted: bool,
 }
 
@@ -53,6 +57,10 @@ pub struct Whip {
     on_step: OnStep,
     inbox: VecDeque<Incoming>,
     session: Option<Session>,
+    /// Trickle candidates by PATCH instead of sending them all in the offer.
+    trickle: bool,
+    /// The offer's ICE credentials and mids, which each fragment repeats.
+    ice: Option<IceSession>,
 }
 
 impl Whip {
@@ -71,7 +79,15 @@ impl Whip {
             on_step,
             inbox: VecDeque::new(),
             session: None,
+            trickle: false,
+            ice: None,
         }
+    }
+
+    /// Offer at once and trickle candidates by PATCH (the peer sends them one by one).
+    pub fn trickling(mut self, trickle: bool) -> Self {
+        self.trickle = trickle;
+        self
     }
 
     /// Sends one request and records it; an error answer is recorded too, then returned.
@@ -79,14 +95,10 @@ impl Whip {
         &self,
         method: Method,
         url: &str,
-        body: Option<String>,
+        body: Option<(&'static str, String)>,
+        headers: Vec<(header::HeaderName, String)>,
     ) -> Result<Response, SignalingError> {
-        let req = Request {
-            method: method.clone(),
-            body: body.map(|b| (SDP, b)),
-            token: self.token.as_ref(),
-            headers: if method == Method::POST { vec![(header::ACCEPT, SDP.to_owned())] } else { Vec::new() },
-        };
+        let req = Request { method: method.clone(), body, token: self.token.as_ref(), headers };
         let started = std::time::Instant::now();
         match http_client::send(url, &req, self.trust.clone()).await {
             Ok(r) => {
@@ -123,7 +135,7 @@ impl Whip {
     /// Asks the endpoint (OPTIONS) which ICE servers to use, as some WHIP servers announce them
     /// there; a server that refuses OPTIONS (405) or announces none is legal: no servers.
     pub async fn discover(&self) -> Vec<IceServer> {
-        match self.exchange(Method::OPTIONS, &self.endpoint.clone(), None).await {
+        match self.exchange(Method::OPTIONS, &self.endpoint.clone(), None, Vec::new()).await {
             Ok(r) if r.status.is_success() => ice_servers(&r),
             _ => Vec::new(),
         }
@@ -131,7 +143,9 @@ impl Whip {
 
     /// POSTs the offer; the answer goes to the inbox.
     async fn publish(&mut self, offer: String) -> Result<(), SignalingError> {
-        let r = self.exchange(Method::POST, &self.endpoint.clone(), Some(offer)).await?;
+        self.ice = IceSession::of(&offer);
+        let accept = vec![(header::ACCEPT, SDP.to_owned())];
+        let r = self.exchange(Method::POST, &self.endpoint.clone(), Some((SDP, offer)), accept).await?;
         let shown = redact_url(&r.url);
         if r.status != StatusCode::CREATED && r.status != StatusCode::OK {
             let reason = r.reason();
@@ -147,10 +161,21 @@ impl Whip {
         }
         self.session = Some(Session {
             url: r.header(header::LOCATION).and_then(|l| resolve(&r.url, &l)),
+            etag: r.header(header::ETAG),
             deleted: false,
         });
         self.inbox.push_back(Incoming::Message(ServerMessage::Answer { sdp: answer }));
         Ok(())
+    }
+
+    /// PATCHes one fragment to the session (a candidate, or the end of them). The outcome is in
+    /// the timeline: a refused PATCH does not end the call.
+    async fn patch(&self, candidates: &[crate::signal::protocol::CandidateInit], end: bool) {
+        let (Some(session), Some(ice)) = (&self.session, &self.ice) else { return };
+        let Some(url) = &session.url else { return };
+        let headers = session.etag.iter().map(|e| (header::IF_MATCH, e.clone())).collect();
+        let _ =
+            self.exchange(Method::PATCH, url, Some((SDPFRAG, ice.fragment(candidates, end))), headers).await;
     }
 
     /// DELETEs the session, once; without a Location there is nothing to delete.
@@ -159,7 +184,7 @@ impl Whip {
             return;
         };
         // The outcome is in the timeline; a failed DELETE does not fail the call.
-        let _ = self.exchange(Method::DELETE, &url, None).await;
+        let _ = self.exchange(Method::DELETE, &url, None, Vec::new()).await;
         if let Some(s) = self.session.as_mut() {
             s.deleted = true;
         }
@@ -173,6 +198,14 @@ impl Transport for Whip {
             ClientMessage::Offer { sdp } => self.publish(sdp.clone()).await,
             ClientMessage::LeaveRoom => {
                 self.hang_up().await;
+                Ok(())
+            }
+            ClientMessage::Candidate(c) if self.trickle => {
+                self.patch(std::slice::from_ref(c), false).await;
+                Ok(())
+            }
+            ClientMessage::EndOfCandidates if self.trickle => {
+                self.patch(&[], true).await;
                 Ok(())
             }
             // Nothing to join; candidates travel inside the offer; the server never offers.

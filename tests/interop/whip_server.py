@@ -39,6 +39,7 @@ FAULTS = (
     "patch-405",
     "no-delete",
     "etag-ignored",
+    "no-etag",  # the 201 carries no ETag, yet PATCH requires If-Match (428 for every trickle)
     "no-candidates",
     "private-candidates",
     "ice-servers",
@@ -558,7 +559,7 @@ class WhipServer:
             headers.append(("Location", s.location))
         else:
             notes.append("no-location")
-        if "etag-ignored" not in self.faults:
+        if not {"etag-ignored", "no-etag"} & self.faults:
             headers.append(("ETag", s.etag))
         headers += self.links()
         ctype = "text/plain" if "wrong-content-type" in self.faults else SDP

@@ -1,7 +1,10 @@
 //! WHIP/WHEP sessions (RFC 9725), from the `http` events of a timeline: an error answer to the
 //! offer (`WHIP-STATUS`), a `201 Created` without `Location` (`WHIP-NO-LOCATION`: the client can
 //! neither trickle nor hang up), an answer that is not `application/sdp` (`WHIP-CONTENT-TYPE`),
-//! a session that was never torn down (`WHIP-NO-DELETE`). WHEP sessions use the same codes.
+//! a session that was never torn down (`WHIP-NO-DELETE`), a trickle PATCH refused for its
+//! `If-Match` (`WHIP-PATCH-PRECONDITION`: 412/428, the ETag handshake), and candidates trickled
+//! to a server that refuses PATCH (`WHIP-TRICKLE-REFUSED`; a refused PATCH alone is legal when
+//! the offer held the candidates). WHEP sessions use the same codes.
 
 use super::{clip, finding};
 use crate::diagnose::connection::Connection;
@@ -91,6 +94,38 @@ pub(super) fn whip(c: &Connection) -> Vec<Finding> {
                 post.content_type.unwrap_or("(none)")
             )],
             "answer with `Content-Type: application/sdp` (RFC 9725 §4.2); strict clients refuse anything else",
+        ));
+    }
+    let patches: Vec<&Exchange<'_>> = all.iter().filter(|e| e.method == "PATCH").collect();
+    let line = |e: &Exchange<'_>| {
+        let answer = e.status.map_or("no answer".to_owned(), |s| format!("answered {s}"));
+        let body = e.body.map(|b| format!(": {}", clip(b))).unwrap_or_default();
+        format!("{} at {} ms: PATCH {} {answer}{body}", e.origin, e.t_ms, e.url)
+    };
+    let precondition: Vec<String> =
+        patches.iter().filter(|e| matches!(e.status, Some(412 | 428))).map(|e| line(e)).collect();
+    if !precondition.is_empty() {
+        out.push(finding(
+            "WHIP-PATCH-PRECONDITION",
+            "trickled candidates were refused over the ETag/If-Match handshake",
+            precondition,
+            "428: the server requires `If-Match: <ETag of the 201>` and the client sent none; 412: the ETag did not match (the server changed it, or the client sent another session's). Clients must echo the ETag (RFC 9725 §4.3.1); servers that enforce it break clients that skip it",
+        ));
+    }
+    let trickled = c.records.iter().any(|r| {
+        matches!(&r.stamped.event, Event::LocalCandidate { via: crate::diagnose::timeline::Via::Trickle, .. })
+    });
+    let refused: Vec<String> = patches
+        .iter()
+        .filter(|e| e.status.is_none_or(|s| !(200..300).contains(&s) && !matches!(s, 412 | 428)))
+        .map(|e| line(e))
+        .collect();
+    if trickled && !refused.is_empty() {
+        out.push(finding(
+            "WHIP-TRICKLE-REFUSED",
+            "our candidates were trickled by PATCH and the server refused them",
+            refused,
+            "a server without PATCH (405/501) is legal only for clients that put every candidate in the offer: gather first (rtc-assist does unless --trickle), or accept RFC 8840 fragments on the session URL",
         ));
     }
     if post.location.is_some() {
