@@ -151,6 +151,7 @@ fn the_echotest_echoes_our_tone_and_every_request_is_in_the_timeline() {
     answered_with_success(&f, destroy);
     let at = |step: &Value| f.events.iter().position(|e| e == step).unwrap();
     assert!(at(offers[0]) < at(detach) && at(detach) < at(destroy), "{}", all_output(&f));
+    assert_eq!(f.summary()["session_teardown"], "Janus session destroyed", "{}", f.summary());
     // Janus' log: the DTLS handshake with us completed.
     assert!(janus.log().contains("The DTLS handshake has been completed"), "{}", janus.log());
 }

@@ -66,6 +66,7 @@ fn a_whip_publisher_connects_sends_and_deletes_its_session() {
     assert!(post["location"].as_str().is_some_and(|l| l.contains("/whip/room1/")), "{post}");
     let delete = http.iter().find(|e| e["method"] == "DELETE").expect("a DELETE at hang-up");
     assert_eq!(delete["status"], 200, "{delete}");
+    assert_eq!(f.summary()["session_teardown"], "torn down (DELETE 200)", "{}", f.summary());
     assert_eq!(f.summary()["ever_connected"], true, "{}", f.summary());
     assert!(f.summary()["packets_sent"].as_u64().unwrap_or(0) > 50, "{}", f.summary());
     // The double's own log: the session it made reached connected and took our audio.
@@ -180,6 +181,9 @@ fn interop_breakers_are_named_by_analyze() {
     ] {
         let double = WhipDouble::start(&[fault]);
         let f = publish(&format!("{}/whip/r", double.base), 2.0, &[]);
+        if fault == "no-delete" {
+            assert_eq!(f.summary()["session_teardown"], "not torn down: DELETE answered 405", "{}", f.summary());
+        }
         let codes = analyze_codes(&f);
         assert!(codes.contains(&code.to_owned()), "{fault}: {codes:?}\n{}", f.stderr);
         assert!(codes.iter().filter(|c| c.starts_with("WHIP-")).count() == 1, "{fault}: {codes:?}");

@@ -2,7 +2,8 @@
 //! connection model that rules judge (`connection.rs`), the importers that fill it from files
 //! (`import/`: our NDJSON, Chromium's webrtc-internals, rtcstats, `load --json`), the rules
 //! (`rules.rs` over probe runs, `connection_rules/` over one connection, `correlate/` across
-//! files, `load_rules.rs`, `gather.rs`), summaries (`summary.rs`) and TURN error causes. One
+//! files, `load_rules.rs`, `gather.rs`), summaries (`summary.rs`, `teardown.rs`: whether the signaling session was torn down) and TURN
+//! error causes. One
 //! driver: `recorder.rs`, the clocked `Recorder` every driver emits its events through.
 
 pub mod connection;
@@ -15,5 +16,6 @@ pub mod load_rules;
 pub mod recorder;
 pub mod rules;
 pub mod summary;
+pub mod teardown;
 pub mod timeline;
 pub mod turn_error;

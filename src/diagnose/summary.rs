@@ -108,6 +108,8 @@ pub struct Summary {
     /// Every received stream, by its number.
     pub streams: BTreeMap<u32, StreamAudio>,
     pub errors: usize,
+    /// Whether the signaling session (WHIP/WHEP, Janus) was torn down at hang-up.
+    pub teardown: Option<String>,
     /// When each other peer was first seen in the room, and when it left (if it did).
     #[serde(skip)]
     present: BTreeMap<String, (u64, Option<u64>)>,
@@ -178,6 +180,7 @@ impl Summary {
                 _ => {}
             }
         }
+        s.teardown = crate::diagnose::teardown::teardown(t);
         s
     }
 

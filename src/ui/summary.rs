@@ -5,9 +5,9 @@ use std::fmt::Write;
 use colored::Colorize;
 use serde_json::json;
 
+use super::Style;
 use crate::diagnose::summary::{Summary, Unheard, stream_label};
 use crate::signal::protocol::short_id;
-use super::Style;
 
 fn counts(m: &std::collections::BTreeMap<crate::signal::candidate::CandidateType, usize>) -> String {
     if m.is_empty() {
@@ -45,6 +45,7 @@ pub fn render_summary(
                 v
             }).collect::<Vec<_>>(),
             "unheard_peers": unheard.peers,
+            "session_teardown": s.teardown,
         })
         .to_string();
     }
@@ -91,6 +92,10 @@ pub fn render_summary(
         if parts.is_empty() { String::new() } else { format!(" (far end: {})", parts.join(", ")) }
     });
     let _ = writeln!(out, "  sent        {} packets{far}", s.packets_sent);
+    if let Some(t) = &s.teardown {
+        let shown = if t.contains("not ") || t.contains("expired") { t.yellow() } else { t.normal() };
+        let _ = writeln!(out, "  session     {shown}");
+    }
     for p in s.streams.values() {
         let name = stream_label(p.stream, p.from_peer.as_deref());
         let level = p.rms_dbfs.map_or("-".into(), |l| format!("{l:.1} dBFS"));
@@ -105,8 +110,7 @@ pub fn render_summary(
         }
     }
     for id in &unheard.peers {
-        let _ =
-            writeln!(out, "  {} no audio from {}", "expectation failed:".red().bold(), short_id(id));
+        let _ = writeln!(out, "  {} no audio from {}", "expectation failed:".red().bold(), short_id(id));
     }
     if !unheard.is_empty() && unheard.anonymous_audible > 0 {
         let _ = writeln!(
