@@ -179,6 +179,72 @@ fn chromium_and_a_cli_peer_hear_each_other_through_serve() {
     });
 }
 
+/// Chromium as an independent WHIP client: `fetch()` POSTs its offer (fake microphone) to
+/// serve's `/whip/ROOM`, a native `join ROOM` hears it, and a DELETE on the Location ends it.
+#[test]
+fn chromium_publishes_by_whip_with_fetch_and_a_cli_peer_hears_it() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let serve = Serve::start(&[]);
+        let browser = Browser::start().await;
+        // Same origin as the endpoint: no CORS in the way.
+        browser.client.goto(&format!("http://{}/", serve.http)).await.unwrap();
+        let published = browser
+            .client
+            .execute_async(
+                "const done = arguments[arguments.length - 1];
+                 (async () => {
+                   const mic = await navigator.mediaDevices.getUserMedia({audio: true});
+                   const pc = new RTCPeerConnection();
+                   window.whipPc = pc;
+                   pc.addTransceiver(mic.getAudioTracks()[0], {direction: 'sendonly'});
+                   await pc.setLocalDescription(await pc.createOffer());
+                   await new Promise((ok) => {
+                     const check = () => pc.iceGatheringState === 'complete' && ok();
+                     pc.addEventListener('icegatheringstatechange', check);
+                     check();
+                   });
+                   const res = await fetch('/whip/web', {method: 'POST',
+                     headers: {'Content-Type': 'application/sdp'}, body: pc.localDescription.sdp});
+                   const answer = await res.text();
+                   window.whipLocation = res.headers.get('Location');
+                   if (res.status === 201) await pc.setRemoteDescription({type: 'answer', sdp: answer});
+                   done({status: res.status, location: window.whipLocation, etag: res.headers.get('ETag'),
+                         type: res.headers.get('Content-Type')});
+                 })().catch((e) => done({error: String(e)}));",
+                vec![],
+            )
+            .await
+            .unwrap();
+        assert_eq!(published["status"], 201, "{published}");
+        assert!(published["location"].as_str().is_some_and(|l| l.starts_with("/whip/web/")), "{published}");
+        assert!(published["etag"].is_string(), "{published}");
+        let cli = Command::new(BIN)
+            .args(["join", "web", "--server", &serve.url, "--source", "tone:660", "--duration", "6"])
+            .args(["--no-playback", "--expect-audio", "--json"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let cli = finish(cli);
+        let state = browser.eval("return window.whipPc.connectionState").await;
+        let deleted = browser
+            .client
+            .execute_async(
+                "const done = arguments[arguments.length - 1];
+                 fetch(window.whipLocation, {method: 'DELETE'}).then((r) => done(r.status), (e) => done(String(e)));",
+                vec![],
+            )
+            .await
+            .unwrap();
+        browser.stop().await;
+        assert_eq!(state, "connected", "the browser's WHIP session connected");
+        assert_eq!(cli.code, 0, "the CLI peer heard the browser's publisher: {}", cli.stderr);
+        assert!(cli.heard().iter().any(|(_, packets, _)| *packets > 100), "{:?}", cli.heard());
+        assert_eq!(deleted, 200, "DELETE on the Location ends the session");
+    });
+}
+
 #[test]
 fn chromium_shows_the_catalogued_errors_and_survives_early_candidates() {
     let rt = tokio::runtime::Runtime::new().unwrap();

@@ -18,22 +18,22 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tracing::{Instrument, field};
 
+use super::auth::Grant;
+use super::cluster::Placement;
+use super::guard::{Guard, Verdict};
+use super::hub::{Command, Hub};
+use super::pipe::SessionSocket;
+use super::sfu::Publisher;
 use crate::diagnose::import::ndjson::SERVE_RECORD;
 use crate::diagnose::recorder::Recorder;
 use crate::diagnose::timeline::{CandidateInfo, Direction, Event, Via as TimelineVia};
 use crate::peer::{OutTrack, Peer, PeerEvent, PeerOptions};
 use crate::serve::faults::{Fault, Faults};
+use crate::serve::room::Role;
 use crate::signal::candidate::CandidateType;
 use crate::signal::protocol::{CandidateInit, ClientMessage, ErrorCode, ServerMessage, Violation, short_id};
 use crate::signal::sdp;
 use crate::signal::secret::Secret;
-use super::auth::Grant;
-use super::pipe::SessionSocket;
-use crate::serve::room::Role;
-use super::cluster::Placement;
-use super::guard::{Guard, Verdict};
-use super::hub::{Command, Hub};
-use super::sfu::Publisher;
 
 mod candidates;
 mod forwarding;
@@ -109,6 +109,9 @@ struct Call {
     /// When the outstanding server offer went out, until it is answered or reported.
     offer_sent: Option<tokio::time::Instant>,
     end_of_candidates_sent: bool,
+    /// The client's offer receives no audio (a WHIP publisher's `sendonly`): nothing is
+    /// forwarded to it, and its answer is `recvonly`.
+    sends_only: bool,
 }
 
 /// The track answered on the client's own audio transceiver: it carries one other peer's
@@ -142,7 +145,13 @@ enum Flow {
 }
 
 impl Session {
-    fn new(id: String, hub: Arc<Hub>, socket: Box<dyn SessionSocket>, span: tracing::Span, grant: Grant) -> Self {
+    fn new(
+        id: String,
+        hub: Arc<Hub>,
+        socket: Box<dyn SessionSocket>,
+        span: tracing::Span,
+        grant: Grant,
+    ) -> Self {
         let guard = Guard::new(&hub.config.limits);
         let rec = hub.config.record.as_ref().and_then(|dir| {
             let path = dir.join(format!("{id}.ndjson"));
@@ -429,7 +438,8 @@ impl Session {
             return self.reply_error(ErrorCode::BadSdp, e.to_string()).await;
         }
         self.guard.offered();
-        if self.call.downlink.is_none() {
+        self.call.sends_only = !sdp::receives_audio(&sdp);
+        if self.call.downlink.is_none() && !self.call.sends_only {
             let named = self.call.deferred.first().map(|p| p.peer_id.clone());
             self.call.downlink = Self::open_downlink(&peer, named).await;
         }

@@ -27,6 +27,24 @@ pub fn first_mid(sdp: &str) -> Option<String> {
     sdp.lines().find_map(|l| l.trim_end().strip_prefix("a=mid:")).map(str::to_owned)
 }
 
+/// Whether the offerer of `sdp` wants to receive audio: its first audio section is not
+/// `a=sendonly` or `a=inactive` (no direction attribute means `sendrecv`). A WHIP publisher
+/// (OBS, a browser) offers `sendonly`, and its answer must then be `recvonly`.
+pub fn receives_audio(sdp: &str) -> bool {
+    let mut in_audio = false;
+    for line in sdp.lines().map(str::trim_end) {
+        if line.starts_with("m=") {
+            if in_audio {
+                break;
+            }
+            in_audio = line.starts_with("m=audio");
+        } else if in_audio && matches!(line, "a=sendonly" | "a=inactive") {
+            return false;
+        }
+    }
+    true
+}
+
 /// Every parsable `a=candidate:` line, in order.
 pub fn candidates(sdp: &str) -> Vec<Candidate> {
     sdp.lines()
@@ -124,5 +142,20 @@ mod tests {
             a=fingerprint:nohash\r\na=ice-ufrag:\r\n";
         assert_eq!(identity(bad), SdpIdentity::default());
         assert_eq!(identity("a=ice-ufrag-x:abcd\r\no=\r\n"), SdpIdentity::default());
+    }
+
+    #[test]
+    fn an_offer_says_whether_it_receives_audio() {
+        let offer = |dir: &str| {
+            format!(
+                "v=0\r\ns=-\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=mid:0\r\n{dir}m=video 9 UDP 96\r\na=sendonly\r\n"
+            )
+        };
+        assert!(receives_audio(&offer("a=sendrecv\r\n")));
+        assert!(receives_audio(&offer("a=recvonly\r\n")));
+        assert!(receives_audio(&offer("")), "no direction is sendrecv; video's sendonly is not audio's");
+        assert!(!receives_audio(&offer("a=sendonly\r\n")));
+        assert!(!receives_audio(&offer("a=inactive\r\n")));
+        assert!(receives_audio(""));
     }
 }

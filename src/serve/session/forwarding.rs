@@ -90,6 +90,9 @@ impl super::Session {
     /// on a track of its own; true if the connection changed (a renegotiation is due).
     pub(super) async fn subscribe(&mut self, publisher: Arc<Publisher>, via: Via) -> bool {
         let Some(peer) = self.call.peer.clone() else { return false };
+        if self.call.sends_only {
+            return false;
+        }
         let id = &publisher.peer_id;
         if self.call.subscriptions.contains_key(id)
             || self.call.downlink.as_ref().is_some_and(|d| d.source.as_ref() == Some(id))
